@@ -1,0 +1,1 @@
+"""SignUpFlow onboarding domain package: one module per concept, shared by every Lambda function."""

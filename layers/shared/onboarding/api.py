@@ -1,0 +1,162 @@
+"""HTTP glue shared by every API function: resolver factory, the one error mapping, the entry point.
+
+Errors leave the service in one shape, `{"error": {"code", "message", "details"}}`, whatever raised
+them: a domain error, request validation, an unknown route, or the authorization and body-size checks
+that run before routing (as API Gateway's own authorizer would).
+"""
+
+import json
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from onboarding.auth import Caller, Group, authorize
+from onboarding.errors import (
+    DomainError,
+    InvalidInput,
+    MalformedRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from onboarding.observability import logger
+from onboarding.settings import get_settings
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]]
+
+
+class ErrorResponse(BaseModel):
+    """The contract's error document (documented in OpenAPI for every operation)."""
+
+    error: ErrorBody
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.exception_handler(DomainError)(_domain_error_response)
+    app.exception_handler(RequestValidationError)(_validation_error_response)
+    app.not_found(lambda _error: _route_not_found_response(app))
+    return app
+
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    caller = app.context.get("caller")
+    assert isinstance(caller, Caller), "lambda_entrypoint() authorizes before routing"
+    return caller
+
+
+def current_org_id(app: APIGatewayHttpResolver) -> str:
+    org_id = current_caller(app).org_id
+    assert org_id is not None, "org routes are authorized with an organization claim"
+    return org_id
+
+
+def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHandler:
+    """The function's handler: authorize and bound the body first, then let the resolver route."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            caller = authorize(event, group)
+            _check_body_size(event)
+        except DomainError as error:
+            return error_event_response(error)
+        logger.append_keys(org_id=caller.org_id)
+        app.context["caller"] = caller
+        return app.resolve(event, context)
+
+    return handler
+
+
+def error_response(error: DomainError) -> Response[Any]:
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_document(error)),
+    )
+
+
+def error_document(error: DomainError) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message, "details": error.details}}
+
+
+def error_event_response(error: DomainError) -> dict[str, Any]:
+    """An API Gateway HTTP API (v2) response, for errors raised before the resolver runs."""
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(error_document(error)),
+        "isBase64Encoded": False,
+    }
+
+
+def _domain_error_response(error: DomainError) -> Response[Any]:
+    if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        logger.warning("request failed", extra={"error_code": error.code}, exc_info=error)
+    return error_response(error)
+
+
+def _validation_error_response(error: RequestValidationError) -> Response[Any]:
+    if isinstance(error, RequestUnsupportedContentType):
+        return error_response(UnsupportedMediaType("Send the request body as application/json."))
+    errors = list(error.errors())
+    if any(item.get("type") == "json_invalid" for item in errors):
+        return error_response(MalformedRequest("The request body is not valid JSON."))
+    details = [_describe_validation_error(item) for item in errors]
+    fields = ", ".join(sorted({detail["field"] for detail in details}))
+    return error_response(InvalidInput(f"The request is not valid: check {fields}.", details=details))
+
+
+def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, Any]:
+    # Powertools prefixes body fields with ("body", <param name>); clients know fields, not parameters.
+    location = [str(part) for part in item.get("loc", ())]
+    if len(location) >= 2 and location[0] == "body":
+        location = ["body", *location[2:]] if len(location) > 2 else location
+    return {
+        "field": ".".join(location) or "body",
+        "reason": str(item.get("msg", "invalid value")),
+        "type": str(item.get("type", "value_error")),
+    }
+
+
+def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:
+    event = app.current_event
+    path, method = event.path, event.http_method.upper()
+    # A 405 when the path exists under another method (the resolver itself only knows "not found").
+    routes = [*app._static_routes, *app._dynamic_routes]
+    allowed = sorted({route.method for route in routes if route.rule.match(path) and route.method != method})
+    if allowed:
+        response = error_response(
+            MethodNotAllowed(f"{method} is not allowed here; use {', '.join(allowed)}.")
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return error_response(NotFound(f"No route for {method} {path}."))
+
+
+def _check_body_size(event: Mapping[str, Any]) -> None:
+    body = event.get("body")
+    if not body:
+        return
+    if not isinstance(body, str):
+        raise MalformedRequest("The request body is not text.")
+    # Decoded size of a base64 body, without decoding (and failing on) a malformed one here.
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    limit = get_settings().max_body_bytes
+    if size > limit:
+        raise PayloadTooLarge(f"The request body is {size} bytes; the limit is {limit}.")

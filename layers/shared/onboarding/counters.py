@@ -1,0 +1,84 @@
+"""Whitelisted counters over the host tables, counting real rows only (never `is_sample` rows).
+
+Checklist criteria and feature unlocks refer to these by name; a name that is not here cannot be
+evaluated, so no SQL is ever read from a table. All requested counters are computed in one statement.
+"""
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, ScalarSelect, String, cast, false, func, literal, select
+from sqlalchemy.orm import Session
+
+from onboarding.models import Event, EventAssignment, OnboardingMetric, Person, Team
+
+
+class Counter(StrEnum):
+    REAL_EVENTS = "real_events"
+    REAL_TEAMS = "real_teams"
+    REAL_VOLUNTEERS = "real_volunteers"
+    REAL_ASSIGNMENTS = "real_assignments"
+    VIEW_REPORTS_EVENTS = "view_reports_events"
+
+
+def _real_events(org_id: ColumnElement[str]) -> ScalarSelect[int]:
+    return select(func.count()).where(Event.org_id == org_id, Event.is_sample.is_(false())).scalar_subquery()
+
+
+def _real_teams(org_id: ColumnElement[str]) -> ScalarSelect[int]:
+    return select(func.count()).where(Team.org_id == org_id, Team.is_sample.is_(false())).scalar_subquery()
+
+
+def _real_volunteers(org_id: ColumnElement[str]) -> ScalarSelect[int]:
+    # roles is free text in SignUpFlow (a JSON array in some installs): match on its text form.
+    return (
+        select(func.count())
+        .where(
+            Person.org_id == org_id,
+            Person.is_sample.is_(false()),
+            cast(Person.roles, String).like("%volunteer%"),
+        )
+        .scalar_subquery()
+    )
+
+
+def _real_assignments(org_id: ColumnElement[str]) -> ScalarSelect[int]:
+    return (
+        select(func.count())
+        .select_from(EventAssignment)
+        .join(Event, Event.id == EventAssignment.event_id)
+        .join(Person, Person.id == EventAssignment.person_id)
+        .where(Event.org_id == org_id, Event.is_sample.is_(false()), Person.is_sample.is_(false()))
+        .scalar_subquery()
+    )
+
+
+def _view_reports_events(org_id: ColumnElement[str]) -> ScalarSelect[int]:
+    return (
+        select(func.count())
+        .where(OnboardingMetric.organization_id == org_id, OnboardingMetric.event_type == "view_reports")
+        .scalar_subquery()
+    )
+
+
+COUNTER_EXPRESSIONS: dict[Counter, Callable[[ColumnElement[str]], ScalarSelect[int]]] = {
+    Counter.REAL_EVENTS: _real_events,
+    Counter.REAL_TEAMS: _real_teams,
+    Counter.REAL_VOLUNTEERS: _real_volunteers,
+    Counter.REAL_ASSIGNMENTS: _real_assignments,
+    Counter.VIEW_REPORTS_EVENTS: _view_reports_events,
+}
+
+
+def counter_columns(org_id: ColumnElement[str], counters: Iterable[Counter]) -> list[ColumnElement[int]]:
+    """Labelled scalar subqueries, to put in the SELECT list of a larger statement."""
+    return [COUNTER_EXPRESSIONS[counter](org_id).label(counter.value) for counter in counters]
+
+
+def count(session: Session, org_id: str, counters: Iterable[Counter]) -> dict[Counter, int]:
+    """The named counters for one organization, in one round trip."""
+    wanted = list(dict.fromkeys(counters))
+    if not wanted:
+        return {}
+    row = session.execute(select(*counter_columns(literal(org_id), wanted))).one()
+    return {counter: int(row._mapping[counter.value]) for counter in wanted}

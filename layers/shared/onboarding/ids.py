@@ -1,0 +1,29 @@
+"""Primary keys: a readable prefix plus 128 random bits.
+
+The seed's `f"metric_{org}_{ms}"` collides for two rows in one millisecond and overflows VARCHAR(50) for
+long org ids. `<prefix>_<32 hex>` is unique without coordination and at most 50 characters for any
+prefix up to 17 characters. The database generates them (column server defaults, see `id_default`), so
+set-based INSERT ... SELECT statements need no per-row Python.
+"""
+
+import uuid
+
+from sqlalchemy import TextClause, text
+
+MAX_PREFIX_LENGTH = 17
+
+
+def new_id(prefix: str) -> str:
+    _check_prefix(prefix)
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def id_default(prefix: str) -> TextClause:
+    """Server default producing the same shape as `new_id` (gen_random_uuid is core since PostgreSQL 13)."""
+    _check_prefix(prefix)
+    return text(f"('{prefix}_'::text || replace((gen_random_uuid())::text, '-'::text, ''::text))")
+
+
+def _check_prefix(prefix: str) -> None:
+    if not (prefix.isidentifier() and prefix.islower() and len(prefix) <= MAX_PREFIX_LENGTH):
+        raise ValueError(f"bad id prefix {prefix!r}")

@@ -1,0 +1,248 @@
+"""SQLAlchemy 2 typed models: the four onboarding tables of data-model.md plus the host tables they use.
+
+Fixes over the seed document: JSONB instead of JSON, TIMESTAMPTZ instead of naive TIMESTAMP, ids that
+cannot collide (`ids`), server-side defaults for every default, and its "future" check constraints now.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from onboarding.ids import id_default
+
+# Deterministic constraint names, so migrations and models agree and downgrades can name what they drop.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Marks host tables that the baseline migration created itself (and may therefore drop on downgrade).
+BASELINE_TABLE_COMMENT = "minimal host table created by signupflow-onboarding baseline migration"
+
+EMPTY_JSON_OBJECT = text("'{}'::jsonb")
+EMPTY_JSON_ARRAY = text("'[]'::jsonb")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSONB,
+        list[str]: JSONB,
+    }
+
+
+# --- Host tables (SignUpFlow's own; the baseline migration creates minimal versions where missing) ---
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    __table_args__ = {"comment": BASELINE_TABLE_COMMENT}
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (
+        Index(None, "org_id", "is_sample"),
+        {"comment": BASELINE_TABLE_COMMENT},
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(50), ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # Free text in SignUpFlow (the seed matches it with LIKE '%volunteer%'); counters cast it to text,
+    # so a JSON array column in the host schema works the same.
+    roles: Mapped[str | None] = mapped_column(Text)
+    is_sample: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (
+        Index(None, "org_id", "is_sample"),
+        {"comment": BASELINE_TABLE_COMMENT},
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(50), ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    is_sample: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index(None, "org_id", "is_sample"),
+        {"comment": BASELINE_TABLE_COMMENT},
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(50), ForeignKey("organizations.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime]
+    is_sample: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class EventAssignment(Base):
+    __tablename__ = "event_assignments"
+    __table_args__ = (
+        Index(None, "event_id"),
+        Index(None, "person_id"),
+        {"comment": BASELINE_TABLE_COMMENT},
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(50), ForeignKey("events.id", ondelete="CASCADE"))
+    person_id: Mapped[str] = mapped_column(String(50), ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str | None] = mapped_column(String(100))
+
+
+HOST_TABLES = ("organizations", "people", "teams", "events", "event_assignments")
+
+
+# --- Onboarding tables ---
+
+
+class OnboardingState(Base):
+    __tablename__ = "onboarding_state"
+    __table_args__ = (
+        CheckConstraint("wizard_current_step BETWEEN 1 AND 5", name="wizard_step_range"),
+        CheckConstraint("NOT (wizard_completed AND skipped)", name="completed_xor_skipped"),
+        CheckConstraint("(skipped_at IS NOT NULL) = skipped", name="skipped_at_matches_flag"),
+        CheckConstraint(
+            "NOT sample_data_generated"
+            " OR (sample_data_generated_at IS NOT NULL AND sample_data_expiry IS NOT NULL)",
+            name="sample_data_dates_when_generated",
+        ),
+        Index("idx_org_wizard_state", "organization_id", "wizard_completed"),
+        Index("idx_sample_data_expiry", "sample_data_expiry"),
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True, server_default=id_default("onboard"))
+    organization_id: Mapped[str] = mapped_column(
+        String(50), ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
+    )
+    wizard_completed: Mapped[bool] = mapped_column(server_default=false())
+    wizard_current_step: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    wizard_step_data: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
+    sample_data_generated: Mapped[bool] = mapped_column(server_default=false())
+    sample_data_generated_at: Mapped[datetime | None]
+    sample_data_expiry: Mapped[datetime | None]
+    sample_data_cleared: Mapped[bool] = mapped_column(server_default=false())
+    checklist_progress: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
+    features_unlocked: Mapped[list[str]] = mapped_column(server_default=EMPTY_JSON_ARRAY)
+    show_all_features: Mapped[bool] = mapped_column(server_default=false())
+    skipped: Mapped[bool] = mapped_column(server_default=false())
+    skipped_at: Mapped[datetime | None]
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    completed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class OnboardingChecklistTask(Base):
+    __tablename__ = "onboarding_checklist_task"
+    __table_args__ = (
+        CheckConstraint("priority_order > 0", name="priority_order_positive"),
+        CheckConstraint("jsonb_typeof(completion_criteria) = 'object'", name="criteria_is_object"),
+        Index("idx_priority_order", "priority_order", "is_active"),
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    title_key: Mapped[str] = mapped_column(String(100))
+    description_key: Mapped[str] = mapped_column(String(100))
+    # Structured criteria (see `checklist`); never SQL text: the service runs no SQL read from a table.
+    completion_criteria: Mapped[dict[str, Any]]
+    priority_order: Mapped[int]
+    icon: Mapped[str | None] = mapped_column(String(50))
+    quick_action_url: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(server_default=true())
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class OnboardingTutorialCompletion(Base):
+    __tablename__ = "onboarding_tutorial_completion"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "tutorial_id", name="uq_org_tutorial"),
+        CheckConstraint("total_steps > 0", name="total_steps_positive"),
+        CheckConstraint("steps_completed >= 0 AND steps_completed <= total_steps", name="steps_range"),
+        CheckConstraint("NOT (completed AND skipped)", name="completed_xor_skipped"),
+        CheckConstraint("replay_count >= 0", name="replay_count_non_negative"),
+        Index("idx_org_tutorial", "organization_id", "tutorial_id"),
+        Index("idx_completion_status", "organization_id", "completed"),
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True, server_default=id_default("tutorial"))
+    organization_id: Mapped[str] = mapped_column(
+        String(50), ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    tutorial_id: Mapped[str] = mapped_column(String(50))
+    completed: Mapped[bool] = mapped_column(server_default=false())
+    completed_at: Mapped[datetime | None]
+    skipped: Mapped[bool] = mapped_column(server_default=false())
+    skipped_at: Mapped[datetime | None]
+    replay_count: Mapped[int] = mapped_column(server_default=text("0"))
+    last_viewed_at: Mapped[datetime | None]
+    steps_completed: Mapped[int] = mapped_column(server_default=text("0"))
+    total_steps: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class OnboardingMetric(Base):
+    __tablename__ = "onboarding_metric"
+    __table_args__ = (
+        # The seed's chk_positive_duration, split per column so either may be NULL independently.
+        CheckConstraint("step_duration_seconds >= 0", name="step_duration_non_negative"),
+        CheckConstraint("completion_time_minutes >= 0", name="completion_time_non_negative"),
+        CheckConstraint("wizard_step_reached BETWEEN 1 AND 5", name="step_reached_range"),
+        CheckConstraint("wizard_step_dropped BETWEEN 1 AND 5", name="step_dropped_range"),
+        # Idempotent ingestion: a client event id is stored once per org (NULL for service-emitted rows).
+        UniqueConstraint("organization_id", "client_event_id", name="uq_metric_org_client_event"),
+        Index("idx_org_events", "organization_id", "event_type"),
+        Index("idx_event_timestamp", "event_type", "timestamp"),
+        Index("idx_drop_off", "wizard_step_dropped"),
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True, server_default=id_default("metric"))
+    organization_id: Mapped[str] = mapped_column(
+        String(50), ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    client_event_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    event_type: Mapped[str] = mapped_column(String(50))
+    event_data: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
+    completion_time_minutes: Mapped[int | None]
+    step_duration_seconds: Mapped[int | None]
+    wizard_step_reached: Mapped[int | None]
+    wizard_step_dropped: Mapped[int | None]
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    session_id: Mapped[str | None] = mapped_column(String(50))
+    timestamp: Mapped[datetime] = mapped_column(server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,0 +1,47 @@
+"""Typed configuration read once per container from the environment; a bad value fails the cold start."""
+
+import os
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    # Local development and tests: a full SQLAlchemy URL. In AWS leave it unset and use the DB_* fields.
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    db_host: str | None = Field(default=None, alias="DB_HOST")  # the RDS Proxy endpoint in AWS
+    db_port: int = Field(default=5432, alias="DB_PORT", ge=1, le=65535)
+    db_name: str = Field(default="postgres", alias="DB_NAME")
+    db_user: str | None = Field(default=None, alias="DB_USER")
+    db_secret_arn: str | None = Field(default=None, alias="DB_SECRET_ARN")
+    db_iam_auth: bool = Field(default=False, alias="DB_IAM_AUTH")
+    db_secret_max_age_seconds: int = Field(default=300, alias="DB_SECRET_MAX_AGE_SECONDS", ge=0)
+    # "verify": TLS with certificate and host name checked (default trust store, or DB_TLS_CA_FILE).
+    db_tls: Literal["verify", "disable"] = Field(default="verify", alias="DB_TLS")
+    db_tls_ca_file: str | None = Field(default=None, alias="DB_TLS_CA_FILE")
+    # One request at a time per Lambda container: one connection is all a container can use.
+    db_pool_size: int = Field(default=1, alias="DB_POOL_SIZE", ge=1)
+    db_max_overflow: int = Field(default=0, alias="DB_MAX_OVERFLOW", ge=0)
+    # Below RDS Proxy's and IAM tokens' 15-30 minute horizons.
+    db_pool_recycle_seconds: int = Field(default=900, alias="DB_POOL_RECYCLE_SECONDS", ge=30, lt=1800)
+    db_pool_timeout_seconds: float = Field(default=5.0, alias="DB_POOL_TIMEOUT_SECONDS", gt=0)
+    # Socket timeout for connect and every query: a hung database becomes a 503, not a Lambda timeout.
+    db_socket_timeout_seconds: float = Field(default=10.0, alias="DB_SOCKET_TIMEOUT_SECONDS", gt=0)
+
+    org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
+    groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")
+    max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", ge=1024)
+
+    @model_validator(mode="after")
+    def _iam_auth_needs_a_user(self) -> "Settings":
+        if self.db_iam_auth and not self.db_user:
+            raise ValueError("DB_IAM_AUTH needs DB_USER")
+        return self
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))

@@ -1,0 +1,82 @@
+"""The caller's organization and role come from verified JWT claims only."""
+
+import pytest
+from onboarding.auth import Group, authorize, parse_groups
+from onboarding.errors import Forbidden, Unauthorized
+
+from tools.lambda_events import http_api_event
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["org_admin", "analyst"], {"org_admin", "analyst"}),
+        ("[org_admin analyst]", {"org_admin", "analyst"}),
+        ('["org_admin","analyst"]', {"org_admin", "analyst"}),
+        ("org_admin", {"org_admin"}),
+        ("[]", set()),
+        (None, set()),
+        (42, set()),
+        ([1, None, "org_admin"], {"org_admin"}),
+    ],
+)
+def test_groups_are_accepted_as_list_or_string(raw: object, expected: set[str]) -> None:
+    assert parse_groups(raw) == expected
+
+
+def event_with(claims: dict[str, object]) -> dict[str, object]:
+    return http_api_event("GET", "/v1/onboarding", claims=claims)
+
+
+def test_org_admin_gets_its_org_from_the_claims() -> None:
+    caller = authorize(
+        event_with({"custom:org_id": "org_a", "cognito:groups": "[org_admin]"}), Group.ORG_ADMIN
+    )
+    assert caller.org_id == "org_a"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {},
+        {"cognito:groups": "[org_admin]"},
+        {"custom:org_id": "", "cognito:groups": "[org_admin]"},
+        {"custom:org_id": "x" * 51, "cognito:groups": "[org_admin]"},
+        {"custom:org_id": "org a'; --", "cognito:groups": "[org_admin]"},
+        {"custom:org_id": ["org_a"], "cognito:groups": "[org_admin]"},
+    ],
+)
+def test_missing_or_garbled_org_claim_is_unauthorized(claims: dict[str, object]) -> None:
+    with pytest.raises(Unauthorized):
+        authorize(event_with(claims), Group.ORG_ADMIN)
+
+
+def test_member_without_org_admin_is_forbidden() -> None:
+    with pytest.raises(Forbidden):
+        authorize(event_with({"custom:org_id": "org_a", "cognito:groups": "[member]"}), Group.ORG_ADMIN)
+
+
+def test_analyst_needs_the_analyst_group() -> None:
+    assert authorize(event_with({"cognito:groups": ["platform_analyst"]}), Group.PLATFORM_ANALYST)
+    with pytest.raises(Forbidden):
+        authorize(
+            event_with({"custom:org_id": "org_a", "cognito:groups": "[org_admin]"}), Group.PLATFORM_ANALYST
+        )
+
+
+def test_no_identity_at_all_is_unauthorized_on_analytics() -> None:
+    with pytest.raises(Unauthorized):
+        authorize(event_with({}), Group.PLATFORM_ANALYST)
+
+
+def test_claim_names_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from onboarding.settings import get_settings
+
+    monkeypatch.setenv("ORG_ID_CLAIM", "tenant")
+    monkeypatch.setenv("GROUPS_CLAIM", "roles")
+    get_settings.cache_clear()
+    try:
+        caller = authorize(event_with({"tenant": "org_t", "roles": ["org_admin"]}), Group.ORG_ADMIN)
+    finally:
+        get_settings.cache_clear()
+    assert caller.org_id == "org_t"
