@@ -83,3 +83,13 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
+
+
+def write_event_file(name: str, method: str, path: str, *, body: Any = None, **kwargs: Any) -> Path:
+    """Write `events/<name>.json` with stable request ids, for `sam local invoke -e` and the runner."""
+    event = http_api_event(method, path, body=body, **kwargs)
+    event["requestContext"]["requestId"] = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    event["requestContext"]["timeEpoch"] = 1795521600000
+    target = EVENTS_DIR / f"{name}.json"
+    target.write_text(json.dumps(event, indent=2) + "\n")
+    return target
