@@ -24,7 +24,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/shared functions migrations tools tests
+	$(VENV)/bin/mypy layers/shared functions migrations tools tests bench
 
 unit: venv
 	$(VENV)/bin/pytest

@@ -1,10 +1,11 @@
 """Alembic environment: connects with the service's own settings (TLS, Secrets Manager, IAM auth)."""
 
 from alembic import context
+from sqlalchemy import Connection
+
 from onboarding.db import build_engine
 from onboarding.models import Base
 from onboarding.settings import get_settings
-from sqlalchemy import Connection
 
 target_metadata = Base.metadata
 

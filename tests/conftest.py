@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from onboarding import db as service_db
-from onboarding.models import Base, OnboardingChecklistTask, Organization
-from onboarding.settings import get_settings
 from sqlalchemy import Engine, create_engine, delete, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from onboarding import db as service_db
+from onboarding.models import Base, OnboardingChecklistTask, Organization
+from onboarding.settings import get_settings
 from tools.lambda_events import LocalLambdaContext, http_api_event
 from tools.local_db import (
     create_database,

@@ -1,9 +1,9 @@
 """The caller's organization and role come from verified JWT claims only."""
 
 import pytest
+
 from onboarding.auth import Group, authorize, parse_groups
 from onboarding.errors import Forbidden, Unauthorized
-
 from tools.lambda_events import http_api_event
 
 

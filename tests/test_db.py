@@ -8,13 +8,14 @@ from typing import cast
 import boto3
 import pytest
 from moto import mock_aws
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
+
 from onboarding.db import build_engine, connection_target, translate_database_error, unit_of_work
 from onboarding.errors import Conflict, DatabaseUnavailable
 from onboarding.models import Organization
 from onboarding.settings import Settings
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import QueuePool
 
 
 def settings(**values: object) -> Settings:

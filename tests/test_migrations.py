@@ -6,10 +6,10 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from onboarding.models import Base
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
+from onboarding.models import Base
 from tools.local_db import alembic_config, create_database
 
 ONBOARDING_TABLES = {

@@ -1,10 +1,10 @@
 """POST/GET /v1/onboarding through the real handler: start once, read state, contract errors."""
 
-from onboarding.models import OnboardingMetric, OnboardingState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from functions.onboarding.app import lambda_handler
+from onboarding.models import OnboardingMetric, OnboardingState
 from tests.conftest import admin_claims
 
 

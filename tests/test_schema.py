@@ -3,6 +3,10 @@
 import uuid
 
 import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
 from onboarding.db import sqlstate
 from onboarding.ids import new_id
 from onboarding.models import (
@@ -11,9 +15,6 @@ from onboarding.models import (
     OnboardingState,
     OnboardingTutorialCompletion,
 )
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 SEED_TASKS = [
     (

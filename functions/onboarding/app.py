@@ -1,6 +1,7 @@
 """Onboarding function: onboarding state and the setup wizard (`/v1/onboarding...`)."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
+
 from onboarding import wizard
 from onboarding.api import create_app, current_org_id, lambda_entrypoint
 from onboarding.auth import Group
