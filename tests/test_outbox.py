@@ -15,13 +15,14 @@ from onboarding.db import get_engine, unit_of_work
 from onboarding.errors import InvalidInput
 from onboarding.models import OutboxEvent
 from onboarding.outbox import DomainEventType
-from onboarding.settings import get_settings
+from onboarding.settings import Settings, get_settings
 from pydantic import ValidationError
 from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.orm import Session
 
 from functions.outbox_publisher.app import lambda_handler as publisher
 from tests.aws_capture import EventCapture, capture_bus
+from tests.conftest import reset_service_caches
 from tools.lambda_events import EVENTS_DIR, local_context
 from tools.local_db import ROOT
 
@@ -242,6 +243,17 @@ def test_the_publisher_later_sends_a_failed_event_exactly_once(bus, db, monkeypa
     assert (row.attempts, row.last_error) == (2, None)
 
 
+def test_publishing_after_commit_never_fails_the_request_when_the_database_is_gone(bus, monkeypatch) -> None:
+    [event_id] = commit_events(SKIPPED)
+    try:
+        with monkeypatch.context() as database_gone:
+            database_gone.setenv("DATABASE_URL", "postgresql://onboarding@127.0.0.1:9/nowhere")  # refused
+            reset_service_caches()
+            assert outbox.publish_after_commit([event_id]) is None  # logged, not raised
+    finally:
+        reset_service_caches()
+
+
 def test_rejected_entries_stay_pending_while_the_others_are_marked_sent(bus, db) -> None:
     with unit_of_work() as session:  # not published after commit: the test publishes
         ids = [outbox.enqueue(session, SKIPPED[0], f"org_{n}", SKIPPED[1]) for n in range(3)]
@@ -403,3 +415,8 @@ def test_a_request_without_events_does_not_import_boto3(database_url) -> None:
     modules = python_imports(code, DATABASE_URL=database_url, DB_TLS="disable", EVENT_BUS_NAME=BUS)
     assert "onboarding.db" in modules and "sqlalchemy" in modules
     assert not {name for name in modules if name.startswith(("boto3", "botocore."))}
+
+
+def test_an_event_source_reserved_by_aws_fails_the_cold_start() -> None:
+    with pytest.raises(ValidationError, match="EVENT_SOURCE"):
+        Settings.model_validate({"EVENT_SOURCE": "aws.onboarding"})

@@ -12,7 +12,6 @@ to events that cannot be processed is in docs/events.md:
 """
 
 import json
-from collections.abc import Mapping
 from functools import cache
 from typing import Any, Protocol
 
@@ -97,7 +96,7 @@ def sqs_client() -> SqsClient:
 
 
 def dead_letter(
-    event: Mapping[str, Any] | object,
+    event: object,
     reason: str,
     error: Exception,
     *,
