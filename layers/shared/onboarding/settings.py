@@ -4,7 +4,7 @@ import os
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Settings(BaseModel):
@@ -34,6 +34,23 @@ class Settings(BaseModel):
     org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
     groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", ge=1024)
+
+    # Domain events (docs/events.md). Without a bus, events are still written to the outbox and wait there.
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME", min_length=1, max_length=1600)
+    event_source: str = Field(
+        default="signupflow.onboarding", alias="EVENT_SOURCE", min_length=1, max_length=256
+    )
+    # Sent outbox rows are kept this long (to inspect and replay), then the publisher deletes them.
+    outbox_retention_days: int = Field(default=7, alias="OUTBOX_RETENTION_DAYS", ge=1, le=365)
+    # Where the OrganizationCreated consumer parks events it can never process (malformed ones).
+    dead_letter_queue_url: str | None = Field(default=None, alias="DEAD_LETTER_QUEUE_URL", min_length=1)
+
+    @field_validator("event_source")
+    @classmethod
+    def _not_an_aws_source(cls, value: str) -> str:
+        if value.startswith("aws."):
+            raise ValueError("EVENT_SOURCE must not start with 'aws.' (reserved by AWS)")
+        return value
 
     @model_validator(mode="after")
     def _iam_auth_needs_a_user(self) -> "Settings":
