@@ -7,13 +7,13 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from onboarding import host_events
-from onboarding.models import OnboardingMetric, OnboardingState
-from onboarding.settings import get_settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from functions.organization_created.app import lambda_handler
+from onboarding import host_events
+from onboarding.models import OnboardingMetric, OnboardingState
+from onboarding.settings import get_settings
 from tests.aws_capture import queue_messages
 from tools.lambda_events import EVENTS_DIR, local_context
 

@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from pydantic import ValidationError
+from sqlalchemy import Engine, event, insert, select
+from sqlalchemy.orm import Session
+
+from functions.outbox_publisher.app import lambda_handler as publisher
 from onboarding import outbox
 from onboarding.db import get_engine, unit_of_work
 from onboarding.errors import InvalidInput
 from onboarding.models import OutboxEvent
 from onboarding.outbox import DomainEventType
 from onboarding.settings import Settings, get_settings
-from pydantic import ValidationError
-from sqlalchemy import Engine, event, insert, select
-from sqlalchemy.orm import Session
-
-from functions.outbox_publisher.app import lambda_handler as publisher
 from tests.aws_capture import EventCapture, capture_bus
 from tests.conftest import reset_service_caches
 from tools.lambda_events import EVENTS_DIR, local_context

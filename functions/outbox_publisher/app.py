@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from onboarding import outbox
 from onboarding.db import unit_of_work
 from onboarding.observability import logger, metrics
