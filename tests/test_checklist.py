@@ -8,7 +8,6 @@ from onboarding import checklist
 from onboarding.db import unit_of_work
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Team
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler
@@ -299,7 +298,7 @@ def test_only_the_counters_an_active_task_mentions_are_computed(org, db: Session
     )
     db.commit()
     compiled = checklist.snapshot_statement(org).compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+        dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True}
     )
     plan = db.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}")).scalar_one()[0]["Plan"]
     loops = relation_loops(plan)
