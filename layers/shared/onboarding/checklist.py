@@ -38,25 +38,21 @@ from sqlalchemy import (
     Select,
     bindparam,
     case,
-    column,
     exists,
     func,
-    insert,
     literal,
     literal_column,
     select,
     true,
     update,
-    values,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String
 
 from onboarding.counters import COUNTER_EXPRESSIONS, Counter
 from onboarding.errors import Conflict, NotFound
-from onboarding.metrics import MetricEventType
-from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState
+from onboarding.metrics import MetricEventType, count_with_metrics
+from onboarding.models import OnboardingChecklistTask, OnboardingState
 from onboarding.observability import logger
 
 # --- Criteria ---
@@ -399,22 +395,11 @@ def _store(
         .returning(state.organization_id)
         .cte("updated")
     )
-    statement = select(func.count()).select_from(updated)
-    if firsts:
-        completed = values(column("task_id", String), column("source", String), name="completed").data(
-            [(task_id, changes[task_id].source or "auto") for task_id in firsts]
-        )
-        emitted = insert(OnboardingMetric).from_select(
-            ["organization_id", "event_type", "event_data"],
-            select(
-                updated.c.organization_id,
-                literal(MetricEventType.CHECKLIST_TASK_COMPLETED.value),
-                func.jsonb_build_object(
-                    "task_id", completed.c.task_id, "source", completed.c.source, type_=JSONB
-                ),
-            ).select_from(updated.join(completed, true())),
-        )
-        statement = statement.add_cte(emitted.cte("emitted"))
+    metrics = [
+        (MetricEventType.CHECKLIST_TASK_COMPLETED, {"task_id": task_id, "source": changes[task_id].source})
+        for task_id in firsts
+    ]
+    statement = count_with_metrics(updated, metrics)
     return bool(session.execute(statement).scalar_one())
 
 

@@ -3,11 +3,13 @@
 Service-emitted metrics are written with the change they describe, in the same transaction.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import CTE, Select, String, column, func, insert, select, true, values
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from onboarding.models import OnboardingMetric
@@ -54,3 +56,27 @@ def record_metric(
     if timestamp is not None:
         values["timestamp"] = timestamp
     session.execute(insert(OnboardingMetric).values(**values))
+
+
+def count_with_metrics(
+    changed: CTE, metrics: Sequence[tuple[MetricEventType, dict[str, Any]]]
+) -> Select[int]:
+    """One statement for a change and the metrics describing it.
+
+    `changed` is a data-modifying CTE (UPDATE/INSERT ... RETURNING organization_id); each row it
+    changes gets the given metric rows, so a change that matched nothing records nothing. The
+    statement selects how many rows `changed` changed.
+    """
+    statement = select(func.count()).select_from(changed)
+    if not metrics:
+        return statement
+    emitted = values(column("event_type", String(50)), column("event_data", JSONB), name="emitted").data(
+        [(event_type.value, event_data) for event_type, event_data in metrics]
+    )
+    insert_metrics = insert(OnboardingMetric).from_select(
+        ["organization_id", "event_type", "event_data"],
+        select(changed.c.organization_id, emitted.c.event_type, emitted.c.event_data).select_from(
+            changed.join(emitted, true())
+        ),
+    )
+    return statement.add_cte(insert_metrics.cte("emitted_metrics"))
