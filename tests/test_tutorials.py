@@ -19,7 +19,7 @@ BASE = "/v1/onboarding/tutorials"
 
 
 @pytest.fixture
-def org(make_org) -> str:
+def org(make_org):
     return make_org("org_a")
 
 
