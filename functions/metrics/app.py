@@ -11,7 +11,7 @@ app = create_app()
 @app.post("/v1/onboarding/metrics")
 def ingest(batch: metrics.MetricBatch) -> metrics.IngestResult:
     # The user agent comes from the request (coarsened before storage), never from the body.
-    user_agent = app.current_event.get_header_value("user-agent", case_sensitive=False)
+    user_agent = app.current_event.headers.get("user-agent")
     with unit_of_work() as session:
         return metrics.ingest(session, current_org_id(app), batch, user_agent)
 
