@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from onboarding.models import OnboardingMetric, OnboardingState, OnboardingTutorialCompletion
-from sqlalchemy import insert, inspect
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from functions.export.app import lambda_handler
@@ -54,8 +54,8 @@ def add_metrics(db: Session, org_id: str, count: int, at: datetime | None = None
     db.commit()
 
 
-def column_names(model: type) -> set[str]:
-    return {column.key for column in inspect(model).columns}
+def column_names(model: Any) -> set[str]:
+    return {column.name for column in model.__table__.columns}
 
 
 def test_the_export_holds_state_tutorials_and_metrics(api, org) -> None:
