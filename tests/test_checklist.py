@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 from onboarding import checklist
-from onboarding.db import unit_of_work
+from onboarding.db import get_engine, unit_of_work
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Team
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler
@@ -417,6 +417,31 @@ def test_summary_is_the_progress_of_the_checklist(api, org, db: Session) -> None
         summary = checklist.checklist_summary(session, org)
     assert summary.model_dump() == {"completed_count": 1, "total_count": 6, "completion_percent": 16.7}
     assert summary == checklist.ChecklistProgress.model_validate(api("GET").json["progress"])
+
+
+def test_a_change_committed_between_read_and_write_is_not_lost(api, org, db: Session, engine) -> None:
+    add_teams(db, org)
+    manual = {"completed": True, "completed_at": "2026-06-01T00:00:00Z", "source": "manual"}
+    interfered: list[bool] = []
+
+    def commit_another_change(*_args: Any) -> None:
+        # Right after the GET's read, another request ticks view_reports and commits.
+        if not interfered:
+            interfered.append(True)
+            with engine.begin() as other:
+                other.execute(update(OnboardingState).values(checklist_progress={"view_reports": manual}))
+
+    event.listen(get_engine(), "after_cursor_execute", commit_another_change)
+    try:
+        with recorded_statements() as statements:
+            response = api("GET")
+    finally:
+        event.remove(get_engine(), "after_cursor_execute", commit_another_change)
+    assert len(statements) == 4  # read, write refused (progress changed), read again, write
+    assert completed(response) == {"add_team", "view_reports"}
+    db.expire_all()
+    assert set(db.scalars(select(OnboardingState.checklist_progress)).one()) == {"add_team", "view_reports"}
+    assert completion_metrics(db) == [{"task_id": "add_team", "source": "auto"}]
 
 
 def test_concurrent_reads_report_a_first_completion_once(org, db: Session) -> None:
