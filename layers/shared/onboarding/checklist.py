@@ -141,14 +141,6 @@ def parse_criterion(raw: object) -> Criterion:
     return criterion
 
 
-def counters_used(criterion: Criterion) -> set[Counter]:
-    if isinstance(criterion, CounterCriterion):
-        return {criterion.counter}
-    if isinstance(criterion, CompositeAnd | CompositeOr):
-        return set().union(*(counters_used(child) for child in criterion.criteria))
-    return set()
-
-
 @dataclass(frozen=True, slots=True)
 class Facts:
     """What criteria are evaluated against: the org's state columns and counter values."""
