@@ -398,6 +398,20 @@ def test_a_body_over_the_limit_is_413(send, org) -> None:
     assert send(events).status == 413
 
 
+def test_with_the_recommended_body_limit_a_full_batch_of_full_events_fits(send, org, monkeypatch) -> None:
+    from onboarding.settings import get_settings
+
+    monkeypatch.setenv("MAX_BODY_BYTES", str(512 * 1024))  # the metrics function's setting
+    get_settings.cache_clear()
+    try:
+        data = {"note": "x" * (4096 - len('{"note":""}'))}
+        response = send([event(event_data=data) for _ in range(100)])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert response.json == {"accepted": 100, "duplicates": 0}
+
+
 def test_analysts_cannot_send_org_metrics(send) -> None:
     claims = {"custom:org_id": "org_a", "cognito:groups": ["platform_analyst"]}
     assert send([event()], claims=claims).status == 403
