@@ -249,6 +249,9 @@ def test_incomplete_is_paged_with_a_cursor(api, make_org, db) -> None:
         base64.urlsafe_b64encode(b'["2026-06-01T00:00:00", "org_1"]').decode(),  # no timezone
         base64.urlsafe_b64encode(b'{"a": 1}').decode(),
         base64.urlsafe_b64encode(json.dumps(["2026-06-01T00:00:00+00:00", "x\x00"]).encode()).decode(),
+        # Valid ISO dates whose offset moves them outside years 1-9999 in UTC.
+        base64.urlsafe_b64encode(json.dumps(["9999-12-31T23:59:59-23:59", "org_1"]).encode()).decode(),
+        base64.urlsafe_b64encode(json.dumps(["0001-01-01T00:00:00+23:59", "org_1"]).encode()).decode(),
         "x" * 301,
     ],
 )

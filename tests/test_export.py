@@ -1,5 +1,6 @@
 """GET /v1/onboarding/export through the real handler: the caller's whole onboarding record, paged metrics."""
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -140,6 +141,10 @@ def test_another_orgs_cursor_only_moves_within_my_own_metrics(api, org, make_org
         ({"limit": "many"}, "query.limit"),
         ({"cursor": "garbage"}, "query.cursor"),
         ({"cursor": "x" * 301}, "query.cursor"),
+        (
+            {"cursor": base64.urlsafe_b64encode(b'["9999-12-31T23:59:59-23:59", "m"]').decode()},
+            "query.cursor",
+        ),
     ],
 )
 def test_bad_paging_parameters_are_422(api, org, query: dict[str, Any], field: str) -> None:

@@ -7,7 +7,7 @@ decode to the expected shape is a 422 naming the parameter, never a 500.
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from onboarding.errors import InvalidInput
@@ -28,10 +28,12 @@ def decode_cursor(token: str, *, field: str = "query.cursor") -> tuple[datetime,
         position = datetime.fromisoformat(at)
         if position.tzinfo is None or not isinstance(row_id, str) or not 0 < len(row_id) <= 50:
             raise ValueError("not a cursor")
+        # In UTC, as the driver sends it: an offset that pushes it past year 1..9999 fails here, not there.
+        position = position.astimezone(UTC)
         row_id.encode("utf-8")
         if "\x00" in row_id:
             raise ValueError("not a cursor")
-    except (ValueError, TypeError, binascii.Error, RecursionError, UnicodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, RecursionError, UnicodeError):
         raise InvalidInput(
             "The cursor is not valid; pass the next_cursor of a previous page.",
             details=[
