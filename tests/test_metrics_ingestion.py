@@ -263,6 +263,14 @@ def test_event_data_nests_at_most_four_levels(send, org) -> None:
     assert error_types(response) == ["event_data_too_deep"]
 
 
+def test_deeply_nested_event_data_is_one_clear_422(send, org) -> None:
+    raw = json.dumps({"events": [event()]})[:-3] + ', "event_data": {"a": ' + "[" * 900 + "]" * 900 + "}}]}"
+    response = send(raw_body=raw)
+    assert response.status == 422
+    assert error_fields(response) == ["body.events.0.event_data"]
+    assert error_types(response) == ["event_data_too_deep"]
+
+
 @pytest.mark.parametrize(
     ("data", "error_type"),
     [

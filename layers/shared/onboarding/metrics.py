@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Final
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StrictInt, ValidationInfo
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationInfo
 from pydantic import field_validator as validates
 from pydantic_core import PydanticCustomError
 from sqlalchemy import (
@@ -138,7 +138,8 @@ class ClientMetricEvent(BaseModel):
     event_id: UUID
     event_type: str
     timestamp: AwareDatetime
-    event_data: dict[str, JsonValue] = Field(default_factory=dict)
+    # Checked by `_check_json` (depth first, so a deeply nested value fails at level 5 with one error).
+    event_data: dict[str, Any] = Field(default_factory=dict)
     session_id: str | None = None
     # Typed fields a client may fill, for `wizard_step_viewed` only (the service owns the others).
     wizard_step_reached: StrictInt | None = Field(default=None, ge=1, le=5)
@@ -172,7 +173,7 @@ class ClientMetricEvent(BaseModel):
 
     @validates("event_data")
     @classmethod
-    def _bounded_data(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    def _bounded_data(cls, value: dict[str, Any]) -> dict[str, Any]:
         _check_json(value, depth=1)
         size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
         if size > MAX_EVENT_DATA_BYTES:
@@ -215,7 +216,7 @@ class IngestResult(BaseModel):
     duplicates: int
 
 
-def _check_json(value: JsonValue, depth: int) -> None:
+def _check_json(value: object, depth: int) -> None:
     """Bounded nesting; only text PostgreSQL can store; no key or value that is obviously personal data."""
     if isinstance(value, dict | list) and depth > MAX_EVENT_DATA_DEPTH:
         raise PydanticCustomError(
@@ -237,6 +238,8 @@ def _check_json(value: JsonValue, depth: int) -> None:
         _check_text(value)
     elif isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
 
 
 def _check_text(value: str) -> None:
