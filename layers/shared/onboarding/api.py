@@ -47,11 +47,29 @@ class ErrorResponse(BaseModel):
 
 
 def create_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
     app.exception_handler(DomainError)(_domain_error_response)
     app.exception_handler(RequestValidationError)(_validation_error_response)
     app.not_found(lambda _error: _route_not_found_response(app))
     return app
+
+
+def parse_json_body(text: str) -> Any:
+    """`json.loads` for request bodies, where every failure is malformed JSON (400), never a crash.
+
+    Plain `json.loads` raises RecursionError for deep nesting and ValueError for integers over
+    4300 digits, both possible within the body limit; and it accepts NaN/Infinity, which are not JSON.
+    """
+    try:
+        return json.loads(text, parse_constant=_reject_non_json_constant)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as error:
+        raise json.JSONDecodeError(f"unparseable JSON ({type(error).__name__})", text, 0) from error
+
+
+def _reject_non_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def current_caller(app: APIGatewayHttpResolver) -> Caller:
@@ -123,10 +141,9 @@ def _validation_error_response(error: RequestValidationError) -> Response[Any]:
 
 
 def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, Any]:
-    # Powertools prefixes body fields with ("body", <param name>); clients know fields, not parameters.
+    # With one (non-embedded) body model Powertools reports ("body", <field>, ...), the path a client
+    # knows, e.g. "body.events.3.event_type". Nested paths are kept whole.
     location = [str(part) for part in item.get("loc", ())]
-    if len(location) >= 2 and location[0] == "body":
-        location = ["body", *location[2:]] if len(location) > 2 else location
     return {
         "field": ".".join(location) or "body",
         "reason": str(item.get("msg", "invalid value")),

@@ -1,16 +1,49 @@
-"""Onboarding analytics events: the vocabulary, and how the service records its own events.
+"""Onboarding analytics events: the vocabulary, how the service records its own events, and how
+clients send theirs.
 
 Service-emitted metrics are written with the change they describe, in the same transaction.
+
+Client batches (`ingest`) are validated whole before anything is written (any bad event: 422 naming
+its index, nothing stored), then stored with one `INSERT ... SELECT FROM (VALUES ...) ON CONFLICT
+(organization_id, client_event_id) DO NOTHING RETURNING`: a replayed event id is stored once per org,
+equal ids of other orgs never interfere. Clients may send only the event types the service cannot
+observe itself (`CLIENT_EVENT_TYPES`); the others are reserved, so analytics cannot be forged.
 """
 
-from datetime import datetime
+import json
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
+from uuid import UUID
 
-from sqlalchemy import insert
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationInfo
+from pydantic import field_validator as validates
+from pydantic_core import PydanticCustomError
+from sqlalchemy import (
+    CTE,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy import values as values_clause
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from onboarding.models import OnboardingMetric
+from onboarding.errors import NotFound
+from onboarding.models import OnboardingMetric, Organization
 
 
 class MetricEventType(StrEnum):
@@ -54,3 +87,268 @@ def record_metric(
     if timestamp is not None:
         values["timestamp"] = timestamp
     session.execute(insert(OnboardingMetric).values(**values))
+
+
+def count_with_metrics(
+    changed: CTE, metrics: Sequence[tuple[MetricEventType, dict[str, Any]]]
+) -> Select[int]:
+    """One statement for a change and the metrics describing it.
+
+    `changed` is a data-modifying CTE (UPDATE/INSERT ... RETURNING organization_id); each row it
+    changes gets the given metric rows, so a change that matched nothing records nothing. The
+    statement selects how many rows `changed` changed.
+    """
+    statement = select(func.count()).select_from(changed)
+    if not metrics:
+        return statement
+    emitted = values_clause(
+        column("event_type", String(50)), column("event_data", JSONB), name="emitted"
+    ).data([(event_type.value, event_data) for event_type, event_data in metrics])
+    insert_metrics = insert(OnboardingMetric).from_select(
+        ["organization_id", "event_type", "event_data"],
+        select(changed.c.organization_id, emitted.c.event_type, emitted.c.event_data).select_from(
+            changed.join(emitted, true())
+        ),
+    )
+    return statement.add_cte(insert_metrics.cte("emitted_metrics"))
+
+
+# --- Client ingestion ---
+
+# What only the browser can see. Everything else is emitted by the service with the change it describes.
+CLIENT_EVENT_TYPES: Final = frozenset(
+    {MetricEventType.WIZARD_STEP_VIEWED, MetricEventType.CHECKLIST_VIEWED, MetricEventType.VIEW_REPORTS}
+)
+MAX_BATCH_EVENTS: Final = 100
+MAX_EVENT_DATA_BYTES: Final = 4096
+MAX_EVENT_DATA_DEPTH: Final = 4  # event_data itself is level 1
+MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
+MAX_EVENT_AGE: Final = timedelta(days=7)
+MAX_USER_AGENT_CHARS: Final = 100
+
+# An opaque random token (UUID, base64url, hex): no '@', spaces or dots, not just digits (phone numbers).
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,50}")
+_DIGITS_ONLY = re.compile(r"[0-9_-]+")
+_DATA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+class ClientMetricEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: UUID
+    event_type: str
+    timestamp: AwareDatetime
+    # Checked by `_check_json` (depth first, so a deeply nested value fails at level 5 with one error).
+    event_data: dict[str, Any] = Field(default_factory=dict)
+    session_id: str | None = None
+    # Typed fields a client may fill, for `wizard_step_viewed` only (the service owns the others).
+    wizard_step_reached: StrictInt | None = Field(default=None, ge=1, le=5)
+    step_duration_seconds: StrictInt | None = Field(default=None, ge=0, le=86_400)
+
+    @validates("event_type")
+    @classmethod
+    def _client_event_type(cls, value: str) -> str:
+        allowed = ", ".join(sorted(CLIENT_EVENT_TYPES))
+        if value not in MetricEventType.__members__.values():
+            raise PydanticCustomError(
+                "unknown_event_type", "Unknown event type; clients may send {allowed}", {"allowed": allowed}
+            )
+        if value not in CLIENT_EVENT_TYPES:
+            raise PydanticCustomError(
+                "reserved_event_type",
+                "This event type is recorded by the service itself; clients may send {allowed}",
+                {"allowed": allowed},
+            )
+        return value
+
+    @validates("timestamp")
+    @classmethod
+    def _recent(cls, value: datetime) -> datetime:
+        now = datetime.now(UTC)
+        if value > now + MAX_CLOCK_SKEW:
+            raise PydanticCustomError("timestamp_in_future", "The timestamp is in the future")
+        if value < now - MAX_EVENT_AGE:
+            raise PydanticCustomError("timestamp_too_old", "The timestamp is older than 7 days")
+        return value
+
+    @validates("event_data")
+    @classmethod
+    def _bounded_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_json(value, depth=1)
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > MAX_EVENT_DATA_BYTES:
+            raise PydanticCustomError(
+                "event_data_too_large",
+                "event_data is {size} bytes serialized; the limit is {limit}",
+                {"size": size, "limit": MAX_EVENT_DATA_BYTES},
+            )
+        return value
+
+    @validates("session_id")
+    @classmethod
+    def _opaque_session_id(cls, value: str | None) -> str | None:
+        if value is not None and (not _SESSION_ID.fullmatch(value) or _DIGITS_ONLY.fullmatch(value)):
+            raise PydanticCustomError(
+                "session_id_not_opaque",
+                "session_id must be an opaque random token: 16-50 letters, digits, '-' or '_'",
+            )
+        return value
+
+    @validates("wizard_step_reached", "step_duration_seconds")
+    @classmethod
+    def _wizard_step_fields(cls, value: int | None, info: ValidationInfo) -> int | None:
+        event_type = info.data.get("event_type")
+        if value is not None and event_type is not None and event_type != MetricEventType.WIZARD_STEP_VIEWED:
+            raise PydanticCustomError(
+                "field_not_allowed_for_event_type", "Only wizard_step_viewed events carry this field"
+            )
+        return value
+
+
+class MetricBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[ClientMetricEvent] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+class IngestResult(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+def _check_json(value: object, depth: int) -> None:
+    """Bounded nesting; only text PostgreSQL can store; no key or value that is obviously personal data."""
+    if isinstance(value, dict | list) and depth > MAX_EVENT_DATA_DEPTH:
+        raise PydanticCustomError(
+            "event_data_too_deep",
+            "event_data nests deeper than {limit} levels",
+            {"limit": MAX_EVENT_DATA_DEPTH},
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _DATA_KEY.fullmatch(key):
+                raise PydanticCustomError(
+                    "event_data_key", "event_data keys are snake_case names of at most 64 characters"
+                )
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, str):
+        _check_text(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
+
+
+def _check_text(value: str) -> None:
+    if "\x00" in value:
+        raise PydanticCustomError("string_nul", "Text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("string_unicode", "Text must be valid Unicode") from None
+    if _looks_like_email(value):
+        raise PydanticCustomError("event_data_personal", "event_data must not contain e-mail addresses")
+
+
+def _looks_like_email(text: str) -> bool:
+    """`local@domain.tld` anywhere in the text. Linear time (a regex search over 4 KB of text without
+    an '@' near the end backtracks quadratically: tens of milliseconds per string)."""
+    if "@" not in text:
+        return False
+    for token in text.split():
+        local, at, domain = token.partition("@")
+        if at and local and "." in domain.strip("."):
+            return True
+    return False
+
+
+def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | None) -> IngestResult:
+    """Store a client batch once per event id, in one statement; duplicates (also within the batch,
+    where the first occurrence wins) are counted, not stored."""
+    agent = coarse_user_agent(user_agent)
+    rows = values_clause(
+        column("client_event_id", PG_UUID(as_uuid=True)),
+        column("event_type", String(50)),
+        column("event_data", JSONB),
+        column("wizard_step_reached", Integer),
+        column("step_duration_seconds", Integer),
+        column("session_id", String(50)),
+        column("timestamp", DateTime(timezone=True)),
+        name="batch",
+    ).data(
+        [
+            (
+                event.event_id,
+                event.event_type,
+                event.event_data,
+                event.wizard_step_reached,
+                event.step_duration_seconds,
+                event.session_id,
+                event.timestamp,
+            )
+            for event in batch.events
+        ]
+    )
+    org = select(Organization.id).where(Organization.id == org_id).cte("org")
+    inserted = (
+        pg_insert(OnboardingMetric)
+        .from_select(
+            [*(c.name for c in rows.columns), "organization_id", "user_agent"],
+            # Casts: a VALUES column that is NULL in every row would otherwise be typed text.
+            select(
+                *(cast(c, c.type) for c in rows.columns), org.c.id, literal(agent, String(500))
+            ).select_from(org.join(rows, true())),
+        )
+        .on_conflict_do_nothing(constraint="uq_metric_org_client_event")
+        .returning(OnboardingMetric.id)
+        .cte("inserted")
+    )
+    found, accepted = session.execute(
+        select(
+            select(func.count()).select_from(org).scalar_subquery(),
+            select(func.count()).select_from(inserted).scalar_subquery(),
+        )
+    ).one()
+    if not found:
+        raise NotFound("The organization does not exist.")
+    return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
+
+
+# --- User agent coarsening ---
+
+_BOT = re.compile(r"bot|crawl|spider|slurp|curl|wget|python|java/|go-http|okhttp|headless", re.IGNORECASE)
+_BROWSERS: Final = (
+    ("Edge", re.compile(r"\bEdg(?:e|A|iOS)?/(\d{1,4})")),
+    ("Opera", re.compile(r"\b(?:OPR|Opera)/(\d{1,4})")),
+    ("Samsung Internet", re.compile(r"\bSamsungBrowser/(\d{1,4})")),
+    ("Firefox", re.compile(r"\b(?:Firefox|FxiOS)/(\d{1,4})")),
+    ("Chrome", re.compile(r"\b(?:Chrome|CriOS)/(\d{1,4})")),
+    ("Safari", re.compile(r"\bVersion/(\d{1,4})[.\d]* (?:Mobile/\S+ )?Safari/")),
+)
+_SYSTEMS: Final = (
+    ("iOS", re.compile(r"iPhone|iPad|iPod")),
+    ("Android", re.compile(r"Android")),
+    ("ChromeOS", re.compile(r"CrOS")),
+    ("Windows", re.compile(r"Windows")),
+    ("macOS", re.compile(r"Macintosh|Mac OS X")),
+    ("Linux", re.compile(r"Linux|X11")),
+)
+
+
+def coarse_user_agent(header: str | None) -> str | None:
+    """Browser family, major version and OS family ("Chrome 126 / Windows"): enough for device
+    analysis, too little to fingerprint. Built only from fixed names and digits, never copied text."""
+    if not header or not header.strip():
+        return None
+    text = header[:1000]
+    if _BOT.search(text):
+        return "Bot"
+    browser = next(
+        (f"{name} {match.group(1)}" for name, pattern in _BROWSERS if (match := pattern.search(text))),
+        "Other",
+    )
+    system = next((name for name, pattern in _SYSTEMS if pattern.search(text)), "Other")
+    return f"{browser} / {system}"[:MAX_USER_AGENT_CHARS]

@@ -145,6 +145,13 @@ class OnboardingState(Base):
         ),
         Index("idx_org_wizard_state", "organization_id", "wizard_completed"),
         Index("idx_sample_data_expiry", "sample_data_expiry"),
+        # Analysts' incomplete-organizations list (migration 0004_api2).
+        Index(
+            "idx_state_incomplete_started",
+            "started_at",
+            "organization_id",
+            postgresql_where=text("NOT wizard_completed AND NOT skipped"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(50), primary_key=True, server_default=id_default("onboard"))
@@ -229,6 +236,8 @@ class OnboardingMetric(Base):
         Index("idx_org_events", "organization_id", "event_type"),
         Index("idx_event_timestamp", "event_type", "timestamp"),
         Index("idx_drop_off", "wizard_step_dropped"),
+        # Export pages in keyset order (migration 0004_api2).
+        Index("idx_metric_org_timestamp", "organization_id", "timestamp", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(50), primary_key=True, server_default=id_default("metric"))

@@ -1,0 +1,53 @@
+"""Analytics function: cross-organization onboarding analytics for platform analysts (`/v1/analytics...`)."""
+
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from onboarding import analytics
+from onboarding.api import create_app, lambda_entrypoint
+from onboarding.auth import Group
+from onboarding.db import unit_of_work
+from onboarding.pagination import MAX_CURSOR_LENGTH
+
+app = create_app()
+
+# `from` is a Python keyword: the parameter is `from_`, the query string name `from`.
+From = Annotated[date | None, Query(alias="from", description="first day (UTC), inclusive")]
+To = Annotated[date | None, Query(description="last day (UTC), inclusive")]
+
+
+@app.get("/v1/analytics/completion-rate")
+def completion_rate(from_: From = None, to: To = None) -> analytics.CompletionRate:
+    span = analytics.period(from_, to)
+    with unit_of_work() as session:
+        return analytics.completion_rate(session, span)
+
+
+@app.get("/v1/analytics/funnel")
+def funnel(from_: From = None, to: To = None) -> analytics.Funnel:
+    span = analytics.period(from_, to)
+    with unit_of_work() as session:
+        return analytics.funnel(session, span)
+
+
+@app.get("/v1/analytics/completion-time")
+def completion_time(from_: From = None, to: To = None) -> analytics.CompletionTime:
+    span = analytics.period(from_, to)
+    with unit_of_work() as session:
+        return analytics.completion_time(session, span)
+
+
+@app.get("/v1/analytics/incomplete")
+def incomplete(
+    from_: From = None,
+    to: To = None,
+    limit: Annotated[int, Query(ge=1, le=analytics.MAX_PAGE_SIZE)] = analytics.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,
+) -> analytics.IncompleteOrganizations:
+    span = analytics.period(from_, to)
+    with unit_of_work() as session:
+        return analytics.incomplete_organizations(session, span, limit=limit, cursor=cursor)
+
+
+lambda_handler = lambda_entrypoint(app, group=Group.PLATFORM_ANALYST)

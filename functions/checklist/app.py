@@ -1,0 +1,23 @@
+"""Checklist function: the onboarding checklist and its manual override (`/v1/onboarding/checklist...`)."""
+
+from onboarding import checklist
+from onboarding.api import create_app, current_org_id, lambda_entrypoint
+from onboarding.auth import Group
+from onboarding.db import unit_of_work
+
+app = create_app()
+
+
+@app.get("/v1/onboarding/checklist")
+def get_checklist() -> checklist.ChecklistView:
+    with unit_of_work() as session:
+        return checklist.get_checklist(session, current_org_id(app))
+
+
+@app.put("/v1/onboarding/checklist/<task_id>")
+def set_task_completion(task_id: str, override: checklist.ChecklistOverride) -> checklist.ChecklistView:
+    with unit_of_work() as session:
+        return checklist.set_task_completion(session, current_org_id(app), task_id, override.completed)
+
+
+lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

@@ -1,0 +1,41 @@
+"""Tutorials function: the five tutorials and the org's progress (`/v1/onboarding/tutorials...`)."""
+
+from onboarding import tutorials
+from onboarding.api import create_app, current_org_id, lambda_entrypoint
+from onboarding.auth import Group
+from onboarding.db import unit_of_work
+
+app = create_app()
+
+
+@app.get("/v1/onboarding/tutorials")
+def list_tutorials() -> tutorials.TutorialList:
+    with unit_of_work() as session:
+        return tutorials.list_tutorials(session, current_org_id(app))
+
+
+@app.post("/v1/onboarding/tutorials/<tutorial_id>/views")
+def record_view(tutorial_id: str) -> tutorials.TutorialView:
+    with unit_of_work() as session:
+        return tutorials.record_view(session, current_org_id(app), tutorial_id)
+
+
+@app.put("/v1/onboarding/tutorials/<tutorial_id>/progress")
+def set_progress(tutorial_id: str, progress: tutorials.TutorialProgressUpdate) -> tutorials.TutorialView:
+    with unit_of_work() as session:
+        return tutorials.set_progress(session, current_org_id(app), tutorial_id, progress.steps_completed)
+
+
+@app.post("/v1/onboarding/tutorials/<tutorial_id>/complete")
+def complete(tutorial_id: str) -> tutorials.TutorialView:
+    with unit_of_work() as session:
+        return tutorials.complete(session, current_org_id(app), tutorial_id)
+
+
+@app.post("/v1/onboarding/tutorials/<tutorial_id>/skip")
+def skip(tutorial_id: str) -> tutorials.TutorialView:
+    with unit_of_work() as session:
+        return tutorials.skip(session, current_org_id(app), tutorial_id)
+
+
+lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

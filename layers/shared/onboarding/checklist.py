@@ -1,0 +1,474 @@
+"""The onboarding checklist: tasks whose completion is detected live from structured criteria.
+
+Criteria are data (a pydantic discriminated union), never SQL: `database_query` names a whitelisted
+counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a whitelisted
+`onboarding_state` column, `composite_and` / `composite_or` nest the others.
+
+One GET is one SELECT: the active tasks, the org's state row and the counters that some active task
+refers to come back together (one row per task); the criteria trees are then evaluated in Python.
+Only when a task is seen complete for the first time does a second statement run, which stores it in
+`checklist_progress` and emits `checklist_task_completed`, once per task.
+
+`checklist_progress` maps task ids to entries (the seed's `{"completed", "completed_at"}` plus
+`first_completed_at` and `source`). An entry wins over the live criteria: automatic completion is
+sticky (deleting the event later does not un-tick "create your first event"), and a manual override
+in either direction stays until the next manual override.
+"""
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, Final, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.types import String
+
+from onboarding.counters import COUNTER_EXPRESSIONS, Counter
+from onboarding.errors import Conflict, NotFound
+from onboarding.metrics import MetricEventType, count_with_metrics
+from onboarding.models import OnboardingChecklistTask, OnboardingState
+from onboarding.observability import logger
+
+# --- Criteria ---
+
+ComparisonOperator = Literal[">=", ">", "==", "!=", "<=", "<"]
+_COMPARE: Final[dict[str, Callable[[int, int], bool]]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    "<": operator.lt,
+}
+MAX_CRITERIA_DEPTH: Final = 5
+MAX_THRESHOLD: Final = 1_000_000
+StateField = Literal[
+    "wizard_completed", "skipped", "sample_data_generated", "show_all_features", "wizard_current_step"
+]
+STATE_FIELDS: Final[tuple[str, ...]] = get_args(StateField)
+
+
+class _Criterion(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Human note carried by the seed's criteria ("Organization has created at least 1 real event").
+    description: str | None = Field(default=None, max_length=500)
+
+
+class CounterCriterion(_Criterion):
+    """A whitelisted real-row counter compared with a threshold (the seed's `database_query`)."""
+
+    type: Literal["database_query"]
+    counter: Counter
+    operator: ComparisonOperator = ">="
+    threshold: StrictInt = Field(ge=0, le=MAX_THRESHOLD)
+
+
+class StateCheckCriterion(_Criterion):
+    """A whitelisted `onboarding_state` column compared with a value (booleans: == or != only)."""
+
+    type: Literal["state_check"]
+    field: StateField
+    operator: ComparisonOperator = "=="
+    value: StrictBool | StrictInt
+
+    @model_validator(mode="after")
+    def _value_fits_the_field(self) -> "StateCheckCriterion":
+        if self.field == "wizard_current_step":
+            if isinstance(self.value, bool) or not 1 <= self.value <= 5:
+                raise ValueError("wizard_current_step compares with a step number 1-5")
+        elif not isinstance(self.value, bool) or self.operator not in ("==", "!="):
+            raise ValueError(f"{self.field} compares with true or false, using == or !=")
+        return self
+
+
+class CompositeAnd(_Criterion):
+    type: Literal["composite_and"]
+    criteria: list["Criterion"] = Field(min_length=1, max_length=20)
+
+
+class CompositeOr(_Criterion):
+    type: Literal["composite_or"]
+    criteria: list["Criterion"] = Field(min_length=1, max_length=20)
+
+
+Criterion = Annotated[
+    CounterCriterion | StateCheckCriterion | CompositeAnd | CompositeOr, Field(discriminator="type")
+]
+CompositeAnd.model_rebuild()
+CompositeOr.model_rebuild()
+_CRITERION: Final = TypeAdapter[Criterion](Criterion)
+
+
+class InvalidCriterion(ValueError):
+    pass
+
+
+def parse_criterion(raw: object) -> Criterion:
+    """Validate stored criteria; raises InvalidCriterion for anything not in the whitelist."""
+    try:
+        criterion = _CRITERION.validate_python(raw)
+    except ValidationError as error:
+        raise InvalidCriterion(str(error)) from error
+    if _depth(criterion) > MAX_CRITERIA_DEPTH:
+        raise InvalidCriterion(f"criteria nest deeper than {MAX_CRITERIA_DEPTH} levels")
+    return criterion
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What criteria are evaluated against: the org's state columns and counter values."""
+
+    state: Mapping[str, bool | int]
+    counters: Mapping[Counter, int]
+
+
+def evaluate(criterion: Criterion, facts: Facts) -> bool:
+    match criterion:
+        case CounterCriterion(counter=counter, operator=op, threshold=threshold):
+            return _COMPARE[op](facts.counters[counter], threshold)
+        case StateCheckCriterion(field=field, operator=op, value=value):
+            return _COMPARE[op](facts.state[field], value)
+        case CompositeAnd(criteria=children):
+            return all(evaluate(child, facts) for child in children)
+        case CompositeOr(criteria=children):
+            return any(evaluate(child, facts) for child in children)
+    raise AssertionError(f"unhandled criterion {criterion!r}")
+
+
+def _depth(criterion: Criterion) -> int:
+    if isinstance(criterion, CompositeAnd | CompositeOr):
+        return 1 + max(_depth(child) for child in criterion.criteria)
+    return 1
+
+
+# --- Progress entries (`onboarding_state.checklist_progress`) ---
+
+
+class ProgressEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    completed: bool
+    completed_at: datetime | None = None
+    # Kept across manual un-ticking, so `checklist_task_completed` is emitted once per task, ever.
+    first_completed_at: datetime | None = None
+    source: Literal["auto", "manual"] | None = None
+
+    @property
+    def ever_completed(self) -> bool:
+        return self.completed or self.first_completed_at is not None
+
+
+def _entries(progress: Mapping[str, Any] | None) -> dict[str, ProgressEntry]:
+    entries: dict[str, ProgressEntry] = {}
+    for task_id, raw in (progress or {}).items():
+        try:
+            entries[task_id] = ProgressEntry.model_validate(raw)
+        except ValidationError:
+            logger.warning("ignoring malformed checklist progress entry", extra={"task_id": task_id})
+    return entries
+
+
+# --- Views ---
+
+
+class ChecklistTaskView(BaseModel):
+    id: str
+    title_key: str
+    description_key: str
+    icon: str | None
+    quick_action_url: str | None
+    order: int
+    completed: bool
+    completed_at: datetime | None
+    # "auto" when detected from the org's data, "manual" when set through the override route.
+    completion_source: Literal["auto", "manual"] | None
+
+
+class ChecklistProgress(BaseModel):
+    completed_count: int
+    total_count: int
+    completion_percent: float
+
+
+class ChecklistView(BaseModel):
+    tasks: list[ChecklistTaskView]
+    progress: ChecklistProgress
+    next_recommended_task: str | None
+
+
+class ChecklistOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    completed: StrictBool
+
+
+# --- Reading: one statement ---
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    id: str
+    title_key: str
+    description_key: str
+    icon: str | None
+    quick_action_url: str | None
+    order: int
+    criterion: Criterion | None  # None: stored criteria are not valid; only a manual override completes it
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    tasks: list[_Task]
+    facts: Facts
+    progress: dict[str, Any]
+    now: datetime
+
+    def live(self, task: _Task) -> bool:
+        return task.criterion is not None and evaluate(task.criterion, self.facts)
+
+
+# jsonpath: does the criteria tree mention this counter anywhere (`$.**` walks every nesting level)?
+_MENTIONS_COUNTER: Final[ColumnElement[Any]] = literal_column("'$.** ? (@.counter == $name)'::jsonpath")
+
+
+def _counter_if_needed(counter: Counter, org_id: ColumnElement[str]) -> ColumnElement[int | None]:
+    # PostgreSQL runs an uncorrelated scalar subquery (InitPlan) only when the CASE reaches it, so a
+    # counter no active task refers to is never computed.
+    task = OnboardingChecklistTask
+    needed = exists().where(
+        task.is_active.is_(true()),
+        func.jsonb_path_exists(
+            task.completion_criteria, _MENTIONS_COUNTER, func.jsonb_build_object("name", counter.value)
+        ),
+    )
+    return case((needed, COUNTER_EXPRESSIONS[counter](org_id)), else_=None).label(counter.value)
+
+
+def snapshot_statement(org_id: str) -> Select[Any]:
+    """Tasks, state and the counters some active task mentions: one row per active task, one statement."""
+    org = bindparam("org_id", org_id, type_=String)
+    state, task = OnboardingState, OnboardingChecklistTask
+    anchor = select(literal(1).label("anchor")).subquery("anchor")  # one row even without state or tasks
+    return (
+        select(
+            func.now().label("db_now"),
+            state.id.label("state_id"),
+            state.checklist_progress,
+            *(getattr(state, column) for column in STATE_FIELDS),
+            task.id.label("task_id"),
+            task.title_key,
+            task.description_key,
+            task.icon,
+            task.quick_action_url,
+            task.priority_order,
+            task.completion_criteria,
+            *(_counter_if_needed(counter, org) for counter in Counter),
+        )
+        .select_from(anchor)
+        .outerjoin(state, state.organization_id == org)
+        .outerjoin(task, task.is_active.is_(true()))
+        .order_by(task.priority_order, task.id)
+    )
+
+
+def _read(session: Session, org_id: str) -> _Snapshot:
+    rows = session.execute(snapshot_statement(org_id)).all()
+    first = rows[0]
+    if first.state_id is None:
+        raise NotFound("Onboarding has not been started for this organization.")
+    counters = {c: int(first._mapping[c.value]) for c in Counter if first._mapping[c.value] is not None}
+    return _Snapshot(
+        tasks=[_task(row) for row in rows if row.task_id is not None],
+        facts=Facts(state={column: first._mapping[column] for column in STATE_FIELDS}, counters=counters),
+        progress=dict(first.checklist_progress),
+        now=first.db_now,
+    )
+
+
+def _task(row: Row[Any]) -> _Task:
+    try:
+        criterion: Criterion | None = parse_criterion(row.completion_criteria)
+    except InvalidCriterion as error:
+        # A bad row is an operator's mistake, not the caller's: the task still shows, never auto-completes.
+        logger.error("invalid checklist criteria", extra={"task_id": row.task_id, "error": str(error)})
+        criterion = None
+    return _Task(
+        id=row.task_id,
+        title_key=row.title_key,
+        description_key=row.description_key,
+        icon=row.icon,
+        quick_action_url=row.quick_action_url,
+        order=row.priority_order,
+        criterion=criterion,
+    )
+
+
+# --- Writing: only when something changed, one statement ---
+
+_MAX_ATTEMPTS: Final = 3
+
+
+def _auto_completions(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> dict[str, ProgressEntry]:
+    return {
+        task.id: ProgressEntry(
+            completed=True, completed_at=snapshot.now, first_completed_at=snapshot.now, source="auto"
+        )
+        for task in snapshot.tasks
+        if task.id not in entries and snapshot.live(task)
+    }
+
+
+def _manual_entry(previous: ProgressEntry | None, completed: bool, now: datetime) -> ProgressEntry | None:
+    """The entry after a manual override, or None when the task is already in that state."""
+    if (previous.completed if previous is not None else False) == completed:
+        return None
+    if completed:
+        first = (previous.first_completed_at if previous is not None else None) or now
+        return ProgressEntry(completed=True, completed_at=now, first_completed_at=first, source="manual")
+    assert previous is not None  # only a completed task can be un-ticked
+    return ProgressEntry(
+        completed=False,
+        completed_at=None,
+        first_completed_at=previous.first_completed_at or previous.completed_at,
+        source="manual",
+    )
+
+
+def _store(
+    session: Session,
+    org_id: str,
+    snapshot: _Snapshot,
+    changes: Mapping[str, ProgressEntry],
+) -> bool:
+    """Write the changed entries, emitting `checklist_task_completed` for first completions.
+
+    Compare-and-swap on the progress read in the same transaction: if a concurrent request changed
+    it in between, nothing is written and the caller re-reads (False).
+    """
+    entries = _entries(snapshot.progress)
+    firsts = [
+        task_id
+        for task_id, entry in changes.items()
+        if entry.completed and not (task_id in entries and entries[task_id].ever_completed)
+    ]
+    merged = {**snapshot.progress, **{k: v.model_dump(mode="json") for k, v in changes.items()}}
+    state = OnboardingState
+    updated = (
+        update(state)
+        .where(state.organization_id == org_id, state.checklist_progress == snapshot.progress)
+        .values(checklist_progress=merged, updated_at=func.now())
+        .returning(state.organization_id)
+        .cte("updated")
+    )
+    metrics = [
+        (MetricEventType.CHECKLIST_TASK_COMPLETED, {"task_id": task_id, "source": changes[task_id].source})
+        for task_id in firsts
+    ]
+    statement = count_with_metrics(updated, metrics)
+    return bool(session.execute(statement).scalar_one())
+
+
+def _settle(
+    session: Session,
+    org_id: str,
+    override: tuple[str, bool] | None = None,
+) -> tuple[_Snapshot, dict[str, ProgressEntry]]:
+    """Read, and write first completions (plus an override) when there are any; retried on a race."""
+    for _attempt in range(_MAX_ATTEMPTS):
+        snapshot = _read(session, org_id)
+        entries = _entries(snapshot.progress)
+        changes = _auto_completions(snapshot, entries)
+        if override is not None:
+            task_id, completed = override
+            if task_id not in {task.id for task in snapshot.tasks}:
+                raise NotFound("No active checklist task has this id.")
+            previous = changes.get(task_id, entries.get(task_id))
+            entry = _manual_entry(previous, completed, snapshot.now)
+            if entry is not None:
+                changes[task_id] = entry
+        if not changes:
+            return snapshot, entries
+        if _store(session, org_id, snapshot, changes):
+            return snapshot, {**entries, **changes}
+    raise Conflict("The checklist is being changed by another request; try again.")
+
+
+def _view(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> ChecklistView:
+    tasks = []
+    for task in snapshot.tasks:
+        entry = entries.get(task.id)
+        completed = entry.completed if entry is not None else snapshot.live(task)
+        tasks.append(
+            ChecklistTaskView(
+                id=task.id,
+                title_key=task.title_key,
+                description_key=task.description_key,
+                icon=task.icon,
+                quick_action_url=task.quick_action_url,
+                order=task.order,
+                completed=completed,
+                completed_at=entry.completed_at if entry is not None and entry.completed else None,
+                completion_source=entry.source if entry is not None else None,
+            )
+        )
+    done = sum(task.completed for task in tasks)
+    return ChecklistView(
+        tasks=tasks,
+        progress=ChecklistProgress(
+            completed_count=done,
+            total_count=len(tasks),
+            completion_percent=completion_percent(done, len(tasks)),
+        ),
+        next_recommended_task=next((task.id for task in tasks if not task.completed), None),
+    )
+
+
+def completion_percent(done: int, total: int) -> float:
+    if total == 0:
+        return 0.0
+    return float((Decimal(done * 100) / Decimal(total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+# --- Public API ---
+
+
+def get_checklist(session: Session, org_id: str) -> ChecklistView:
+    """The active tasks with live completion; first completions are stored and reported once."""
+    return _view(*_settle(session, org_id))
+
+
+def set_task_completion(session: Session, org_id: str, task_id: str, completed: bool) -> ChecklistView:
+    """Manual override of one task; 404 for an unknown or inactive task."""
+    return _view(*_settle(session, org_id, override=(task_id, completed)))
+
+
+def checklist_summary(session: Session, org_id: str) -> ChecklistProgress:
+    """Progress for GET /v1/onboarding: the same evaluation (and bookkeeping) as the checklist route."""
+    return get_checklist(session, org_id).progress

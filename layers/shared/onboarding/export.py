@@ -1,0 +1,134 @@
+"""GDPR export: everything the onboarding service stores about the caller's organization, as JSON.
+
+One document per request, read in ONE statement (so state, tutorials and metrics are one consistent
+snapshot without changing the isolation level). The state row and the tutorial records are small and
+always included whole; metrics grow without bound, so they come in pages of at most
+`MAX_METRICS_PAGE` rows in (timestamp, id) order: follow `metrics_next_cursor` until it is null.
+Each page repeats the (small) state and tutorials, so any page is a complete, valid document.
+"""
+
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import ColumnElement, func, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+
+from onboarding.models import OnboardingMetric, OnboardingState, OnboardingTutorialCompletion
+from onboarding.pagination import decode_cursor, encode_cursor
+
+DEFAULT_METRICS_PAGE: Final = 500
+# 500 metrics of at most 4 KB event data stay well under Lambda's 6 MB response limit.
+MAX_METRICS_PAGE: Final = 500
+
+
+class _Exported(BaseModel):
+    # Every stored column, no more: a new column fails the export tests until it is added here.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExportedState(_Exported):
+    id: str
+    organization_id: str
+    wizard_completed: bool
+    wizard_current_step: int
+    wizard_step_data: dict[str, Any]
+    sample_data_generated: bool
+    sample_data_generated_at: datetime | None
+    sample_data_expiry: datetime | None
+    sample_data_cleared: bool
+    checklist_progress: dict[str, Any]
+    features_unlocked: list[str]
+    show_all_features: bool
+    skipped: bool
+    skipped_at: datetime | None
+    started_at: datetime
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+class ExportedTutorial(_Exported):
+    id: str
+    organization_id: str
+    tutorial_id: str
+    completed: bool
+    completed_at: datetime | None
+    skipped: bool
+    skipped_at: datetime | None
+    replay_count: int
+    last_viewed_at: datetime | None
+    steps_completed: int
+    total_steps: int
+    created_at: datetime
+
+
+class ExportedMetric(_Exported):
+    id: str
+    organization_id: str
+    client_event_id: UUID | None
+    event_type: str
+    event_data: dict[str, Any]
+    completion_time_minutes: int | None
+    step_duration_seconds: int | None
+    wizard_step_reached: int | None
+    wizard_step_dropped: int | None
+    user_agent: str | None
+    session_id: str | None
+    timestamp: datetime
+    received_at: datetime
+
+
+class OnboardingExport(BaseModel):
+    organization_id: str
+    exported_at: datetime
+    onboarding_state: ExportedState | None  # null when onboarding was never started
+    tutorials: list[ExportedTutorial]
+    metrics: list[ExportedMetric]
+    metrics_next_cursor: str | None
+
+
+def _rows_as_json(table: Any, *order_by: ColumnElement[Any]) -> ColumnElement[Any]:
+    """All rows of `table` (a table or subquery) as one JSON array of row objects, in order."""
+    row = func.to_jsonb(table.table_valued())
+    return func.coalesce(func.jsonb_agg(aggregate_order_by(row, *order_by)), text("'[]'::jsonb"))
+
+
+def export_organization(
+    session: Session, org_id: str, *, limit: int = DEFAULT_METRICS_PAGE, cursor: str | None = None
+) -> OnboardingExport:
+    state, tutorial, metric = OnboardingState, OnboardingTutorialCompletion, OnboardingMetric
+    page = select(metric).where(metric.organization_id == org_id)
+    if cursor is not None:
+        at, metric_id = decode_cursor(cursor)
+        page = page.where(tuple_(metric.timestamp, metric.id) > tuple_(literal(at), literal(metric_id)))
+    metrics_page = page.order_by(metric.timestamp, metric.id).limit(limit + 1).subquery("metrics_page")
+    state_row = state.__table__.alias("state_row")
+    tutorial_rows = tutorial.__table__.alias("tutorial_rows")
+    row = session.execute(
+        select(
+            func.now().label("exported_at"),
+            select(func.to_jsonb(state_row.table_valued()))
+            .where(state_row.c.organization_id == org_id)
+            .scalar_subquery()
+            .label("onboarding_state"),
+            select(_rows_as_json(tutorial_rows, tutorial_rows.c.tutorial_id))
+            .where(tutorial_rows.c.organization_id == org_id)
+            .scalar_subquery()
+            .label("tutorials"),
+            select(_rows_as_json(metrics_page, metrics_page.c.timestamp, metrics_page.c.id))
+            .scalar_subquery()
+            .label("metrics"),
+        )
+    ).one()
+    metrics = [ExportedMetric.model_validate(item) for item in row.metrics[:limit]]
+    last = metrics[-1] if metrics and len(row.metrics) > limit else None
+    return OnboardingExport(
+        organization_id=org_id,
+        exported_at=row.exported_at,
+        onboarding_state=ExportedState.model_validate(row.onboarding_state) if row.onboarding_state else None,
+        tutorials=[ExportedTutorial.model_validate(item) for item in row.tutorials],
+        metrics=metrics,
+        metrics_next_cursor=encode_cursor(last.timestamp, last.id) if last is not None else None,
+    )

@@ -1,0 +1,43 @@
+"""Opaque keyset cursors: the sort key of the last row of a page, base64url-encoded JSON.
+
+A client cannot craft anything but another position in the same ordering; a cursor that does not
+decode to the expected shape is a 422 naming the parameter, never a 500.
+"""
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Final
+
+from onboarding.errors import InvalidInput
+
+MAX_CURSOR_LENGTH: Final = 300
+
+
+def encode_cursor(at: datetime, row_id: str) -> str:
+    raw = json.dumps([at.isoformat(), row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, *, field: str = "query.cursor") -> tuple[datetime, str]:
+    """The (timestamp, id) position a cursor names; InvalidInput when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        at, row_id = json.loads(raw)
+        position = datetime.fromisoformat(at)
+        if position.tzinfo is None or not isinstance(row_id, str) or not 0 < len(row_id) <= 50:
+            raise ValueError("not a cursor")
+        # In UTC, as the driver sends it: an offset that pushes it past year 1..9999 fails here, not there.
+        position = position.astimezone(UTC)
+        row_id.encode("utf-8")
+        if "\x00" in row_id:
+            raise ValueError("not a cursor")
+    except (ValueError, TypeError, OverflowError, binascii.Error, RecursionError, UnicodeError):
+        raise InvalidInput(
+            "The cursor is not valid; pass the next_cursor of a previous page.",
+            details=[
+                {"field": field, "reason": "not a cursor returned by this API", "type": "cursor_invalid"}
+            ],
+        ) from None
+    return position, row_id

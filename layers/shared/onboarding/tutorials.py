@@ -1,0 +1,303 @@
+"""Interactive tutorials: the catalog (in code) and each org's record of them.
+
+A record is created lazily by the first interaction. Every change takes the record's row lock first,
+with one upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`) that creates or locks it and
+returns its latest version; the state machine runs in Python on that locked row; one more statement
+writes the change together with its metrics. Concurrent calls on one tutorial therefore serialize on
+the row: no duplicate record, no lost update.
+
+States: not_started (no record) -> in_progress -> completed | skipped. Completed and skipped are
+mutually exclusive end states (409 for the other one); a view of a finished tutorial is a replay:
+`replay_count` + 1, progress back to 0, end state cleared. Any interaction with a never-viewed
+tutorial counts as its first view.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from onboarding.errors import Conflict, InvalidInput, NotFound
+from onboarding.metrics import MetricEventType, count_with_metrics
+from onboarding.models import OnboardingTutorialCompletion, Organization
+
+
+@dataclass(frozen=True, slots=True)
+class Tutorial:
+    id: str
+    total_steps: int
+
+    @property
+    def title_key(self) -> str:
+        return f"onboarding.tutorials.{self.id}"
+
+
+CATALOG: Final[dict[str, Tutorial]] = {
+    tutorial.id: tutorial
+    for tutorial in (
+        Tutorial("events_intro", 4),
+        Tutorial("teams_setup", 3),
+        Tutorial("availability_management", 5),
+        Tutorial("solver_run", 6),
+        Tutorial("schedule_export", 3),
+    )
+}
+TUTORIAL_IDS: Final[tuple[str, ...]] = tuple(CATALOG)
+
+TutorialStatus = Literal["not_started", "in_progress", "completed", "skipped"]
+
+
+class TutorialView(BaseModel):
+    id: str
+    title_key: str
+    status: TutorialStatus
+    total_steps: int
+    steps_completed: int
+    replay_count: int
+    started_at: datetime | None
+    last_viewed_at: datetime | None
+    completed_at: datetime | None
+    skipped_at: datetime | None
+
+
+class TutorialList(BaseModel):
+    tutorials: list[TutorialView]
+
+
+class TutorialProgressUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Bounded per tutorial by `set_progress` (0..total_steps of that tutorial).
+    steps_completed: StrictInt = Field(ge=0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    id: str
+    completed: bool
+    completed_at: datetime | None
+    skipped: bool
+    skipped_at: datetime | None
+    replay_count: int
+    last_viewed_at: datetime | None
+    steps_completed: int
+    total_steps: int
+    created_at: datetime
+
+    @property
+    def finished(self) -> bool:
+        return self.completed or self.skipped
+
+
+_RECORD_COLUMNS: Final = tuple(_Record.__dataclass_fields__)
+Metric = tuple[MetricEventType, dict[str, Any]]
+
+
+# --- Reading ---
+
+
+def list_tutorials(session: Session, org_id: str) -> TutorialList:
+    """All catalog tutorials in catalog order, with the org's status of each."""
+    table = OnboardingTutorialCompletion
+    rows = session.execute(
+        select(table.tutorial_id, *(getattr(table, column) for column in _RECORD_COLUMNS)).where(
+            table.organization_id == org_id
+        )
+    ).all()
+    records = {row.tutorial_id: _Record(*row[1:]) for row in rows}
+    return TutorialList(
+        tutorials=[_view(tutorial, records.get(tutorial.id)) for tutorial in CATALOG.values()]
+    )
+
+
+# --- Changing ---
+
+
+def record_view(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
+    tutorial = _tutorial(tutorial_id)
+    record, now = _lock(session, org_id, tutorial)
+    metrics: list[Metric] = []
+    return _save(session, tutorial, record, _viewed(tutorial, record, now, metrics), metrics)
+
+
+def set_progress(session: Session, org_id: str, tutorial_id: str, steps_completed: int) -> TutorialView:
+    tutorial = _tutorial(tutorial_id)
+    if steps_completed > tutorial.total_steps:
+        raise InvalidInput(
+            f"{tutorial.id} has {tutorial.total_steps} steps.",
+            details=[
+                {
+                    "field": "body.steps_completed",
+                    "reason": f"Input should be less than or equal to {tutorial.total_steps}",
+                    "type": "less_than_equal",
+                }
+            ],
+        )
+    record, now = _lock(session, org_id, tutorial)
+    metrics: list[Metric] = []
+    current = _implicit_first_view(tutorial, record, now, metrics)
+    if current.finished:
+        raise Conflict(_finished_message(current, "change its progress"))
+    return _save(session, tutorial, record, replace(current, steps_completed=steps_completed), metrics)
+
+
+def complete(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
+    tutorial = _tutorial(tutorial_id)
+    record, now = _lock(session, org_id, tutorial)
+    metrics: list[Metric] = []
+    current = _implicit_first_view(tutorial, record, now, metrics)
+    if current.completed:
+        return _save(session, tutorial, record, current, metrics)  # idempotent
+    if current.skipped:
+        raise Conflict(_finished_message(current, "complete it"))
+    started = current.last_viewed_at or now
+    metrics.append(
+        (
+            MetricEventType.TUTORIAL_COMPLETED,
+            {"tutorial_id": tutorial.id, "duration_seconds": max(0, int((now - started).total_seconds()))},
+        )
+    )
+    done = replace(current, completed=True, completed_at=now, steps_completed=tutorial.total_steps)
+    return _save(session, tutorial, record, done, metrics)
+
+
+def skip(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
+    tutorial = _tutorial(tutorial_id)
+    record, now = _lock(session, org_id, tutorial)
+    metrics: list[Metric] = []
+    current = _implicit_first_view(tutorial, record, now, metrics)
+    if current.skipped:
+        return _save(session, tutorial, record, current, metrics)  # idempotent
+    if current.completed:
+        raise Conflict(_finished_message(current, "skip it"))
+    metrics.append(
+        (
+            MetricEventType.TUTORIAL_SKIPPED,
+            {"tutorial_id": tutorial.id, "step_reached": current.steps_completed},
+        )
+    )
+    return _save(session, tutorial, record, replace(current, skipped=True, skipped_at=now), metrics)
+
+
+# --- State machine ---
+
+
+def _viewed(tutorial: Tutorial, record: _Record, now: datetime, metrics: list[Metric]) -> _Record:
+    if record.last_viewed_at is None:
+        metrics.append((MetricEventType.TUTORIAL_STARTED, {"tutorial_id": tutorial.id, "replay": False}))
+        return replace(record, last_viewed_at=now)
+    if record.finished:
+        metrics.append((MetricEventType.TUTORIAL_STARTED, {"tutorial_id": tutorial.id, "replay": True}))
+        return replace(
+            record,
+            replay_count=record.replay_count + 1,
+            steps_completed=0,
+            completed=False,
+            completed_at=None,
+            skipped=False,
+            skipped_at=None,
+            last_viewed_at=now,
+        )
+    return replace(record, last_viewed_at=now)
+
+
+def _implicit_first_view(
+    tutorial: Tutorial, record: _Record, now: datetime, metrics: list[Metric]
+) -> _Record:
+    # Progress, complete or skip on a tutorial never viewed: the client showed it, so it was viewed.
+    return _viewed(tutorial, record, now, metrics) if record.last_viewed_at is None else record
+
+
+def _finished_message(record: _Record, action: str) -> str:
+    state = "completed" if record.completed else "skipped"
+    return f"The tutorial is {state}; view it again to replay it before you {action}."
+
+
+# --- Statements ---
+
+
+def _tutorial(tutorial_id: str) -> Tutorial:
+    tutorial = CATALOG.get(tutorial_id)
+    if tutorial is None:
+        raise NotFound(
+            "No tutorial has this id.",
+            details=[{"field": "path.tutorial_id", "reason": f"expected one of {', '.join(TUTORIAL_IDS)}"}],
+        )
+    return tutorial
+
+
+def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[_Record, datetime]:
+    """The org's record of `tutorial`, created if missing, row-locked until the transaction ends."""
+    table = OnboardingTutorialCompletion
+    statement = (
+        insert(table)
+        .from_select(
+            ["organization_id", "tutorial_id", "total_steps"],
+            select(Organization.id, literal(tutorial.id), literal(tutorial.total_steps)).where(
+                Organization.id == org_id
+            ),
+        )
+        # A no-op update: on conflict it locks the existing row and RETURNING gives its latest version.
+        .on_conflict_do_update(constraint="uq_org_tutorial", set_={"total_steps": table.total_steps})
+        .returning(*(getattr(table, column) for column in _RECORD_COLUMNS), func.now().label("db_now"))
+    )
+    row = session.execute(statement).one_or_none()
+    if row is None:
+        raise NotFound("The organization does not exist.")
+    return _Record(*row[:-1]), row[-1]
+
+
+def _save(
+    session: Session, tutorial: Tutorial, before: _Record, after: _Record, metrics: list[Metric]
+) -> TutorialView:
+    changes = {
+        column: getattr(after, column)
+        for column in _RECORD_COLUMNS
+        if getattr(after, column) != getattr(before, column)
+    }
+    if changes:
+        table = OnboardingTutorialCompletion
+        updated = (
+            update(table)
+            .where(table.id == before.id)
+            .values(**changes)
+            .returning(table.organization_id)
+            .cte("updated")
+        )
+        session.execute(count_with_metrics(updated, metrics))
+    return _view(tutorial, after)
+
+
+def _view(tutorial: Tutorial, record: _Record | None) -> TutorialView:
+    if record is None:
+        return TutorialView(
+            id=tutorial.id,
+            title_key=tutorial.title_key,
+            status="not_started",
+            total_steps=tutorial.total_steps,
+            steps_completed=0,
+            replay_count=0,
+            started_at=None,
+            last_viewed_at=None,
+            completed_at=None,
+            skipped_at=None,
+        )
+    status: TutorialStatus = (
+        "completed" if record.completed else "skipped" if record.skipped else "in_progress"
+    )
+    return TutorialView(
+        id=tutorial.id,
+        title_key=tutorial.title_key,
+        status=status,
+        total_steps=record.total_steps,
+        steps_completed=record.steps_completed,
+        replay_count=record.replay_count,
+        started_at=record.created_at,
+        last_viewed_at=record.last_viewed_at,
+        completed_at=record.completed_at,
+        skipped_at=record.skipped_at,
+    )

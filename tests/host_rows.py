@@ -1,0 +1,60 @@
+"""Arrange rows in SignUpFlow's host tables and onboarding state for tests (real or sample rows)."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
+from sqlalchemy.orm import Session
+
+_ids = itertools.count(1)
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{next(_ids)}"
+
+
+def start_onboarding(db: Session, org_id: str, **state: Any) -> None:
+    """The org's onboarding state row (as POST /v1/onboarding leaves it), with `state` overrides."""
+    db.add(OnboardingState(organization_id=org_id, **state))
+    db.commit()
+
+
+def add_events(db: Session, org_id: str, count: int = 1, *, sample: bool = False) -> list[str]:
+    start = datetime(2030, 1, 1, 10, tzinfo=UTC)
+    ids = [_id("event") for _ in range(count)]
+    db.add_all(
+        Event(
+            id=i,
+            org_id=org_id,
+            title="Sunday service",
+            start_time=start,
+            end_time=start + timedelta(hours=2),
+            is_sample=sample,
+        )
+        for i in ids
+    )
+    db.commit()
+    return ids
+
+
+def add_teams(db: Session, org_id: str, count: int = 1, *, sample: bool = False) -> None:
+    db.add_all(Team(id=_id("team"), org_id=org_id, name="Greeters", is_sample=sample) for _ in range(count))
+    db.commit()
+
+
+def add_people(
+    db: Session, org_id: str, count: int = 1, *, roles: str = '["volunteer"]', sample: bool = False
+) -> list[str]:
+    ids = [_id("person") for _ in range(count)]
+    db.add_all(
+        Person(id=i, org_id=org_id, name="Sam Volunteer", email=None, roles=roles, is_sample=sample)
+        for i in ids
+    )
+    db.commit()
+    return ids
+
+
+def add_assignment(db: Session, event_id: str, person_id: str) -> None:
+    db.add(EventAssignment(id=_id("assignment"), event_id=event_id, person_id=person_id, role="usher"))
+    db.commit()
