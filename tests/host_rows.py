@@ -4,8 +4,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
 from sqlalchemy.orm import Session
+
+from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
 
 _ids = itertools.count(1)
 

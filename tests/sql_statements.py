@@ -4,8 +4,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from onboarding.db import get_engine
 from sqlalchemy import event
+
+from onboarding.db import get_engine
 
 
 @contextmanager

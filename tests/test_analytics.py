@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from onboarding.models import OnboardingMetric
 from sqlalchemy.orm import Session
 
 from functions.analytics.app import lambda_handler
+from onboarding.models import OnboardingMetric
 from tests.conftest import admin_claims, analyst_claims
 from tests.host_rows import start_onboarding
 from tests.sql_statements import recorded_statements

@@ -4,13 +4,13 @@ import threading
 from typing import Any
 
 import pytest
-from onboarding import checklist
-from onboarding.db import get_engine, unit_of_work
-from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Team
 from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler
+from onboarding import checklist
+from onboarding.db import get_engine, unit_of_work
+from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Team
 from tests.conftest import admin_claims
 from tests.host_rows import add_assignment, add_events, add_people, add_teams, start_onboarding
 from tests.sql_statements import recorded_statements

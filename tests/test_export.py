@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from onboarding.models import OnboardingMetric, OnboardingState, OnboardingTutorialCompletion
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from functions.export.app import lambda_handler
 from functions.tutorials.app import lambda_handler as tutorials_handler
+from onboarding.models import OnboardingMetric, OnboardingState, OnboardingTutorialCompletion
 from tests.conftest import admin_claims
 from tests.host_rows import start_onboarding
 from tests.sql_statements import recorded_statements

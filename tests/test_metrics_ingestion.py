@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from onboarding.metrics import CLIENT_EVENT_TYPES, MetricEventType, coarse_user_agent
-from onboarding.models import OnboardingMetric, OnboardingState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
+from onboarding.metrics import CLIENT_EVENT_TYPES, MetricEventType, coarse_user_agent
+from onboarding.models import OnboardingMetric, OnboardingState
 from tests.conftest import admin_claims
 from tests.sql_statements import recorded_statements
 

@@ -5,13 +5,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from onboarding import tutorials
-from onboarding.db import unit_of_work
-from onboarding.models import OnboardingMetric, OnboardingTutorialCompletion
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from functions.tutorials.app import lambda_handler
+from onboarding import tutorials
+from onboarding.db import unit_of_work
+from onboarding.models import OnboardingMetric, OnboardingTutorialCompletion
 from tests.conftest import admin_claims
 from tests.sql_statements import recorded_statements
 

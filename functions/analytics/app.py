@@ -4,6 +4,7 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+
 from onboarding import analytics
 from onboarding.api import create_app, lambda_entrypoint
 from onboarding.auth import Group

@@ -6,6 +6,7 @@ Its own function because its profile differs from the other routes: larger respo
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+
 from onboarding import export
 from onboarding.api import create_app, current_org_id, lambda_entrypoint
 from onboarding.auth import Group

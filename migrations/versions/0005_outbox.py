@@ -4,7 +4,7 @@ No foreign key to organizations: a pending event about an organization deleted b
 still published (it describes something that happened), and deleting an organization is never blocked.
 
 Revision ID: 0005_outbox
-Revises: 0002_onboarding_tables
+Revises: 0004_api2
 Create Date: 2026-11-25
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005_outbox"
-down_revision: str | None = "0002_onboarding_tables"
+down_revision: str | None = "0004_api2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
