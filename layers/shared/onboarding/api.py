@@ -47,11 +47,19 @@ class ErrorResponse(BaseModel):
 
 
 def create_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
     app.exception_handler(DomainError)(_domain_error_response)
     app.exception_handler(RequestValidationError)(_validation_error_response)
     app.not_found(lambda _error: _route_not_found_response(app))
     return app
+
+
+def parse_json_body(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # A deeply nested document exhausts the parser's recursion limit: malformed input, not a crash.
+        raise json.JSONDecodeError("document nested too deeply", text, 0) from None
 
 
 def current_caller(app: APIGatewayHttpResolver) -> Caller:
