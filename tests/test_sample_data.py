@@ -13,9 +13,11 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from functions.onboarding.app import lambda_handler
+from tests.concurrency import fresh_handler, run_together
 from tests.conftest import admin_claims
 from tests.host_rows import add_real_rows
 from tests.wizard_steps import complete_steps, step_body
+from tools.lambda_events import http_api_event, local_context
 
 SAMPLE = "/v1/onboarding/sample-data"
 
@@ -154,6 +156,17 @@ def test_invalid_generation_requests_are_422_and_create_nothing(api, org, db, bo
     assert sample_counts(db, org) == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
 
 
+def test_concurrent_generation_creates_one_set_of_sample_data(api, org, db) -> None:
+    def generate_in_own_container() -> int:
+        event = http_api_event("POST", SAMPLE, body={"size": "minimal"}, claims=admin_claims(org))
+        return int(fresh_handler()(event, local_context())["statusCode"])
+
+    statuses = run_together([generate_in_own_container] * 6)
+    assert sorted(statuses) == [201] + [409] * 5
+    assert sample_counts(db, org) == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+    assert len(metrics_of(db, "sample_data_generated")) == 1
+
+
 def test_generating_while_sample_data_exists_is_409_and_adds_nothing(api, org, db) -> None:
     generate(api, org, size="minimal")
     response = generate(api, org, size="comprehensive")
@@ -213,6 +226,8 @@ def test_sample_events_fall_on_local_times_in_the_organizations_time_zone(api, o
         30,
     )
     assert (local_starts["Youth Group Night"].hour, local_starts["Youth Group Night"].minute) == (18, 30)
+    assert local_starts["Sunday Morning Service"].weekday() == 6
+    assert local_starts["Community Food Drive"].weekday() == 5
     days_from_today = sorted((start.date() - today).days for start in local_starts.values())
     assert days_from_today[0] < 0 < days_from_today[1]  # one past event for history, the rest ahead
     assert days_from_today[-1] <= 28
@@ -254,6 +269,17 @@ def test_generation_writes_each_table_with_one_statement(api, org, statements, s
         ]
     )
     assert len(statements) <= 8  # lock + 4 inserts + flags + metric (+ commit bookkeeping)
+
+
+@pytest.mark.parametrize("weekday_offset", range(7))
+def test_sample_events_are_planned_relative_to_any_day_of_the_week(weekday_offset) -> None:
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC) + timedelta(days=weekday_offset)  # Monday + offset
+    rows = build_sample_rows(
+        "org", SIZES[SampleSize.COMPREHENSIVE], timezone=ZoneInfo("UTC"), now=now, roles=["Greeter"]
+    )
+    days = {event["title"]: (event["start_time"].date() - now.date()).days for event in rows.events}
+    assert -7 <= days["Community Food Drive"] < 0
+    assert all(1 <= offset <= 28 for title, offset in days.items() if title != "Community Food Drive")
 
 
 def test_sample_ids_are_prefixed_and_fit_the_id_columns() -> None:

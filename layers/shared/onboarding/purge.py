@@ -172,16 +172,16 @@ def _expired_before(cutoff: datetime) -> ColumnElement[bool]:
 
 def _purge_one_by_one(cutoff: datetime, limit: int, report: PurgeReport, budget: TimeBudget) -> BatchResult:
     """The failed batch again, one organization per transaction; the ones that fail are skipped."""
+    statement = (
+        select(OnboardingState.organization_id)
+        .where(_expired_before(cutoff))
+        .order_by(OnboardingState.sample_data_expiry, OnboardingState.organization_id)
+        .limit(limit)
+    )
+    if report.organizations_failed:
+        statement = statement.where(OnboardingState.organization_id.not_in(report.organizations_failed))
     with unit_of_work() as session:
-        candidates = list(
-            session.scalars(
-                select(OnboardingState.organization_id)
-                .where(_expired_before(cutoff))
-                .where(OnboardingState.organization_id.not_in(report.organizations_failed or [""]))
-                .order_by(OnboardingState.sample_data_expiry, OnboardingState.organization_id)
-                .limit(limit)
-            )
-        )
+        candidates = list(session.scalars(statement))
     result = BatchResult(selected=len(candidates))
     for org_id in candidates:
         if budget.exhausted():

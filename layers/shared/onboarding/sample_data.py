@@ -279,19 +279,32 @@ class SampleRows:
         )
 
 
-# (title, local start time, duration in minutes, days from today). One event lies in the past week so
-# reports have some history to show; the rest are spread over the coming four weeks.
-EVENT_PLAN: tuple[tuple[str, clock, int, int], ...] = (
-    ("Sunday Morning Service", clock(9, 30), 120, 3),
-    ("Community Food Drive", clock(10, 0), 180, -5),
-    ("Youth Group Night", clock(18, 30), 90, 5),
-    ("New Volunteer Orientation", clock(19, 0), 60, 8),
-    ("Neighborhood Park Cleanup", clock(8, 30), 180, 10),
-    ("Senior Center Visit", clock(14, 0), 120, 12),
-    ("Family Movie Night", clock(18, 0), 150, 15),
-    ("Charity Fun Run", clock(7, 30), 240, 17),
-    ("Holiday Toy Drive", clock(11, 0), 240, 21),
-    ("Back-to-School Supply Drive", clock(9, 0), 180, 26),
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEvent:
+    title: str
+    weekday: int
+    starts_at: clock
+    minutes: int
+    # 0: the next such weekday after today, 1: the one after that, ...; -1: the last one before today.
+    week: int
+
+
+# A month of a community organization's calendar: one event in the past week (so reports have history),
+# the rest on plausible weekdays and times over the next four weeks.
+EVENT_PLAN: tuple[PlannedEvent, ...] = (
+    PlannedEvent("Sunday Morning Service", SUN, clock(9, 30), 120, 0),
+    PlannedEvent("Community Food Drive", SAT, clock(10, 0), 180, -1),
+    PlannedEvent("Youth Group Night", FRI, clock(18, 30), 90, 0),
+    PlannedEvent("New Volunteer Orientation", TUE, clock(19, 0), 60, 1),
+    PlannedEvent("Neighborhood Park Cleanup", SAT, clock(8, 30), 180, 1),
+    PlannedEvent("Senior Center Visit", THU, clock(14, 0), 120, 1),
+    PlannedEvent("Family Movie Night", FRI, clock(18, 0), 150, 2),
+    PlannedEvent("Charity Fun Run", SUN, clock(7, 30), 240, 2),
+    PlannedEvent("Food Bank Sorting Shift", SAT, clock(9, 0), 180, 3),
+    PlannedEvent("Community Garden Workday", WED, clock(16, 0), 120, 3),
 )
 TEAM_NAMES = ("Welcome Team", "Worship & Music", "Youth Ministry", "Tech & Media", "Outreach Team")
 FIRST_NAMES = (
@@ -339,19 +352,26 @@ def build_sample_rows(
     return SampleRows(events=events, teams=teams, people=people, assignments=assignments)
 
 
-def _event(org_id: str, plan: tuple[str, clock, int, int], today: date, timezone: ZoneInfo) -> dict[str, Any]:
-    title, starts_at, minutes, day_offset = plan
-    local_start = datetime.combine(today + timedelta(days=day_offset), starts_at, tzinfo=timezone)
+def _event(org_id: str, plan: PlannedEvent, today: date, timezone: ZoneInfo) -> dict[str, Any]:
+    local_start = datetime.combine(_event_date(today, plan), plan.starts_at, tzinfo=timezone)
     # Duration in real time, not wall-clock time, so an event spanning a DST change still lasts `minutes`.
     start = local_start.astimezone(UTC)
     return {
         "id": new_id("sample_event"),
         "org_id": org_id,
-        "title": title,
+        "title": plan.title,
         "start_time": start,
-        "end_time": start + timedelta(minutes=minutes),
+        "end_time": start + timedelta(minutes=plan.minutes),
         "is_sample": True,
     }
+
+
+def _event_date(today: date, plan: PlannedEvent) -> date:
+    if plan.week >= 0:
+        days_ahead = (plan.weekday - today.weekday() - 1) % 7 + 1  # 1..7: strictly after today
+        return today + timedelta(days=days_ahead + 7 * plan.week)
+    days_back = (today.weekday() - plan.weekday - 1) % 7 + 1  # 1..7: strictly before today
+    return today - timedelta(days=days_back + 7 * (-plan.week - 1))
 
 
 def _volunteer(org_id: str, index: int, role: str) -> dict[str, Any]:
