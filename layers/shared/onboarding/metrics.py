@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
@@ -87,6 +88,41 @@ def record_metric(
     if timestamp is not None:
         values["timestamp"] = timestamp
     session.execute(insert(OnboardingMetric).values(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRecord:
+    """One service-emitted metric row, for `record_metrics`."""
+
+    org_id: str
+    event_type: MetricEventType
+    event_data: dict[str, Any] = field(default_factory=dict)
+    completion_time_minutes: int | None = None
+    step_duration_seconds: int | None = None
+    wizard_step_reached: int | None = None
+    wizard_step_dropped: int | None = None
+
+
+def record_metrics(session: Session, records: Sequence[MetricRecord]) -> None:
+    """Several service-emitted metrics in one multi-row INSERT (timestamps from the transaction)."""
+    if not records:
+        return
+    session.execute(
+        insert(OnboardingMetric).values(
+            [
+                {
+                    "organization_id": record.org_id,
+                    "event_type": record.event_type.value,
+                    "event_data": record.event_data,
+                    "completion_time_minutes": record.completion_time_minutes,
+                    "step_duration_seconds": record.step_duration_seconds,
+                    "wizard_step_reached": record.wizard_step_reached,
+                    "wizard_step_dropped": record.wizard_step_dropped,
+                }
+                for record in records
+            ]
+        )
+    )
 
 
 def count_with_metrics(

@@ -52,6 +52,10 @@ class Settings(BaseModel):
             raise ValueError("EVENT_SOURCE must not start with 'aws.' (reserved by AWS)")
         return value
 
+    # Nightly purge: organizations per transaction, and the time left at which it stops starting batches.
+    purge_batch_size: int = Field(default=100, alias="PURGE_BATCH_SIZE", ge=1, le=1000)
+    purge_time_reserve_ms: int = Field(default=20_000, alias="PURGE_TIME_RESERVE_MS", ge=0)
+
     @model_validator(mode="after")
     def _iam_auth_needs_a_user(self) -> "Settings":
         if self.db_iam_auth and not self.db_user:

@@ -1,0 +1,199 @@
+"""Nightly purge of expired sample data (the purge function, invoked by EventBridge Scheduler).
+
+Safe under at-least-once delivery: organizations are taken in batches with
+`SELECT ... FOR UPDATE SKIP LOCKED`, each batch in its own transaction, so a second run (concurrent or
+later) skips what another holds and finds nothing left of what was committed. The cutoff is the
+invocation's scheduled time, so a retry hours later deletes exactly what the original would have.
+Only `is_sample = TRUE` rows are ever deleted (`sample_data.clear_locked_organizations`).
+"""
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session
+
+from onboarding.db import unit_of_work
+from onboarding.errors import Conflict, InvalidInput
+from onboarding.models import OnboardingState
+from onboarding.observability import logger
+from onboarding.sample_data import LockedSampleState, SampleRowCounts, clear_locked_organizations
+
+# Scheduler clocks and ours may differ a little; a scheduled time further ahead than this is a bad event
+# (it would purge data that has not expired yet).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+# Errors that one organization's rows can cause (a host table referencing a sample row without
+# ON DELETE CASCADE, say): the batch is redone one organization at a time so the others still go.
+_DATA_ERRORS = (Conflict, InvalidInput)
+
+
+class InvalidScheduledEvent(ValueError):
+    """The invocation event has no usable scheduled time: retrying it cannot help."""
+
+
+class PurgeIncomplete(RuntimeError):
+    """Some organizations could not be purged; raised after the rest was done, so the run is retried."""
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")  # not a number read as epoch seconds
+    return value
+
+
+class ScheduledInvocation(BaseModel):
+    """What the purge reads from its event: the scheduled time, in EventBridge's `time` field."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    time: Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+    id: str | None = None
+    resources: list[str] = Field(default_factory=list)
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+def scheduled_invocation(event: Mapping[str, Any], *, now: datetime) -> ScheduledInvocation:
+    try:
+        invocation = ScheduledInvocation.model_validate(event)
+    except ValidationError as error:
+        raise InvalidScheduledEvent(
+            f"the event has no valid scheduled time in 'time': {error.errors(include_url=False)}"
+        ) from error
+    if invocation.time > now + MAX_CLOCK_SKEW:
+        raise InvalidScheduledEvent(f"the scheduled time {invocation.time.isoformat()} is in the future")
+    return invocation
+
+
+class PurgeReport(BaseModel):
+    cutoff: datetime
+    batches: int = 0
+    organizations_purged: int = 0
+    organizations_failed: list[str] = Field(default_factory=list)
+    organizations_remaining: int = 0
+    rows_deleted: SampleRowCounts = Field(default_factory=SampleRowCounts)
+    stopped_early: bool = False
+
+
+@dataclass(slots=True)
+class BatchResult:
+    selected: int = 0
+    purged: list[str] = field(default_factory=list)
+    deleted: SampleRowCounts = field(default_factory=SampleRowCounts)
+
+
+@dataclass(slots=True)
+class TimeBudget:
+    """Stops the purge while there is still time to finish a batch before the Lambda timeout."""
+
+    remaining_ms: Callable[[], int]
+    reserve_ms: int
+    slowest_batch_ms: float = 0.0
+
+    def exhausted(self) -> bool:
+        return self.remaining_ms() < max(self.reserve_ms, 2 * self.slowest_batch_ms)
+
+    def record(self, started: float) -> None:
+        self.slowest_batch_ms = max(self.slowest_batch_ms, (time.monotonic() - started) * 1000)
+
+
+def purge_expired_sample_data(
+    cutoff: datetime, *, batch_size: int, remaining_ms: Callable[[], int], reserve_ms: int
+) -> PurgeReport:
+    """Purge every organization whose sample data expired before `cutoff`, batch by batch."""
+    report = PurgeReport(cutoff=cutoff)
+    budget = TimeBudget(remaining_ms=remaining_ms, reserve_ms=reserve_ms)
+    while True:
+        if budget.exhausted():
+            report.stopped_early = True
+            break
+        started = time.monotonic()
+        try:
+            with unit_of_work() as session:
+                batch = purge_batch(session, cutoff, limit=batch_size, exclude=report.organizations_failed)
+        except _DATA_ERRORS:
+            logger.warning("purge batch failed; retrying it one organization at a time", exc_info=True)
+            batch = _purge_one_by_one(cutoff, batch_size, report, budget)
+        budget.record(started)
+        report.batches += 1
+        report.organizations_purged += len(batch.purged)
+        report.rows_deleted += batch.deleted
+        if batch.selected < batch_size or report.stopped_early:
+            break
+    with unit_of_work() as session:
+        report.organizations_remaining = count_expired(session, cutoff)
+    return report
+
+
+def purge_batch(
+    session: Session,
+    cutoff: datetime,
+    *,
+    limit: int,
+    exclude: Sequence[str] = (),
+    only: Sequence[str] | None = None,
+) -> BatchResult:
+    """Lock up to `limit` expired organizations nobody else holds, and clear their sample data."""
+    statement = (
+        select(OnboardingState.organization_id, OnboardingState.sample_data_generated_at, func.now())
+        .where(_expired_before(cutoff))
+        .order_by(OnboardingState.sample_data_expiry, OnboardingState.organization_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if exclude:
+        statement = statement.where(OnboardingState.organization_id.not_in(list(exclude)))
+    if only is not None:
+        statement = statement.where(OnboardingState.organization_id.in_(list(only)))
+    rows = session.execute(statement).all()
+    if not rows:
+        return BatchResult()
+    now = rows[0][2]
+    locked = [LockedSampleState(org_id, True, generated_at) for org_id, generated_at, _ in rows]
+    counts = clear_locked_organizations(session, locked, reason="expired", now=now)
+    return BatchResult(
+        selected=len(rows),
+        purged=[item.org_id for item in locked],
+        deleted=sum(counts.values(), SampleRowCounts()),
+    )
+
+
+def count_expired(session: Session, cutoff: datetime) -> int:
+    return int(session.scalar(select(func.count()).where(_expired_before(cutoff))) or 0)
+
+
+def _expired_before(cutoff: datetime) -> ColumnElement[bool]:
+    return OnboardingState.sample_data_generated.is_(true()) & (OnboardingState.sample_data_expiry < cutoff)
+
+
+def _purge_one_by_one(cutoff: datetime, limit: int, report: PurgeReport, budget: TimeBudget) -> BatchResult:
+    """The failed batch again, one organization per transaction; the ones that fail are skipped."""
+    statement = (
+        select(OnboardingState.organization_id)
+        .where(_expired_before(cutoff))
+        .order_by(OnboardingState.sample_data_expiry, OnboardingState.organization_id)
+        .limit(limit)
+    )
+    if report.organizations_failed:
+        statement = statement.where(OnboardingState.organization_id.not_in(report.organizations_failed))
+    with unit_of_work() as session:
+        candidates = list(session.scalars(statement))
+    result = BatchResult(selected=len(candidates))
+    for org_id in candidates:
+        if budget.exhausted():
+            report.stopped_early = True
+            break
+        try:
+            with unit_of_work() as session:
+                single = purge_batch(session, cutoff, limit=1, only=[org_id])
+        except _DATA_ERRORS:
+            logger.exception("could not purge the sample data of an organization", extra={"org_id": org_id})
+            report.organizations_failed.append(org_id)
+            continue
+        result.purged += single.purged
+        result.deleted += single.deleted
+    return result

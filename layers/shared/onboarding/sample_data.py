@@ -1,0 +1,533 @@
+"""Sample data: realistic events, teams, volunteers and assignments an organization can try the product on.
+
+Rows go into SignUpFlow's own tables with `is_sample = TRUE` (assignments have no flag: an assignment is
+sample when its event or its person is). Each table is written with one multi-row INSERT and cleared
+with one DELETE for any number of organizations. The flags on `onboarding_state` change in the same
+transaction as the rows, with the state row locked, so they always agree with the tables.
+"""
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from onboarding import wizard
+from onboarding.errors import Conflict
+from onboarding.ids import new_id
+from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
+from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
+
+MAX_EXPIRY_DAYS = 90
+DEFAULT_EXPIRY_DAYS = 30
+ClearReason = Literal["manual", "expired"]
+
+
+class SampleSize(StrEnum):
+    MINIMAL = "minimal"
+    STANDARD = "standard"
+    COMPREHENSIVE = "comprehensive"
+
+
+@dataclass(frozen=True, slots=True)
+class SizeSpec:
+    events: int
+    teams: int
+    volunteers: int
+    assignments: int
+
+
+SIZES: dict[SampleSize, SizeSpec] = {
+    SampleSize.MINIMAL: SizeSpec(events=2, teams=1, volunteers=5, assignments=10),
+    SampleSize.STANDARD: SizeSpec(events=5, teams=3, volunteers=15, assignments=45),
+    SampleSize.COMPREHENSIVE: SizeSpec(events=10, teams=5, volunteers=30, assignments=150),
+}
+
+
+class SampleDataExists(Conflict):
+    code = "sample_data_exists"
+
+
+class NoSampleData(Conflict):
+    code = "no_sample_data"
+
+
+# --- Requests and responses ---
+
+
+ExpiryDays = Annotated[StrictInt, Field(ge=1, le=MAX_EXPIRY_DAYS)]
+
+
+class SampleDataRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: SampleSize
+    expiry_days: ExpiryDays = DEFAULT_EXPIRY_DAYS
+
+
+class ExtendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: ExpiryDays
+
+
+class SampleRowCounts(BaseModel):
+    """Sample rows per host table."""
+
+    events: int = 0
+    teams: int = 0
+    people: int = 0
+    event_assignments: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.events + self.teams + self.people + self.event_assignments
+
+    def __add__(self, other: "SampleRowCounts") -> "SampleRowCounts":
+        return SampleRowCounts(
+            events=self.events + other.events,
+            teams=self.teams + other.teams,
+            people=self.people + other.people,
+            event_assignments=self.event_assignments + other.event_assignments,
+        )
+
+
+class SampleDataStatus(BaseModel):
+    present: bool
+    generated_at: datetime | None
+    expires_at: datetime | None
+    expired: bool
+    cleared: bool
+    counts: SampleRowCounts
+
+
+class SampleDataCleared(BaseModel):
+    deleted: SampleRowCounts
+    sample_data: SampleDataStatus
+
+
+# --- Operations ---
+
+
+def generate_sample_data(session: Session, org_id: str, request: SampleDataRequest) -> SampleDataStatus:
+    """Create the sample rows of the requested size; 409 while the organization still has sample data."""
+    locked = _status_row(session, org_id, lock=True)
+    state, now = locked.state, locked.now
+    if state.sample_data_generated:
+        raise SampleDataExists(
+            "Sample data already exists; delete it (DELETE /v1/onboarding/sample-data) before "
+            "generating it again."
+        )
+    started = time.perf_counter()
+    rows = build_sample_rows(
+        org_id,
+        SIZES[request.size],
+        timezone=wizard.organization_timezone(state),
+        now=now,
+        roles=_roles_from_wizard(state),
+    )
+    for model, values in ((Team, rows.teams), (Person, rows.people), (Event, rows.events)):
+        session.execute(insert(model).values(values))
+    session.execute(insert(EventAssignment).values(rows.assignments))
+    counts = rows.counts
+    expiry = now + timedelta(days=request.expiry_days)
+    state.sample_data_generated, state.sample_data_cleared = True, False
+    state.sample_data_generated_at, state.sample_data_expiry, state.updated_at = now, expiry, now
+    record_metrics(
+        session,
+        [
+            MetricRecord(
+                org_id,
+                MetricEventType.SAMPLE_DATA_GENERATED,
+                event_data={
+                    "size": request.size.value,
+                    "expiry_days": request.expiry_days,
+                    "counts": counts.model_dump(),
+                    "generation_time_seconds": round(time.perf_counter() - started, 3),
+                },
+            )
+        ],
+    )
+    session.flush()
+    return _status(state, now, counts)
+
+
+def sample_data_status(session: Session, org_id: str) -> SampleDataStatus:
+    """Whether sample data is present, when it expires, and how many sample rows each table holds."""
+    row = _status_row(session, org_id, lock=False)
+    return _status(row.state, row.now, row.counts)
+
+
+def extend_sample_data(session: Session, org_id: str, request: ExtendRequest) -> SampleDataStatus:
+    """Push the expiry back by `days` (from now if it has already passed), at most 90 days from now."""
+    row = _status_row(session, org_id, lock=True)
+    state, now = row.state, row.now
+    if not state.sample_data_generated or state.sample_data_expiry is None:
+        raise NoSampleData("There is no sample data to extend; generate it first.")
+    extended = max(state.sample_data_expiry, now) + timedelta(days=request.days)
+    state.sample_data_expiry = min(extended, now + timedelta(days=MAX_EXPIRY_DAYS))
+    state.updated_at = now
+    session.flush()
+    return _status(state, now, row.counts)
+
+
+def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> SampleDataCleared:
+    """Delete the organization's sample rows now and reset its flags. Clearing twice changes nothing."""
+    row = _status_row(session, org_id, lock=True)
+    state, now = row.state, row.now
+    deleted = clear_locked_organizations(
+        session,
+        [LockedSampleState(org_id, state.sample_data_generated, state.sample_data_generated_at)],
+        reason=reason,
+        now=now,
+    )[org_id]
+    status = SampleDataStatus(
+        present=False,
+        generated_at=None,
+        expires_at=None,
+        expired=False,
+        cleared=state.sample_data_cleared or state.sample_data_generated or deleted.total > 0,
+        counts=SampleRowCounts(),
+    )
+    return SampleDataCleared(deleted=deleted, sample_data=status)
+
+
+def delete_sample_rows(session: Session, org_ids: Sequence[str]) -> SampleRowCounts:
+    """Delete the sample rows (only `is_sample = TRUE`) of the given organizations: one DELETE per table."""
+    return sum(_delete_sample_rows_by_org(session, org_ids).values(), SampleRowCounts())
+
+
+@dataclass(frozen=True, slots=True)
+class LockedSampleState:
+    """An organization whose state row the caller has locked, with the flags read under that lock."""
+
+    org_id: str
+    generated: bool
+    generated_at: datetime | None
+
+
+def clear_locked_organizations(
+    session: Session, locked: Sequence[LockedSampleState], *, reason: ClearReason, now: datetime
+) -> dict[str, SampleRowCounts]:
+    """Clear the sample data of organizations whose state rows are locked by this transaction.
+
+    Set-based for any number of organizations (the purge passes a whole batch): the deletes, one UPDATE
+    of the flags and one INSERT of `sample_data_cleared` metrics. Organizations with nothing to clear
+    get no flag change and no metric, which makes clearing idempotent.
+    """
+    if not locked:
+        return {}
+    deleted = _delete_sample_rows_by_org(session, [item.org_id for item in locked])
+    counts = {item.org_id: deleted.get(item.org_id, SampleRowCounts()) for item in locked}
+    changed = [item for item in locked if item.generated or counts[item.org_id].total]
+    if changed:
+        session.execute(
+            update(OnboardingState)
+            .where(OnboardingState.organization_id.in_([item.org_id for item in changed]))
+            .values(
+                sample_data_generated=False,
+                sample_data_cleared=True,
+                sample_data_generated_at=None,
+                sample_data_expiry=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        record_metrics(
+            session,
+            [
+                MetricRecord(
+                    item.org_id,
+                    MetricEventType.SAMPLE_DATA_CLEARED,
+                    event_data={
+                        "reason": reason,
+                        "data_age_days": _age_in_days(item.generated_at, now),
+                        "counts": counts[item.org_id].model_dump(),
+                    },
+                )
+                for item in changed
+            ],
+        )
+    return counts
+
+
+# --- Building the rows ---
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRows:
+    events: list[dict[str, Any]]
+    teams: list[dict[str, Any]]
+    people: list[dict[str, Any]]
+    assignments: list[dict[str, Any]]
+
+    @property
+    def counts(self) -> SampleRowCounts:
+        return SampleRowCounts(
+            events=len(self.events),
+            teams=len(self.teams),
+            people=len(self.people),
+            event_assignments=len(self.assignments),
+        )
+
+
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEvent:
+    title: str
+    weekday: int
+    starts_at: clock
+    minutes: int
+    # 0: the next such weekday after today, 1: the one after that, ...; -1: the last one before today.
+    week: int
+
+
+# A month of a community organization's calendar: one event in the past week (so reports have history),
+# the rest on plausible weekdays and times over the next four weeks.
+EVENT_PLAN: tuple[PlannedEvent, ...] = (
+    PlannedEvent("Sunday Morning Service", SUN, clock(9, 30), 120, 0),
+    PlannedEvent("Community Food Drive", SAT, clock(10, 0), 180, -1),
+    PlannedEvent("Youth Group Night", FRI, clock(18, 30), 90, 0),
+    PlannedEvent("New Volunteer Orientation", TUE, clock(19, 0), 60, 1),
+    PlannedEvent("Neighborhood Park Cleanup", SAT, clock(8, 30), 180, 1),
+    PlannedEvent("Senior Center Visit", THU, clock(14, 0), 120, 1),
+    PlannedEvent("Family Movie Night", FRI, clock(18, 0), 150, 2),
+    PlannedEvent("Charity Fun Run", SUN, clock(7, 30), 240, 2),
+    PlannedEvent("Food Bank Sorting Shift", SAT, clock(9, 0), 180, 3),
+    PlannedEvent("Community Garden Workday", WED, clock(16, 0), 120, 3),
+)
+TEAM_NAMES = ("Welcome Team", "Worship & Music", "Youth Ministry", "Tech & Media", "Outreach Team")
+FIRST_NAMES = (
+    "Maria", "James", "Aisha", "Daniel", "Mei", "Samuel", "Priya", "Lucas", "Fatima", "Ethan",
+    "Sofia", "Kwame", "Hannah", "Diego", "Grace", "Omar", "Chloe", "Mateo", "Ava", "Noah",
+    "Leila", "Benjamin", "Yuki", "Isaac", "Amara", "Gabriel", "Nora", "Elijah", "Zara", "Henry",
+)  # fmt: skip
+LAST_NAMES = (
+    "Garcia", "Johnson", "Okafor", "Nguyen", "Patel", "Kim", "Rossi", "Mensah", "Cohen", "Silva",
+    "Murphy", "Haddad", "Tanaka", "Lopez", "Schmidt", "Williams", "Novak", "Ahmed", "Brown", "Dubois",
+    "Hughes", "Santos", "Kowalski", "Fischer", "Chen", "Reyes", "Walker", "Ibrahim", "Larsen", "Moreau",
+)  # fmt: skip
+DEFAULT_ROLES = ("Greeter", "Usher", "Sound Tech", "Childcare", "Setup Crew", "Hospitality")
+
+
+def build_sample_rows(
+    org_id: str, spec: SizeSpec, *, timezone: ZoneInfo, now: datetime, roles: Sequence[str]
+) -> SampleRows:
+    """The rows for one organization. Events fall on local dates and wall-clock times of `timezone`."""
+    today = now.astimezone(timezone).date()
+    events = [_event(org_id, plan, today, timezone) for plan in EVENT_PLAN[: spec.events]]
+    teams = [
+        {"id": new_id("sample_team"), "org_id": org_id, "name": name, "is_sample": True}
+        for name in TEAM_NAMES[: spec.teams]
+    ]
+    role_cycle = list(roles) or list(DEFAULT_ROLES)
+    people = [
+        _volunteer(org_id, index, role_cycle[index % len(role_cycle)]) for index in range(spec.volunteers)
+    ]
+    # Spread assignments evenly over events; within an event the people are distinct (j < volunteers).
+    per_event = spec.assignments // spec.events
+    assert per_event * spec.events == spec.assignments and per_event <= spec.volunteers
+    assignments = []
+    for index in range(spec.assignments):
+        event_index, slot = index % spec.events, index // spec.events
+        person = people[(slot + 3 * event_index) % spec.volunteers]
+        assignments.append(
+            {
+                "id": new_id("sample_assignment"),
+                "event_id": events[event_index]["id"],
+                "person_id": person["id"],
+                "role": role_cycle[slot % len(role_cycle)],
+            }
+        )
+    return SampleRows(events=events, teams=teams, people=people, assignments=assignments)
+
+
+def _event(org_id: str, plan: PlannedEvent, today: date, timezone: ZoneInfo) -> dict[str, Any]:
+    local_start = datetime.combine(_event_date(today, plan), plan.starts_at, tzinfo=timezone)
+    # Duration in real time, not wall-clock time, so an event spanning a DST change still lasts `minutes`.
+    start = local_start.astimezone(UTC)
+    return {
+        "id": new_id("sample_event"),
+        "org_id": org_id,
+        "title": plan.title,
+        "start_time": start,
+        "end_time": start + timedelta(minutes=plan.minutes),
+        "is_sample": True,
+    }
+
+
+def _event_date(today: date, plan: PlannedEvent) -> date:
+    if plan.week >= 0:
+        days_ahead = (plan.weekday - today.weekday() - 1) % 7 + 1  # 1..7: strictly after today
+        return today + timedelta(days=days_ahead + 7 * plan.week)
+    days_back = (today.weekday() - plan.weekday - 1) % 7 + 1  # 1..7: strictly before today
+    return today - timedelta(days=days_back + 7 * (-plan.week - 1))
+
+
+def _volunteer(org_id: str, index: int, role: str) -> dict[str, Any]:
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    last = LAST_NAMES[(index * 7 + 3) % len(LAST_NAMES)]
+    person_id = new_id("sample_person")
+    # The id's tail keeps addresses unique across organizations, should the host schema require it.
+    email = f"{first}.{last}.{person_id[-6:]}@example.com".lower()
+    return {
+        "id": person_id,
+        "org_id": org_id,
+        "name": f"{first} {last}",
+        "email": email,
+        "roles": json.dumps(["volunteer", role]),
+        "is_sample": True,
+    }
+
+
+def _roles_from_wizard(state: OnboardingState) -> list[str]:
+    """The roles the organization named for its first event (wizard step 2), if it got that far."""
+    step = state.wizard_step_data.get(wizard.WizardStep.FIRST_EVENT.data_key, {})
+    roles = step.get("role_requirements")
+    return [role for role in roles if isinstance(role, str)] if isinstance(roles, dict) else []
+
+
+# --- SQL ---
+
+
+def _sample_event_ids(org_ids: Sequence[str]) -> Select[str]:
+    return select(Event.id).where(Event.org_id.in_(org_ids), Event.is_sample.is_(true()))
+
+
+def _sample_person_ids(org_ids: Sequence[str]) -> Select[str]:
+    return select(Person.id).where(Person.org_id.in_(org_ids), Person.is_sample.is_(true()))
+
+
+def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict[str, SampleRowCounts]:
+    """One DELETE per table for all organizations, each counting what it deleted per organization.
+
+    Assignments go first: the host schema's foreign keys to events and people may not cascade.
+    """
+    org_ids = list(dict.fromkeys(org_ids))
+    if not org_ids:
+        return {}
+    deleted_assignments = (
+        delete(EventAssignment)
+        .where(
+            or_(
+                EventAssignment.event_id.in_(_sample_event_ids(org_ids)),
+                EventAssignment.person_id.in_(_sample_person_ids(org_ids)),
+            )
+        )
+        .returning(EventAssignment.event_id, EventAssignment.person_id)
+        .cte("deleted_assignments")
+    )
+    # The CTE's DELETE is not visible to its own statement: the joins still see events and people.
+    owner = case((Event.is_sample.is_(true()) & Event.org_id.in_(org_ids), Event.org_id), else_=Person.org_id)
+    owners = (
+        select(owner.label("org_id"))
+        .select_from(deleted_assignments)
+        .outerjoin(Event, Event.id == deleted_assignments.c.event_id)
+        .outerjoin(Person, Person.id == deleted_assignments.c.person_id)
+        .subquery("owners")
+    )
+    assignment_counts = session.execute(select(owners.c.org_id, func.count()).group_by(owners.c.org_id)).all()
+    per_table: dict[str, Iterable[tuple[str | None, int]]] = {"event_assignments": assignment_counts}
+    flagged: tuple[tuple[str, type[Event] | type[Person] | type[Team]], ...] = (
+        ("events", Event),
+        ("people", Person),
+        ("teams", Team),
+    )
+    for key, model in flagged:
+        deleted = (
+            delete(model)
+            .where(model.org_id.in_(org_ids), model.is_sample.is_(true()))
+            .returning(model.org_id)
+            .cte(f"deleted_{key}")
+        )
+        per_table[key] = session.execute(
+            select(deleted.c.org_id, func.count()).group_by(deleted.c.org_id)
+        ).all()
+    result: dict[str, dict[str, int]] = {}
+    for key, rows in per_table.items():
+        for org_id, count in rows:
+            if org_id is not None:
+                result.setdefault(org_id, {})[key] = int(count)
+    return {org_id: SampleRowCounts(**counts) for org_id, counts in result.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusRow:
+    state: OnboardingState
+    now: datetime
+    counts: SampleRowCounts
+
+
+def _sample_count(model: type[Event] | type[Person] | type[Team]) -> ColumnElement[int]:
+    return (
+        select(func.count())
+        .where(model.org_id == OnboardingState.organization_id, model.is_sample.is_(true()))
+        .scalar_subquery()
+    )
+
+
+def _sample_assignment_count() -> ColumnElement[int]:
+    org = OnboardingState.organization_id
+    return (
+        select(func.count())
+        .select_from(EventAssignment)
+        .where(
+            or_(
+                EventAssignment.event_id.in_(
+                    select(Event.id).where(Event.org_id == org, Event.is_sample.is_(true()))
+                ),
+                EventAssignment.person_id.in_(
+                    select(Person.id).where(Person.org_id == org, Person.is_sample.is_(true()))
+                ),
+            )
+        )
+        .scalar_subquery()
+    )
+
+
+def _status_row(session: Session, org_id: str, *, lock: bool) -> _StatusRow:
+    """The state row, `now()` and the sample rows per table, in one statement (404 if not started)."""
+    statement = select(
+        OnboardingState,
+        func.now(),
+        _sample_count(Event),
+        _sample_count(Team),
+        _sample_count(Person),
+        _sample_assignment_count(),
+    ).where(OnboardingState.organization_id == org_id)
+    if lock:
+        statement = statement.with_for_update(of=OnboardingState).execution_options(populate_existing=True)
+    row = session.execute(statement).one_or_none()
+    if row is None:
+        raise wizard.not_started(session, org_id)
+    state, now, events, teams, people, assignments = row
+    counts = SampleRowCounts(events=events, teams=teams, people=people, event_assignments=assignments)
+    return _StatusRow(state=state, now=now, counts=counts)
+
+
+def _status(state: OnboardingState, now: datetime, counts: SampleRowCounts) -> SampleDataStatus:
+    expiry = state.sample_data_expiry if state.sample_data_generated else None
+    return SampleDataStatus(
+        present=state.sample_data_generated,
+        generated_at=state.sample_data_generated_at if state.sample_data_generated else None,
+        expires_at=expiry,
+        expired=expiry is not None and expiry <= now,
+        cleared=state.sample_data_cleared,
+        counts=counts,
+    )
+
+
+def _age_in_days(generated_at: datetime | None, now: datetime) -> float | None:
+    if generated_at is None:
+        return None
+    return round(max(0.0, (now - generated_at).total_seconds()) / 86400, 2)
