@@ -1,0 +1,72 @@
+"""The in-process runner (`make invoke`): picks the function from template.yaml and prints its answer."""
+
+import json
+from pathlib import Path
+
+import pytest
+from onboarding.models import OnboardingState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tools import invoke as runner
+from tools.lambda_events import EVENTS_DIR, http_api_event
+
+
+def write(tmp_path: Path, name: str, event: object) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(event))
+    return path
+
+
+def test_an_http_event_goes_to_the_function_of_its_route() -> None:
+    event = http_api_event("PUT", "/v1/onboarding/tutorials/calendar_basics/progress", body={})
+    assert runner.resolve_function(event).logical_id == "TutorialsFunction"
+
+
+def test_a_named_function_must_be_the_one_the_route_belongs_to() -> None:
+    event = http_api_event("GET", "/v1/onboarding/checklist")
+    with pytest.raises(runner.UsageError, match="routed to ChecklistFunction, not OnboardingFunction"):
+        runner.resolve_function(event, logical_id="OnboardingFunction")
+
+
+def test_an_http_event_outside_the_template_is_refused() -> None:
+    with pytest.raises(runner.UsageError, match=r"no route in template\.yaml for GET /v1/nowhere"):
+        runner.resolve_function(http_api_event("GET", "/v1/nowhere"))
+
+
+def test_other_events_go_to_the_function_named_by_the_file_prefix() -> None:
+    event = json.loads((EVENTS_DIR / "purge_scheduled.json").read_text())
+    assert runner.resolve_function(event, event_file=EVENTS_DIR / "purge_scheduled.json").logical_id == (
+        "PurgeFunction"
+    )
+
+
+def test_other_events_without_a_known_prefix_need_a_function_name(tmp_path: Path) -> None:
+    with pytest.raises(runner.UsageError, match="FN=<LogicalId>"):
+        runner.resolve_function({"action": "status"}, event_file=tmp_path / "custom.json")
+    assert runner.resolve_function({}, logical_id="MigrationsFunction").logical_id == "MigrationsFunction"
+
+
+def test_main_prepares_the_database_invokes_the_handler_and_prints_the_answer(
+    database_url, db: Session, capsys
+) -> None:
+    # No organization arranged: the runner creates the demo organization the event files act for.
+    assert runner.main([str(EVENTS_DIR / "onboarding_start.json")]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["statusCode"] == 201
+    assert json.loads(answer["body"])["organization_id"] == "org_demo"
+    assert db.scalars(select(OnboardingState.organization_id)).all() == ["org_demo"]
+
+
+def test_main_reports_a_function_error_like_lambda(database_url, tmp_path: Path, capsys) -> None:
+    event_file = write(tmp_path, "bad.json", {"action": "downgrade"})
+    assert runner.main(["--function", "MigrationsFunction", str(event_file)]) == 1
+    error = json.loads(capsys.readouterr().out)
+    assert error["errorType"] == "ValueError"
+    assert "unknown action 'downgrade'" in error["errorMessage"]
+
+
+def test_main_refuses_a_mismatched_function_before_touching_the_database(tmp_path: Path, capsys) -> None:
+    event_file = write(tmp_path, "checklist.json", http_api_event("GET", "/v1/onboarding/checklist"))
+    assert runner.main(["--function", "ExportFunction", str(event_file)]) == 2
+    assert "routed to ChecklistFunction" in capsys.readouterr().err

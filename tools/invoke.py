@@ -1,0 +1,125 @@
+"""In-process runner: `make invoke EVENT=events/<file>.json [FN=<LogicalId>]`, no Docker needed.
+
+What `sam local invoke <FN> -e <event>` does, against the local embedded PostgreSQL: the handler
+path (CodeUri + Handler) comes from template.yaml, the function's code directory and layers/shared
+go on sys.path, the event file is passed to the handler with a Lambda-like context (the template's
+timeout and memory), and the function's answer is printed as JSON.
+
+Which function: `FN`, or for an HTTP API event the function of the template route it matches, or for
+any other event the function whose code directory prefixes the file name (`purge_*.json` ->
+functions/purge, `migrations_*.json` -> migrations/).
+"""
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tools.lambda_events import local_context
+from tools.local_db import prepare_local_database
+from tools.template import ROOT, FunctionSpec, find_route, functions, load_handler
+
+
+class UsageError(Exception):
+    """The event or the function name does not fit the template."""
+
+
+def is_http_api_event(event: Mapping[str, Any]) -> bool:
+    context = event.get("requestContext")
+    return event.get("version") == "2.0" and isinstance(context, Mapping) and "http" in context
+
+
+def resolve_function(
+    event: Mapping[str, Any], *, event_file: Path | None = None, logical_id: str | None = None
+) -> FunctionSpec:
+    specs = functions()
+    routed: FunctionSpec | None = None
+    if is_http_api_event(event):
+        http = event["requestContext"]["http"]
+        found = find_route(str(http["method"]), str(event.get("rawPath") or http["path"]))
+        if found is None:
+            raise UsageError(f"no route in template.yaml for {http['method']} {http['path']}")
+        routed = specs[found[0].function]
+    if logical_id is not None:
+        if logical_id not in specs:
+            raise UsageError(f"no function {logical_id!r} in template.yaml; there are {', '.join(specs)}")
+        if routed is not None and routed.logical_id != logical_id:
+            raise UsageError(f"this event is routed to {routed.logical_id}, not {logical_id}")
+        return specs[logical_id]
+    if routed is not None:
+        return routed
+    if event_file is not None:
+        area = event_file.stem.split("_", 1)[0]
+        matching = [spec for spec in specs.values() if spec.area == area]
+        if len(matching) == 1:
+            return matching[0]
+    raise UsageError("not an HTTP API event and no function named: pass FN=<LogicalId> (--function)")
+
+
+def invoke(spec: FunctionSpec, event: Any) -> Any:
+    handler = load_handler(spec)
+    context = local_context(
+        function_name=spec.logical_id, timeout_seconds=spec.timeout, memory_limit_in_mb=spec.memory_size
+    )
+    return handler(event, context)
+
+
+def load_event(event_file: Path) -> dict[str, Any]:
+    event = json.loads(Path(event_file).read_text())
+    if not isinstance(event, dict):
+        raise UsageError(f"{event_file} does not hold a JSON object")
+    return event
+
+
+def invoke_event_file(
+    event_file: Path, logical_id: str | None = None
+) -> tuple[dict[str, Any], FunctionSpec, Any]:
+    """Load an event file, pick its function and invoke it: (event, function, answer)."""
+    event = load_event(event_file)
+    spec = resolve_function(event, event_file=Path(event_file), logical_id=logical_id)
+    return event, spec, invoke(spec, event)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Invoke a function of template.yaml in-process")
+    parser.add_argument("event", type=Path, help="event file, e.g. events/onboarding_get.json")
+    parser.add_argument("-f", "--function", help="logical id in template.yaml (FN)")
+    parser.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="start the local database without migrating it (to watch the migrations function do it)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        event = load_event(args.event)
+        spec = resolve_function(event, event_file=args.event, logical_id=args.function)
+    except (UsageError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    url = prepare_local_database(migrated=not args.no_migrate)
+    print(f"Database: {url}", file=sys.stderr)
+    try:
+        answer = invoke(spec, event)
+    except Exception as error:
+        # The shape Lambda (and `sam local invoke`) reports a function error in.
+        print(
+            json.dumps(
+                {
+                    "errorMessage": str(error),
+                    "errorType": type(error).__name__,
+                    "stackTrace": traceback.format_tb(error.__traceback__),
+                },
+                indent=2,
+            )
+        )
+        return 1
+    print(f"{spec.logical_id} ({spec.handler_file.relative_to(ROOT)}) answered:", file=sys.stderr)
+    print(json.dumps(answer, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
