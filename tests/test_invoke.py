@@ -41,6 +41,18 @@ def test_other_events_go_to_the_function_named_by_the_file_prefix() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("file_name", "logical_id"),
+    [
+        ("organization_created.json", "OrganizationCreatedFunction"),
+        ("outbox_publisher_scheduled.json", "OutboxPublisherFunction"),
+        ("migrations_status.json", "MigrationsFunction"),
+    ],
+)
+def test_the_longest_code_directory_prefix_names_the_function(file_name: str, logical_id: str) -> None:
+    assert runner.resolve_function({}, event_file=Path(file_name)).logical_id == logical_id
+
+
 def test_other_events_without_a_known_prefix_need_a_function_name(tmp_path: Path) -> None:
     with pytest.raises(runner.UsageError, match="FN=<LogicalId>"):
         runner.resolve_function({"action": "status"}, event_file=tmp_path / "custom.json")

@@ -5,6 +5,7 @@ import http.client
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -228,3 +229,16 @@ def test_a_failing_function_is_the_gateways_500(monkeypatch) -> None:
         "GET", "/v1/onboarding", [("Authorization", f"Bearer {dev_token(ADMIN)}")], b"", "127.0.0.1"
     )
     assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
+
+
+def test_a_route_whose_function_has_no_code_yet_is_501(monkeypatch) -> None:
+    api = LocalApi()
+    spec = api.specs["OnboardingFunction"]
+    monkeypatch.setitem(api.specs, "OnboardingFunction", replace(spec, handler="missing.lambda_handler"))
+    status, _, body = api.handle(
+        "GET", "/v1/onboarding", [("Authorization", f"Bearer {dev_token(ADMIN)}")], b"", "127.0.0.1"
+    )
+    assert status == 501
+    assert (
+        json.loads(body)["message"] == "OnboardingFunction has no code yet (functions/onboarding/missing.py)"
+    )

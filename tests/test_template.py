@@ -12,7 +12,7 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
 from tools.lambda_events import EVENTS_DIR
-from tools.template import FunctionSpec, functions, http_routes, load_template, loaded_module
+from tools.template import ROOT, FunctionSpec, functions, http_routes, load_template, loaded_module
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -95,6 +95,11 @@ def test_template_routes_and_handler_routes_are_the_same(spec: FunctionSpec) -> 
         pytest.skip(f"{spec.logical_id}: handler routes not merged yet: {', '.join(sorted(missing))}")
 
 
+def test_every_handler_in_functions_is_a_function_of_the_template() -> None:
+    handler_dirs = {path.parent for path in (ROOT / "functions").glob("*/app.py")}
+    assert sorted(map(str, handler_dirs - {spec.code_uri for spec in SPECS.values()})) == []
+
+
 def test_the_template_offers_exactly_the_contract_routes() -> None:
     shapes = [route.shape for route in http_routes(TEMPLATE)]
     assert len(shapes) == len(set(shapes)), "a route is declared twice"
@@ -110,6 +115,8 @@ def test_every_area_has_its_own_function() -> None:
         "AnalyticsFunction": "analytics",
         "ExportFunction": "export",
         "PurgeFunction": "purge",
+        "OrganizationCreatedFunction": "organization_created",
+        "OutboxPublisherFunction": "outbox_publisher",
         "MigrationsFunction": "migrations",
     }
 
@@ -155,13 +162,24 @@ def test_the_api_logs_every_request_and_throttles() -> None:
     assert api["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "CorsAllowedOrigin"}]
 
 
-def test_functions_run_in_the_vpc_and_reach_only_the_database() -> None:
+def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:
     vpc = TEMPLATE["Globals"]["Function"]["VpcConfig"]
     assert vpc == {"SubnetIds": {"Ref": "VpcSubnetIds"}, "SecurityGroupIds": [{"Ref": "VpcSecurityGroupId"}]}
+    put_events = {"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "EventBusName"}}}
+    send_to_dlq = {
+        "SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["OrganizationCreatedDLQ", "QueueName"]}}
+    }
+    extra: dict[str, list[dict[str, Any]]] = {
+        "OnboardingFunction": [put_events],  # publishes its domain events right after the commit
+        "PurgeFunction": [put_events],  # SampleDataCleared (expired)
+        "OutboxPublisherFunction": [put_events],
+        "OrganizationCreatedFunction": [send_to_dlq],  # parks malformed events itself
+    }
     for logical_id in SPECS:
-        assert RESOURCES[logical_id]["Properties"]["Policies"] == [{"Ref": "DatabaseAccessPolicy"}], (
-            logical_id
-        )
+        assert RESOURCES[logical_id]["Properties"]["Policies"] == [
+            {"Ref": "DatabaseAccessPolicy"},
+            *extra.get(logical_id, []),
+        ], logical_id
     statements = [
         statement["Fn::If"][1]
         for statement in RESOURCES["DatabaseAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]

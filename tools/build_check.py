@@ -224,7 +224,31 @@ def check_imports(build_dir: Path = BUILD_DIR) -> int:
         else:
             failures += 1
             print(f"  FAIL {spec.logical_id}: {spec.handler}\n{result.stderr}{result.stdout}")
+        if (spec.code_uri / "env.py").is_file():
+            failures += check_migration_scripts(spec.code_uri, roots)
     return failures
+
+
+def check_migration_scripts(code_dir: Path, roots: list[Path]) -> int:
+    """The built migrations function carries every alembic revision: its head is the source's head."""
+    read_head = "from alembic.script import ScriptDirectory; import sys; "
+    read_head += "print(ScriptDirectory(sys.argv[1]).get_current_head())"
+    built = subprocess.run(
+        [sys.executable, "-S", "-B", "-c", read_head, str(code_dir)],
+        env=import_check_environment(roots),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    from alembic.script import ScriptDirectory
+
+    expected = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+    if built.returncode == 0 and built.stdout.strip() == expected:
+        print(f"  ok  {code_dir.name}: alembic scripts packaged, head {expected}")
+        return 0
+    found = built.stdout.strip()
+    print(f"  FAIL {code_dir.name}: alembic head {found!r}, expected {expected!r}\n{built.stderr}")
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from tools import serve
 from tools.invoke import invoke_event_file
 from tools.lambda_events import EVENTS_DIR
 from tools.local_db import prepare_local_database
+from tools.template import apply_environment, functions
 
 DEMO_EVENTS = ["onboarding_start.json", "onboarding_get.json"]
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     if start_server:
         serve.ensure_loopback(args.host)  # fail before doing anything else
 
+    for spec in functions().values():
+        apply_environment(spec)  # POWERTOOLS_SERVICE_NAME etc., as in AWS
     url = prepare_local_database()
     print(f"Database ready and migrated: {url}")
     for name in DEMO_EVENTS:

@@ -7,7 +7,8 @@ timeout and memory), and the function's answer is printed as JSON.
 
 Which function: `FN`, or for an HTTP API event the function of the template route it matches, or for
 any other event the function whose code directory prefixes the file name (`purge_*.json` ->
-functions/purge, `migrations_*.json` -> migrations/).
+functions/purge, `outbox_publisher_*.json` -> functions/outbox_publisher, `migrations_*.json` ->
+migrations/).
 """
 
 import argparse
@@ -20,7 +21,7 @@ from typing import Any
 
 from tools.lambda_events import local_context
 from tools.local_db import prepare_local_database
-from tools.template import ROOT, FunctionSpec, find_route, functions, load_handler
+from tools.template import ROOT, FunctionSpec, apply_environment, find_route, functions, load_handler
 
 
 class UsageError(Exception):
@@ -52,10 +53,11 @@ def resolve_function(
     if routed is not None:
         return routed
     if event_file is not None:
-        area = event_file.stem.split("_", 1)[0]
-        matching = [spec for spec in specs.values() if spec.area == area]
-        if len(matching) == 1:
-            return matching[0]
+        # The longest code directory name the file name starts with (`outbox_publisher_scheduled`).
+        stem = event_file.stem
+        matching = [spec for spec in specs.values() if stem == spec.area or stem.startswith(f"{spec.area}_")]
+        if matching:
+            return max(matching, key=lambda spec: len(spec.area))
     raise UsageError("not an HTTP API event and no function named: pass FN=<LogicalId> (--function)")
 
 
@@ -96,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         event = load_event(args.event)
         spec = resolve_function(event, event_file=args.event, logical_id=args.function)
+        if not spec.code_exists:
+            raise UsageError(f"{spec.logical_id} has no code yet ({spec.handler_file.relative_to(ROOT)})")
     except (UsageError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    apply_environment(spec)  # before anything imports Powertools' logger
     url = prepare_local_database(migrated=not args.no_migrate)
     print(f"Database: {url}", file=sys.stderr)
     try:

@@ -17,6 +17,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import signal
 import socket
 import sys
 import threading
@@ -24,14 +25,21 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tools.lambda_events import ADMIN_CLAIMS, http_api_event, local_context
-from tools.template import FunctionSpec, find_route, functions, load_handler, load_template
+from tools.template import (
+    ROOT,
+    FunctionSpec,
+    apply_environment,
+    find_route,
+    functions,
+    load_handler,
+    load_template,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -131,6 +139,8 @@ class LocalApi:
     _invoke_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        for spec in self.specs.values():
+            apply_environment(spec)
         api = next(
             resource
             for resource in load_template()["Resources"].values()
@@ -165,6 +175,10 @@ class LocalApi:
             return status, [*response_headers, ("WWW-Authenticate", "Bearer")], response_body
         event = build_event(request, claims, route.route_key, path_parameters)
         spec = self.specs[route.function]
+        if not spec.code_exists:
+            # Only while an area's branch has not landed: the template already routes to it.
+            message = f"{spec.logical_id} has no code yet ({spec.handler_file.relative_to(ROOT)})"
+            return gateway_error(HTTPStatus.NOT_IMPLEMENTED, message)
         try:
             with self._invoke_lock:
                 handler = load_handler(spec)
@@ -291,11 +305,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, headers, body = self.server.api.handle(
                 self.command, self.path, self.headers.items(), raw, self.client_address[0]
             )
-        self.send_response(status)
+        self.send_response(status)  # sends Date and Server
         for name, value in headers:
             if name.lower() not in {"content-length", "date", "server"}:
                 self.send_header(name, value)
-        self.send_header("Date", formatdate(usegmt=True))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -333,12 +346,18 @@ def serve(host: str, port: int, *, cors_origins: tuple[str, ...] = ()) -> None:
     server = create_server(host, port, cors_origins=cors_origins)
     bound_host, bound_port = server.server_address[:2]
     print(banner(str(bound_host), int(bound_port)), flush=True)
+    # SIGTERM (kill, an IDE's stop button) ends like Ctrl-C, so the embedded PostgreSQL is stopped too.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print("\nlocal API stopped")
     finally:
         server.server_close()
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

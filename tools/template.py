@@ -6,6 +6,7 @@ routes from here, so nothing lists a route twice. CloudFormation's short tags (`
 """
 
 import importlib.util
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -109,6 +110,9 @@ class FunctionSpec:
     memory_size: int
     routes: tuple[HttpRoute, ...]
     event_types: tuple[str, ...]
+    # Environment variables with literal values (Globals merged with the function's, as SAM does);
+    # those from parameters or conditions (database, bus) only have a meaning in AWS.
+    environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def handler_module(self) -> str:
@@ -141,6 +145,10 @@ def functions(template: Mapping[str, Any] | None = None, *, base: Path = ROOT) -
         if resource.get("Type") != FUNCTION_TYPE:
             continue
         properties = {**globals_, **resource.get("Properties", {})}
+        variables = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
         events = properties.get("Events") or {}
         routes = tuple(
             HttpRoute(logical_id, str(event_properties["Method"]).upper(), str(event_properties["Path"]))
@@ -156,6 +164,7 @@ def functions(template: Mapping[str, Any] | None = None, *, base: Path = ROOT) -
             memory_size=int(properties.get("MemorySize", 128)),
             routes=routes,
             event_types=tuple(str(event.get("Type")) for event in events.values()),
+            environment=tuple((name, value) for name, value in variables.items() if isinstance(value, str)),
         )
     return specs
 
@@ -188,6 +197,12 @@ def find_route(method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | Non
 _loaded_handlers: dict[str, Handler] = {}
 
 
+def apply_environment(spec: FunctionSpec) -> None:
+    """Set the function's literal environment variables (POWERTOOLS_SERVICE_NAME, ...) unless already set."""
+    for name, value in spec.environment:
+        os.environ.setdefault(name, value)
+
+
 def load_handler(spec: FunctionSpec) -> Handler:
     """Import the function's handler the way Lambda would: its code dir and the layer on sys.path.
 
@@ -198,6 +213,7 @@ def load_handler(spec: FunctionSpec) -> Handler:
         return _loaded_handlers[spec.logical_id]
     if not spec.code_exists:
         raise FileNotFoundError(f"{spec.logical_id}: {spec.handler_file} does not exist")
+    apply_environment(spec)  # before the import: Powertools reads its settings then
     for directory in (spec.code_uri, SHARED_LAYER_DIR):
         if str(directory) not in sys.path:
             sys.path.append(str(directory))  # appended: a function's files never shadow installed packages
