@@ -19,6 +19,13 @@ from tools.lambda_events import local_context
 from tools.local_db import alembic_config, create_database
 from tools.template import functions, load_handler
 
+CREATE_APP_ROLE = """
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'onboarding_app') THEN
+    CREATE ROLE onboarding_app LOGIN;
+  END IF;
+END $$
+"""
 ONBOARDING_TABLES = {"onboarding_state", "onboarding_checklist_task", "onboarding_tutorial_completion"}
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -124,17 +131,18 @@ def database_secret(fresh_database, monkeypatch):
 def test_upgrade_connects_as_the_user_in_the_secret(
     fresh_database, migrate_function, database_secret
 ) -> None:
-    database_secret("postgres")
+    # A user of its own that owns the database: the tables it creates prove who connected.
+    with fresh_database.connect() as connection:
+        connection.execute(text(CREATE_APP_ROLE))
+        connection.execute(text("ALTER DATABASE migrations_function_scratch OWNER TO onboarding_app"))
+        connection.commit()
+    database_secret("onboarding_app")
     assert migrate_function({})["current_revision"] == HEAD
-
-
-def test_a_user_the_database_does_not_know_fails_the_run(
-    fresh_database, migrate_function, database_secret
-) -> None:
-    database_secret("intruder")  # proves the secret's user is the one connecting
-    with pytest.raises(Exception, match="intruder"):
-        migrate_function({})
-    assert inspect(fresh_database).get_table_names() == []
+    with fresh_database.connect() as connection:
+        owners = connection.execute(
+            text("SELECT DISTINCT tableowner FROM pg_tables WHERE tablename LIKE 'onboarding_%'")
+        ).scalars()
+        assert list(owners) == ["onboarding_app"]
 
 
 def test_a_missing_secret_fails_the_run_and_migrates_nothing(
