@@ -1,6 +1,9 @@
 """The in-process runner (`make invoke`): picks the function from template.yaml and prints its answer."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tools import invoke as runner
 from tools.lambda_events import EVENTS_DIR, http_api_event
+from tools.template import ROOT
 
 
 def write(tmp_path: Path, name: str, event: object) -> Path:
@@ -82,3 +86,19 @@ def test_main_refuses_a_mismatched_function_before_touching_the_database(tmp_pat
     event_file = write(tmp_path, "checklist.json", http_api_event("GET", "/v1/onboarding/checklist"))
     assert runner.main(["--function", "ExportFunction", str(event_file)]) == 2
     assert "routed to ChecklistFunction" in capsys.readouterr().err
+
+
+def test_the_answer_goes_to_stdout_and_the_functions_logs_to_stderr(database_url) -> None:
+    # A separate process, as from the shell: its logger writes to the real stdout unless redirected.
+    env = {**os.environ, "DATABASE_URL": database_url, "POWERTOOLS_LOG_LEVEL": "INFO"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.invoke", str(EVENTS_DIR / "migrations_status.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert json.loads(result.stdout)["action"] == "status"
+    assert '"message":"migrations done"' in result.stderr

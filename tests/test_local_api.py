@@ -242,3 +242,15 @@ def test_a_route_whose_function_has_no_code_yet_is_501(monkeypatch) -> None:
     assert (
         json.loads(body)["message"] == "OnboardingFunction has no code yet (functions/onboarding/missing.py)"
     )
+
+
+def test_a_garbled_content_length_is_400(local_api: Client) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", local_api.port, timeout=30)
+    try:
+        connection.putrequest("POST", "/v1/onboarding")
+        connection.putheader("Content-Length", "many")
+        connection.endheaders()
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())) == (400, {"message": "Bad Request"})
+    finally:
+        connection.close()

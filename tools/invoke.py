@@ -12,7 +12,9 @@ migrations/).
 """
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
 import traceback
 from collections.abc import Mapping
@@ -85,6 +87,13 @@ def invoke_event_file(
     return event, spec, invoke(spec, event)
 
 
+def _loggers_to_stderr() -> None:
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Invoke a function of template.yaml in-process")
     parser.add_argument("event", type=Path, help="event file, e.g. events/onboarding_get.json")
@@ -107,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     url = prepare_local_database(migrated=not args.no_migrate)
     print(f"Database: {url}", file=sys.stderr)
     try:
-        answer = invoke(spec, event)
+        # As `sam local invoke`: the function's logs and EMF metrics on stderr, its answer on stdout.
+        load_handler(spec)
+        _loggers_to_stderr()
+        with contextlib.redirect_stdout(sys.stderr):
+            answer = invoke(spec, event)
     except Exception as error:
         # The shape Lambda (and `sam local invoke`) reports a function error in.
         print(

@@ -296,8 +296,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: "LocalApiServer"
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            status, headers, body = gateway_error(HTTPStatus.BAD_REQUEST, "Bad Request")
+            self.close_connection = True
+        elif length > MAX_REQUEST_BYTES:
             status, headers, body = gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
             self.close_connection = True
         else:
