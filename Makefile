@@ -55,7 +55,7 @@ serve: venv
 ##         (FN=<LogicalId> for events that are not HTTP API requests)
 invoke: venv
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json [FN=<LogicalId>]"; exit 2; }
-	$(PY) -m tools.invoke $(if $(FN),--function $(FN)) $(EVENT)
+	@$(PY) -m tools.invoke $(if $(FN),--function $(FN)) $(EVENT)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .local .aws-sam .pytest_cache .mypy_cache .ruff_cache
