@@ -2,9 +2,13 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# aws-sam-cli and cfn-lint live in their own virtualenv (they pin their own boto3/pydantic).
+SAM_VENV ?= .venv-sam
+SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv lint typecheck unit bench serve invoke clean
+.PHONY: dev test venv sam-venv lint typecheck unit lint-template bench serve invoke clean
 
 $(VENV)/.installed: pyproject.toml layers/shared/requirements.txt tools/bootstrap.sh
 	bash tools/bootstrap.sh $(VENV)
@@ -12,12 +16,19 @@ $(VENV)/.installed: pyproject.toml layers/shared/requirements.txt tools/bootstra
 
 venv: $(VENV)/.installed
 
-## dev: install, start embedded Postgres, migrate, run a request through a handler
+$(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh $(VENV)/.installed
+	bash tools/bootstrap_sam.sh $(SAM_VENV) $(PY)
+	touch $@
+
+sam-venv: $(SAM_VENV)/.installed
+
+## dev: prepare the local database, run the demo requests, then serve the API on 127.0.0.1:3000
+##      (DEV ONLY: JWT signatures not verified). `make dev DEV_SERVE=0` stops after the requests.
 dev: venv
 	$(PY) -m tools.dev
 
-## test: lint, type-check and the whole test suite against a throwaway embedded Postgres
-test: venv lint typecheck unit
+## test: lint, type-check, the whole test suite, then lint and build the SAM template
+test: venv lint typecheck unit lint-template
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -29,5 +40,22 @@ typecheck: venv
 unit: venv
 	$(VENV)/bin/pytest
 
+## lint-template: sam validate --lint, cfn-lint + serverless rules, sam build (no container), and an
+##                import of every built handler from the build output with the built layer
+lint-template: venv sam-venv
+	$(SAM_BIN)/sam validate --lint --template-file template.yaml
+	$(SAM_BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+	$(PY) -m tools.build_check
+
+## serve: the local HTTP API only (DEV ONLY: unverified JWTs, loopback only)
+serve: venv
+	$(PY) -m tools.serve
+
+## invoke: one event through one function in-process, e.g. make invoke EVENT=events/onboarding_get.json
+##         (FN=<LogicalId> for events that are not HTTP API requests)
+invoke: venv
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json [FN=<LogicalId>]"; exit 2; }
+	@$(PY) -m tools.invoke $(if $(FN),--function $(FN)) $(EVENT)
+
 clean:
-	rm -rf $(VENV) .local .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .local .aws-sam .pytest_cache .mypy_cache .ruff_cache

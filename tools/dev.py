@@ -1,57 +1,49 @@
-"""`make dev`: start the embedded PostgreSQL, migrate it, and run sample requests through a handler.
+"""`make dev`: prepare the local database, send the demo requests through a handler, then serve the API.
 
-Prints each response. The database lives in .local/pgdata and keeps its data between runs.
+1. Start the embedded PostgreSQL (.local/pgdata, kept between runs; or DATABASE_URL), migrate it and
+   create the demo organization.
+2. Send the events in DEMO_EVENTS through the function the template routes them to (the in-process
+   runner) and print each response.
+3. Start the local HTTP API (tools/serve.py, DEV ONLY: unverified JWTs, loopback only) unless
+   `--no-serve` or `DEV_SERVE=0`.
 """
 
+import argparse
 import json
+import os
 import sys
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from tools import serve
+from tools.invoke import invoke_event_file
+from tools.lambda_events import EVENTS_DIR
+from tools.local_db import prepare_local_database
+from tools.template import apply_environment, functions
 
-from tools.lambda_events import DEMO_ORG_ID, EVENTS_DIR, local_context
-from tools.local_db import (
-    ROOT,
-    create_database,
-    embedded_server_url,
-    migrate,
-    start_embedded_postgres,
-    use_database,
-)
-
-INSERT_DEMO_ORG = (
-    "INSERT INTO organizations (id, name) VALUES (:id, 'Demo Community Church') ON CONFLICT DO NOTHING"
-)
 DEMO_EVENTS = ["onboarding_start.json", "onboarding_get.json"]
 
 
-def prepare_local_database() -> str:
-    server = start_embedded_postgres(ROOT / ".local" / "pgdata")
-    url = create_database(embedded_server_url(server), "onboarding_dev")
-    migrate(url)
-    engine = create_engine(url, poolclass=NullPool)
-    with engine.begin() as connection:
-        connection.execute(
-            text(INSERT_DEMO_ORG),
-            {"id": DEMO_ORG_ID},
-        )
-    engine.dispose()
-    use_database(url)
-    return url
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-serve", action="store_true", help="stop after the demo requests")
+    parser.add_argument("--host", default=serve.DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=serve.DEFAULT_PORT)
+    args = parser.parse_args(argv)
+    start_server = not args.no_serve and os.environ.get("DEV_SERVE", "1") != "0"
+    if start_server:
+        serve.ensure_loopback(args.host)  # fail before doing anything else
 
-
-def main() -> int:
+    for spec in functions().values():
+        apply_environment(spec)  # POWERTOOLS_SERVICE_NAME etc., as in AWS
     url = prepare_local_database()
-    print(f"Embedded PostgreSQL ready and migrated: {url}")
-    from functions.onboarding.app import lambda_handler
-
+    print(f"Database ready and migrated: {url}")
     for name in DEMO_EVENTS:
-        event = json.loads(Path(EVENTS_DIR / name).read_text())
-        response = lambda_handler(event, local_context(function_name="OnboardingFunction"))
+        event, spec, response = invoke_event_file(EVENTS_DIR / name)
         http = event["requestContext"]["http"]
-        print(f"\n{http['method']} {http['path']}  ->  {response['statusCode']}")
+        print(f"\n{http['method']} {http['path']}  ->  {spec.logical_id}  ->  {response['statusCode']}")
         print(json.dumps(json.loads(response["body"]), indent=2))
+
+    if start_server:
+        serve.serve(args.host, args.port)
     return 0
 
 

@@ -16,8 +16,10 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tools.template import find_route
+
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
-DEMO_ORG_ID = "org_demo"
+DEMO_ORG_ID = "org_demo"  # the organization of events/*.json and the dev token; tools.local_db creates it
 ADMIN_CLAIMS: dict[str, Any] = {"custom:org_id": DEMO_ORG_ID, "cognito:groups": "[org_admin]"}
 
 
@@ -37,11 +39,22 @@ def http_api_event(
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     route_key: str | None = None,
+    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API v2 event. `claims=None` uses the demo org admin; pass `{}` for no claims at all."""
+    """An HTTP API v2 event. `claims=None` uses the demo org admin; pass `{}` for no claims at all.
+
+    `routeKey` and `pathParameters` are the template route's, as API Gateway sends them
+    (`PUT /v1/onboarding/wizard/steps/{step}`, `{"step": "2"}`), unless given.
+    """
     event = copy.deepcopy(_template())
     event["rawPath"] = path
+    if route_key is None:
+        found = find_route(method, path)
+        if found is not None:
+            route_key = found[0].route_key
+            path_parameters = found[1] if path_parameters is None else path_parameters
     event["routeKey"] = route_key or f"{method.upper()} {path}"
+    event["pathParameters"] = path_parameters or None
     event["requestContext"]["routeKey"] = event["routeKey"]
     event["requestContext"]["http"]["method"] = method.upper()
     event["requestContext"]["http"]["path"] = path

@@ -13,7 +13,14 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+from tools.lambda_events import DEMO_ORG_ID
+
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DATA_DIR = ROOT / ".local" / "pgdata"
+LOCAL_DATABASE = "onboarding_dev"
+INSERT_DEMO_ORG = (
+    "INSERT INTO organizations (id, name) VALUES (:id, 'Demo Community Church') ON CONFLICT DO NOTHING"
+)
 
 
 def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop") -> Any:
@@ -72,3 +79,28 @@ def use_database(database_url: str) -> None:
     """Point the service's settings at `database_url` (plain local connection, no TLS)."""
     os.environ["DATABASE_URL"] = database_url
     os.environ["DB_TLS"] = "disable"
+
+
+def prepare_local_database(*, migrated: bool = True) -> str:
+    """The development database, migrated to head and holding the demo organization; returns its URL.
+
+    `DATABASE_URL` when set (a disposable PostgreSQL 15+), else the embedded server in .local/pgdata
+    (kept between runs), which the service's settings are then pointed at. `migrated=False` only
+    starts it (to watch the migrations function do the migrating).
+    """
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        url = given
+    else:
+        server = start_embedded_postgres(LOCAL_DATA_DIR)
+        url = create_database(embedded_server_url(server), LOCAL_DATABASE)
+        use_database(url)
+    if migrated:
+        migrate(url)
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(INSERT_DEMO_ORG), {"id": DEMO_ORG_ID})
+        finally:
+            engine.dispose()
+    return url

@@ -1,0 +1,155 @@
+"""The migrations function, loaded from template.yaml's handler path, run in-process on a fresh database."""
+
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from alembic.script import ScriptDirectory
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.pool import NullPool
+
+from onboarding.errors import DatabaseUnavailable
+from tests.conftest import reset_service_caches
+from tools.lambda_events import local_context
+from tools.local_db import alembic_config, create_database
+from tools.template import functions, load_handler
+
+CREATE_APP_ROLE = """
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'onboarding_app') THEN
+    CREATE ROLE onboarding_app LOGIN;
+  END IF;
+END $$
+"""
+ONBOARDING_TABLES = {"onboarding_state", "onboarding_checklist_task", "onboarding_tutorial_completion"}
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@pytest.fixture
+def fresh_database(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """An empty database the function's settings point at (restored to the test database afterwards)."""
+    url = create_database(server_url, "migrations_function_scratch", replace=True)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DB_TLS", "disable")
+    reset_service_caches()
+    engine = create_engine(url, poolclass=NullPool)
+    yield engine
+    engine.dispose()
+    monkeypatch.undo()
+    reset_service_caches()
+
+
+@pytest.fixture
+def migrate_function() -> Callable[..., Any]:
+    handler = load_handler(functions()["MigrationsFunction"])
+
+    def invoke(event: dict[str, Any] | None = None) -> Any:
+        return handler({} if event is None else event, local_context(function_name="MigrationsFunction"))
+
+    return invoke
+
+
+def test_upgrade_on_an_empty_database_creates_the_schema_at_head(fresh_database, migrate_function) -> None:
+    result = migrate_function({})
+    assert result == {
+        "action": "upgrade",
+        "previous_revision": None,
+        "current_revision": HEAD,
+        "head_revision": HEAD,
+    }
+    assert set(inspect(fresh_database).get_table_names()) >= ONBOARDING_TABLES
+    with fresh_database.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+
+
+def test_upgrade_again_changes_nothing(fresh_database, migrate_function) -> None:
+    migrate_function({"action": "upgrade"})
+    again = migrate_function({"action": "upgrade"})
+    assert (again["previous_revision"], again["current_revision"]) == (HEAD, HEAD)
+
+
+def test_status_reports_without_migrating(fresh_database, migrate_function) -> None:
+    result = migrate_function({"action": "status"})
+    assert result == {
+        "action": "status",
+        "previous_revision": None,
+        "current_revision": None,
+        "head_revision": HEAD,
+    }
+    assert inspect(fresh_database).get_table_names() == []
+
+
+def test_unknown_action_fails_and_changes_nothing(fresh_database, migrate_function) -> None:
+    with pytest.raises(ValueError, match="unknown action 'downgrade'"):
+        migrate_function({"action": "downgrade"})
+    assert inspect(fresh_database).get_table_names() == []
+
+
+def test_concurrent_invocations_migrate_once_without_errors(fresh_database, migrate_function) -> None:
+    # Without the advisory lock the second run would race the first one's CREATE TABLEs.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: migrate_function({}), range(2)))
+    assert sorted(str(result["previous_revision"]) for result in results) == sorted(["None", str(HEAD)])
+    assert {result["current_revision"] for result in results} == {HEAD}
+
+
+def test_a_failing_migration_leaves_the_schema_untouched(fresh_database, migrate_function) -> None:
+    # A table in the way of the onboarding migration: the upgrade fails and rolls back entirely.
+    with fresh_database.begin() as connection:
+        connection.execute(text("CREATE TABLE onboarding_state (id INT)"))
+    with pytest.raises(Exception, match="onboarding_state"):
+        migrate_function({})
+    assert set(inspect(fresh_database).get_table_names()) == {"onboarding_state"}
+
+
+@pytest.fixture
+def database_secret(fresh_database, monkeypatch):
+    """Secrets Manager (moto) holding the database user, as in AWS with DatabaseAuth=secret."""
+    # Powertools leaves clear_caches() unannotated.
+    with mock_aws():
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # nothing cached from another test
+
+        def use_secret(username: str) -> str:
+            arn: str = boto3.client("secretsmanager").create_secret(
+                Name=f"onboarding/{username}",
+                SecretString=json.dumps({"username": username, "password": "local-trust-auth"}),
+            )["ARN"]
+            monkeypatch.setenv("DB_SECRET_ARN", arn)
+            monkeypatch.setenv("DB_SECRET_MAX_AGE_SECONDS", "0")
+            reset_service_caches()
+            return arn
+
+        yield use_secret
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def test_upgrade_connects_as_the_user_in_the_secret(
+    fresh_database, migrate_function, database_secret
+) -> None:
+    # A user of its own that owns the database: the tables it creates prove who connected.
+    with fresh_database.connect() as connection:
+        connection.execute(text(CREATE_APP_ROLE))
+        connection.execute(text("ALTER DATABASE migrations_function_scratch OWNER TO onboarding_app"))
+        connection.commit()
+    database_secret("onboarding_app")
+    assert migrate_function({})["current_revision"] == HEAD
+    with fresh_database.connect() as connection:
+        owners = connection.execute(
+            text("SELECT DISTINCT tableowner FROM pg_tables WHERE tablename LIKE 'onboarding_%'")
+        ).scalars()
+        assert list(owners) == ["onboarding_app"]
+
+
+def test_a_missing_secret_fails_the_run_and_migrates_nothing(
+    fresh_database, migrate_function, database_secret, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:absent-AbCdEf")
+    reset_service_caches()
+    with pytest.raises(DatabaseUnavailable):
+        migrate_function({})
+    assert inspect(fresh_database).get_table_names() == []

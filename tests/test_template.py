@@ -1,0 +1,264 @@
+"""template.yaml: handlers that exist, routes that match the code, and the operational promises of issue 6."""
+
+import json
+import re
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+from tools.lambda_events import EVENTS_DIR
+from tools.template import ROOT, FunctionSpec, functions, http_routes, load_template, loaded_module
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+SPECS = functions(TEMPLATE)
+API_FUNCTIONS = [spec for spec in SPECS.values() if spec.routes]
+
+# The contract's routes (CONTRACT.md): the template must offer exactly these.
+CONTRACT_ROUTES = {
+    "POST /v1/onboarding",
+    "GET /v1/onboarding",
+    "PUT /v1/onboarding/wizard/steps/{}",
+    "POST /v1/onboarding/wizard/skip",
+    "PUT /v1/onboarding/preferences",
+    "POST /v1/onboarding/sample-data",
+    "GET /v1/onboarding/sample-data",
+    "DELETE /v1/onboarding/sample-data",
+    "POST /v1/onboarding/sample-data/extend",
+    "GET /v1/onboarding/checklist",
+    "PUT /v1/onboarding/checklist/{}",
+    "GET /v1/onboarding/tutorials",
+    "POST /v1/onboarding/tutorials/{}/views",
+    "PUT /v1/onboarding/tutorials/{}/progress",
+    "POST /v1/onboarding/tutorials/{}/complete",
+    "POST /v1/onboarding/tutorials/{}/skip",
+    "POST /v1/onboarding/metrics",
+    "GET /v1/onboarding/export",
+    "GET /v1/analytics/funnel",
+    "GET /v1/analytics/completion-time",
+    "GET /v1/analytics/incomplete",
+    "GET /v1/analytics/completion-rate",
+}
+
+
+def resolver_route_shapes(spec: FunctionSpec) -> set[str]:
+    module = loaded_module(spec)
+    resolvers = [value for value in vars(module).values() if isinstance(value, ApiGatewayResolver)]
+    assert len(resolvers) == 1, f"{spec.logical_id}: expected one resolver in {spec.handler_file}"
+    routes = [*resolvers[0]._static_routes, *resolvers[0]._dynamic_routes]
+    return {f"{route.method} {re.sub(r'\{[^/{}]+\}', '{}', route.openapi_path)}" for route in routes}
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=list(SPECS))
+def test_every_function_handler_file_exists(spec: FunctionSpec) -> None:
+    assert spec.handler_file.is_file()
+
+
+@pytest.mark.parametrize("spec", API_FUNCTIONS, ids=[spec.logical_id for spec in API_FUNCTIONS])
+def test_template_routes_and_handler_routes_are_the_same(spec: FunctionSpec) -> None:
+    template_shapes = {route.shape for route in spec.routes}
+    handler_shapes = resolver_route_shapes(spec)
+    assert sorted(handler_shapes - template_shapes) == [], "in the handler, not in template.yaml"
+    missing = template_shapes - handler_shapes
+    assert sorted(missing) == [], "in template.yaml, not in the handler"
+
+
+def test_every_handler_in_functions_is_a_function_of_the_template() -> None:
+    handler_dirs = {path.parent for path in (ROOT / "functions").glob("*/app.py")}
+    assert sorted(map(str, handler_dirs - {spec.code_uri for spec in SPECS.values()})) == []
+
+
+def test_the_template_offers_exactly_the_contract_routes() -> None:
+    shapes = [route.shape for route in http_routes(TEMPLATE)]
+    assert len(shapes) == len(set(shapes)), "a route is declared twice"
+    assert set(shapes) == CONTRACT_ROUTES
+
+
+def test_every_area_has_its_own_function() -> None:
+    assert {spec.logical_id: spec.code_uri.name for spec in SPECS.values()} == {
+        "OnboardingFunction": "onboarding",
+        "ChecklistFunction": "checklist",
+        "TutorialsFunction": "tutorials",
+        "MetricsFunction": "metrics",
+        "AnalyticsFunction": "analytics",
+        "ExportFunction": "export",
+        "PurgeFunction": "purge",
+        "OrganizationCreatedFunction": "organization_created",
+        "OutboxPublisherFunction": "outbox_publisher",
+        "MigrationsFunction": "migrations",
+    }
+
+
+def test_every_function_runs_python312_on_arm64_from_globals_with_the_shared_layer() -> None:
+    globals_ = TEMPLATE["Globals"]["Function"]
+    assert (globals_["Runtime"], globals_["Architectures"]) == ("python3.12", ["arm64"])
+    assert globals_["Layers"] == [{"Ref": "SharedLayer"}]
+    assert globals_["Tracing"] == "Active"
+    for logical_id in SPECS:
+        overridden = {"Runtime", "Architectures", "Layers"} & set(RESOURCES[logical_id]["Properties"])
+        assert not overridden, f"{logical_id} overrides {overridden}"
+    layer = RESOURCES["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/shared"
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+
+
+def test_powertools_is_configured_for_every_function() -> None:
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "onboarding"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"]
+
+
+def test_the_api_requires_a_jwt_on_every_route() -> None:
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "JwtAuthorizer"
+    jwt = api["Auth"]["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"]
+    assert jwt == {"issuer": {"Ref": "JwtIssuer"}, "audience": {"Ref": "JwtAudience"}}
+    for spec in API_FUNCTIONS:
+        for name, event in RESOURCES[spec.logical_id]["Properties"]["Events"].items():
+            assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}, name
+            assert "Auth" not in event["Properties"], f"{name} overrides the default authorizer"
+
+
+def test_the_api_logs_every_request_and_throttles() -> None:
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert api["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert json.loads(api["AccessLogSettings"]["Format"])["routeKey"] == "$context.routeKey"
+    assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert api["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "CorsAllowedOrigin"}]
+
+
+def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:
+    vpc = TEMPLATE["Globals"]["Function"]["VpcConfig"]
+    assert vpc == {"SubnetIds": {"Ref": "VpcSubnetIds"}, "SecurityGroupIds": [{"Ref": "VpcSecurityGroupId"}]}
+    put_events = {"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "EventBusName"}}}
+    send_to_dlq = {
+        "SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["OrganizationCreatedDLQ", "QueueName"]}}
+    }
+    extra: dict[str, list[dict[str, Any]]] = {
+        "OnboardingFunction": [put_events],  # publishes its domain events right after the commit
+        "PurgeFunction": [put_events],  # SampleDataCleared (expired)
+        "OutboxPublisherFunction": [put_events],
+        "OrganizationCreatedFunction": [send_to_dlq],  # parks malformed events itself
+    }
+    for logical_id in SPECS:
+        assert RESOURCES[logical_id]["Properties"]["Policies"] == [
+            {"Ref": "DatabaseAccessPolicy"},
+            *extra.get(logical_id, []),
+        ], logical_id
+    statements = [
+        statement["Fn::If"][1]
+        for statement in RESOURCES["DatabaseAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert {(s["Action"], json.dumps(s["Resource"], sort_keys=True)) for s in statements} == {
+        ("secretsmanager:GetSecretValue", json.dumps({"Fn::Sub": "${DatabaseSecretArn}"})),
+        ("kms:Decrypt", json.dumps({"Ref": "DatabaseSecretKmsKeyArn"})),
+        (
+            "rds-db:connect",
+            json.dumps(
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:"
+                    "${DatabaseProxyResourceId}/${DatabaseUser}"
+                }
+            ),
+        ),
+    }
+
+
+def test_database_settings_follow_the_chosen_authentication() -> None:
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["DB_HOST"] == {"Ref": "DatabaseHost"}
+    assert variables["DB_SECRET_ARN"] == {
+        "Fn::If": ["UseSecret", {"Ref": "DatabaseSecretArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert variables["DB_IAM_AUTH"] == {"Fn::If": ["UseIamAuth", "true", "false"]}
+    assert set(TEMPLATE["Parameters"]["DatabaseAuth"]["AllowedValues"]) == {"secret", "iam"}
+
+
+def test_purge_runs_at_0300_utc_with_retries_and_a_dead_letter_queue() -> None:
+    purge = RESOURCES["PurgeFunction"]["Properties"]
+    (schedule,) = purge["Events"].values()
+    assert schedule["Type"] == "ScheduleV2"
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert properties["ScheduleExpressionTimezone"] == "UTC"
+    assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert 60 <= properties["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400
+    dead_letter_queue = {"Fn::GetAtt": ["PurgeDeadLetterQueue", "Arn"]}
+    assert properties["DeadLetterConfig"] == {"Arn": dead_letter_queue}
+    # Scheduler invokes asynchronously: runs that fail end up in the same queue after Lambda's retries.
+    assert purge["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"] == dead_letter_queue
+    assert RESOURCES["PurgeDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def test_alarms_watch_the_dead_letter_queue_and_function_errors() -> None:
+    dlq_alarm = RESOURCES["PurgeDeadLetterAlarm"]["Properties"]
+    assert dlq_alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dlq_alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["PurgeDeadLetterQueue", "QueueName"]}
+    purge_alarm = RESOURCES["PurgeErrorsAlarm"]["Properties"]
+    assert (purge_alarm["MetricName"], purge_alarm["Dimensions"][0]["Value"]) == (
+        "Errors",
+        {"Ref": "PurgeFunction"},
+    )
+    api_metrics = RESOURCES["ApiFunctionErrorsAlarm"]["Properties"]["Metrics"]
+    watched = {
+        metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for metric in api_metrics
+        if "MetricStat" in metric
+    }
+    assert watched == {spec.logical_id for spec in API_FUNCTIONS}
+
+
+def test_every_function_has_a_log_group_with_retention() -> None:
+    for logical_id in SPECS:
+        group = RESOURCES[f"{logical_id}LogGroup"]["Properties"]
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_outputs_give_the_api_url_and_every_function_name() -> None:
+    outputs = TEMPLATE["Outputs"]
+    assert "execute-api" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
+    for logical_id in SPECS:
+        assert outputs[f"{logical_id}Name"]["Value"] == {"Ref": logical_id}
+
+
+def test_the_purge_event_file_is_what_the_schedule_sends() -> None:
+    schedule_input = RESOURCES["PurgeFunction"]["Properties"]["Events"]["Nightly"]["Properties"]["Input"]
+    event = json.loads((EVENTS_DIR / "purge_scheduled.json").read_text())
+    rendered = json.loads(
+        schedule_input["Fn::Sub"]
+        .replace("${AWS::AccountId}", event["account"])
+        .replace("${AWS::Region}", event["region"])
+        .replace("<aws.scheduler.execution-id>", event["id"])
+        .replace("<aws.scheduler.scheduled-time>", event["time"])
+        .replace("<aws.scheduler.schedule-arn>", event["resources"][0])
+        .replace("<aws.scheduler.attempt-number>", event["detail"]["attempt_number"])
+    )
+    assert rendered == event
+
+
+def test_the_migrations_function_packages_the_alembic_scripts() -> None:
+    spec = SPECS["MigrationsFunction"]
+    assert spec.code_uri.name == "migrations"
+    assert (spec.code_uri / "env.py").is_file()
+    assert sorted(path.name for path in (spec.code_uri / "versions").glob("0*.py"))
+    assert spec.timeout >= 60
+
+
+def test_the_loader_reads_cloudformation_short_tags() -> None:
+    from tools.template import CloudFormationLoader
+
+    document = "a: !Ref X\nb: !GetAtt Q.Arn\nc: !Sub 'x-${X}'\nd: !If [C, 1, 2]\ne: !Condition C\n"
+    import yaml
+
+    assert yaml.load(document, Loader=CloudFormationLoader) == {
+        "a": {"Ref": "X"},
+        "b": {"Fn::GetAtt": ["Q", "Arn"]},
+        "c": {"Fn::Sub": "x-${X}"},
+        "d": {"Fn::If": ["C", 1, 2]},
+        "e": {"Condition": "C"},
+    }

@@ -1,0 +1,393 @@
+"""`make serve`: the template's HTTP API on 127.0.0.1, for web-client development. DEV ONLY.
+
+!!! DEV ONLY: JWT SIGNATURES ARE NOT VERIFIED. !!!
+API Gateway's JWT authorizer verifies the token (signature, issuer, audience, expiry) before a
+function runs. This server only decodes the bearer token's payload and trusts its claims, so anyone
+who can reach it can be any organization. That is why it refuses to listen on anything but loopback.
+
+Everything else follows API Gateway (HTTP API, payload format 2.0): routes come from template.yaml
+(the same list the deployed API has), a request outside them is `404 {"message":"Not Found"}`, a
+missing or unreadable token is `401 {"message":"Unauthorized"}`, claims reach the function as strings
+(`cognito:groups` as `"[org_admin analyst]"`), CORS preflights are answered here, and the function's
+answer (status, headers, cookies, base64 bodies) becomes the HTTP response.
+"""
+
+import argparse
+import base64
+import binascii
+import ipaddress
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tools.lambda_events import ADMIN_CLAIMS, http_api_event, local_context
+from tools.template import (
+    FunctionSpec,
+    apply_environment,
+    find_route,
+    functions,
+    load_handler,
+    load_template,
+)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+TEXT_CONTENT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+TOO_LARGE = "Request Entity Too Large"
+DEV_HEADER = ("X-Local-Api", "DEV ONLY - JWT signatures are not verified")
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+def banner(host: str, port: int) -> str:
+    token = dev_token(ADMIN_CLAIMS)
+    return f"""
+==============================================================================
+  DEV ONLY - local HTTP API of the SignUpFlow onboarding service
+  JWT SIGNATURES ARE NOT VERIFIED: every bearer token's claims are trusted.
+  Never expose this server; it listens on loopback only.
+
+  http://{host}:{port}/v1/onboarding
+  Demo org admin token (unsigned):
+    curl -H "Authorization: Bearer {token}" http://{host}:{port}/v1/onboarding
+==============================================================================
+"""
+
+
+def ensure_loopback(host: str) -> None:
+    """Refuse any address that is not loopback (0.0.0.0, ::, a LAN address, a name resolving elsewhere)."""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror as error:
+        raise ValueError(f"cannot resolve {host!r}: {error}") from error
+    outside = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
+    if not addresses or outside:
+        raise ValueError(
+            f"refusing to listen on {host!r} ({', '.join(outside) or 'no address'}): this server trusts "
+            "unverified JWTs and binds to loopback only (127.0.0.1, ::1, localhost)"
+        )
+
+
+# ------------------------------------------------------------------ tokens (DEV ONLY, no signatures)
+def dev_token(claims: Mapping[str, Any]) -> str:
+    """An unsigned JWT (`alg: none`) carrying `claims`, for curl and tests against this server."""
+
+    def part(value: Mapping[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def claims_from_authorization(
+    authorization: str | None, *, now: float | None = None
+) -> dict[str, str] | None:
+    """The bearer token's claims as API Gateway passes them (all strings), or None: unauthorized.
+
+    DEV ONLY: the payload is decoded, the signature is NOT checked. Only `exp` is honoured.
+    """
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    parts = token.strip().split(".")
+    if scheme.lower() != "bearer" or len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(payload, dict) or not payload:
+        return None
+    expiry = payload.get("exp")
+    if isinstance(expiry, int | float) and expiry <= (time.time() if now is None else now):
+        return None
+    return {str(name): _claim_string(value) for name, value in payload.items()}
+
+
+def _claim_string(value: Any) -> str:
+    # API Gateway's JWT authorizer flattens claims to strings; arrays become "[a b]".
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "[" + " ".join(_claim_string(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+# ------------------------------------------------------------------ requests and responses
+@dataclass
+class LocalApi:
+    """Routes from template.yaml, handlers loaded on first use, one invocation at a time."""
+
+    cors_origins: tuple[str, ...] = ()
+    specs: dict[str, FunctionSpec] = field(default_factory=functions)
+    # One request at a time, as in one Lambda container (and the service's one-connection pool).
+    _invoke_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        for spec in self.specs.values():
+            apply_environment(spec)
+        api = next(
+            resource
+            for resource in load_template()["Resources"].values()
+            if resource["Type"] == "AWS::Serverless::HttpApi"
+        )
+        self.cors = api["Properties"].get("CorsConfiguration", {})
+
+    def handle(
+        self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes, client_ip: str
+    ) -> Response:
+        url = urlsplit(target)
+        request = Request(method.upper(), url.path, url.query, _header_map(headers), body, client_ip)
+        origin = request.headers.get("origin")
+        if request.method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
+            return self._preflight(origin, request.headers["access-control-request-method"])
+        status, response_headers, response_body = self._route(request)
+        if origin and self._origin_allowed(origin):
+            response_headers.append(("Access-Control-Allow-Origin", origin))
+            response_headers.append(("Vary", "Origin"))
+        return status, response_headers, response_body
+
+    def _route(self, request: "Request") -> Response:
+        found = find_route(request.method, request.path)
+        if found is None:
+            return gateway_error(HTTPStatus.NOT_FOUND, "Not Found")
+        route, path_parameters = found
+        if len(request.body) > MAX_REQUEST_BYTES:
+            return gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
+        claims = claims_from_authorization(request.headers.get("authorization"))
+        if claims is None:
+            status, response_headers, response_body = gateway_error(HTTPStatus.UNAUTHORIZED, "Unauthorized")
+            return status, [*response_headers, ("WWW-Authenticate", "Bearer")], response_body
+        event = build_event(request, claims, route.route_key, path_parameters)
+        spec = self.specs[route.function]
+        try:
+            with self._invoke_lock:
+                handler = load_handler(spec)
+                context = local_context(
+                    function_name=spec.logical_id,
+                    timeout_seconds=spec.timeout,
+                    memory_limit_in_mb=spec.memory_size,
+                )
+                result = handler(event, context)
+        except Exception:
+            # What API Gateway answers when the function fails; the traceback is the function's log.
+            traceback.print_exc()
+            return gateway_error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+        return http_response(result)
+
+    def _origin_allowed(self, origin: str) -> bool:
+        if origin in self.cors_origins:
+            return True
+        # Any local web-client dev server (http://localhost:5173, http://127.0.0.1:3000, ...).
+        host = urlsplit(origin).hostname or ""
+        return host in {"localhost", "127.0.0.1", "::1"}
+
+    def _preflight(self, origin: str, requested_method: str) -> Response:
+        headers = [DEV_HEADER, ("Content-Length", "0")]
+        allowed_methods = [str(m).upper() for m in self.cors.get("AllowMethods", [])]
+        if self._origin_allowed(origin) and requested_method.upper() in allowed_methods:
+            headers += [
+                ("Access-Control-Allow-Origin", origin),
+                ("Access-Control-Allow-Methods", ",".join(allowed_methods)),
+                ("Access-Control-Allow-Headers", ",".join(self.cors.get("AllowHeaders", []))),
+                ("Access-Control-Max-Age", str(self.cors.get("MaxAge", 0))),
+                ("Vary", "Origin"),
+            ]
+        return HTTPStatus.NO_CONTENT, headers, b""
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    raw_query: str
+    headers: dict[str, str]  # lower-case names, repeated headers joined with ","
+    body: bytes
+    client_ip: str
+
+
+def build_event(
+    request: Request, claims: dict[str, str], route_key: str, path_parameters: dict[str, str]
+) -> dict[str, Any]:
+    """The HTTP API v2 event API Gateway would send for this request."""
+    event = http_api_event(
+        request.method, request.path, claims=claims, route_key=route_key, path_parameters=path_parameters
+    )
+    headers = request.headers
+    event["headers"] = {name: value for name, value in headers.items() if name != "cookie"}
+    event["cookies"] = [c.strip() for c in headers.get("cookie", "").split(";") if c.strip()]
+    event["rawQueryString"] = request.raw_query
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(request.raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    event["queryStringParameters"] = query or None
+    if request.body:
+        content_type = headers.get("content-type", "").lower()
+        text = _as_text(request.body) if content_type.startswith(TEXT_CONTENT_TYPES) else None
+        event["body"] = text if text is not None else base64.b64encode(request.body).decode()
+        event["isBase64Encoded"] = text is None
+    context = event["requestContext"]
+    context["http"]["sourceIp"] = request.client_ip
+    context["http"]["userAgent"] = headers.get("user-agent", "")
+    context["domainName"] = (headers.get("host") or "localhost").split(":")[0]
+    now = time.time()
+    context["time"] = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+    context["timeEpoch"] = int(now * 1000)
+    return event
+
+
+def _as_text(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def http_response(result: Any) -> Response:
+    """The HTTP response API Gateway makes of a function's answer (payload format 2.0)."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # Format 2.0 also accepts a bare value: 200 with it as the JSON body.
+        return HTTPStatus.OK, [DEV_HEADER, ("Content-Type", "application/json")], json.dumps(result).encode()
+    headers = [DEV_HEADER]
+    for name, value in (result.get("headers") or {}).items():
+        headers.append((str(name), ",".join(map(str, value)) if isinstance(value, list) else str(value)))
+    headers += [("Set-Cookie", str(cookie)) for cookie in result.get("cookies") or []]
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    return int(result["statusCode"]), headers, payload
+
+
+def gateway_error(status: HTTPStatus, message: str) -> Response:
+    """An error API Gateway itself answers (before or instead of the function)."""
+    body = json.dumps({"message": message}).encode()
+    return status, [DEV_HEADER, ("Content-Type", "application/json")], body
+
+
+def _header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    return merged
+
+
+# ------------------------------------------------------------------ the server
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "LocalApiServer"
+
+    def _dispatch(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            status, headers, body = gateway_error(HTTPStatus.BAD_REQUEST, "Bad Request")
+            self.close_connection = True
+        elif length > MAX_REQUEST_BYTES:
+            status, headers, body = gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
+            self.close_connection = True
+        else:
+            raw = self.rfile.read(length) if length else b""
+            status, headers, body = self.server.api.handle(
+                self.command, self.path, self.headers.items(), raw, self.client_address[0]
+            )
+        self.send_response(status)  # sends Date and Server
+        for name, value in headers:
+            if name.lower() not in {"content-length", "date", "server"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    # Every method goes to API Gateway's logic: unknown routes and methods are its 404.
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"[local api] {self.address_string()} {format % args}\n")
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    # Threads so an idle keep-alive connection (browsers keep them) never blocks other clients;
+    # handler invocations themselves still run one at a time (LocalApi's lock).
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.api = api
+        super().__init__(address, _RequestHandler)
+
+
+def create_server(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, cors_origins: tuple[str, ...] = ()
+) -> LocalApiServer:
+    """A server bound to `host:port` (port 0: any free port); loopback only."""
+    ensure_loopback(host)
+    return LocalApiServer((host, port), LocalApi(cors_origins=cors_origins))
+
+
+def serve(host: str, port: int, *, cors_origins: tuple[str, ...] = ()) -> None:
+    """Serve until interrupted (the database must be prepared already)."""
+    server = create_server(host, port, cors_origins=cors_origins)
+    bound_host, bound_port = server.server_address[:2]
+    print(banner(str(bound_host), int(bound_port)), flush=True)
+    # SIGTERM (kill, an IDE's stop button) ends like Ctrl-C, so the embedded PostgreSQL is stopped too.
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nlocal API stopped")
+    finally:
+        server.server_close()
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="DEV ONLY local HTTP API (unverified JWTs, loopback only)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 3000; 0 = any free)")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        help="a web-client origin allowed by CORS besides http://localhost:* and http://127.0.0.1:*",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        ensure_loopback(args.host)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from tools.local_db import prepare_local_database
+
+    url = prepare_local_database()
+    print(f"Database ready and migrated: {url}")
+    serve(args.host, args.port, cors_origins=tuple(args.cors_origin))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""template.yaml as data: the functions, their handlers and their routes, read from one place.
+
+The in-process runner, the local HTTP API, the build check and the tests all take functions and
+routes from here, so nothing lists a route twice. CloudFormation's short tags (`!Ref`, `!Sub`,
+`!GetAtt`, ...) are read as their long forms (`{"Ref": ...}`), which is all these tools need.
+"""
+
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+SHARED_LAYER_DIR = ROOT / "layers" / "shared"
+FUNCTION_TYPE = "AWS::Serverless::Function"
+_PARAMETER = re.compile(r"\{[^/{}]+\}")
+
+Handler = Callable[[Any, Any], Any]
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """A safe YAML loader that accepts CloudFormation's short-form intrinsic functions."""
+
+
+def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(cast("yaml.MappingNode", node), deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)  # !GetAtt Resource.Attribute
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    return {f"Fn::{tag_suffix}": value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    loaded = yaml.load(path.read_text(), Loader=CloudFormationLoader)  # a SafeLoader subclass
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path} is not a template")
+    return loaded
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One HttpApi event: `METHOD /path/{param}` served by one function."""
+
+    function: str
+    method: str
+    path: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def shape(self) -> str:
+        """The route with parameter names erased: two routes with the same shape are the same route."""
+        return f"{self.method} {_PARAMETER.sub('{}', self.path)}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when `method path` is this route (API Gateway's matching), else None."""
+        if method.upper() != self.method and self.method != "ANY":
+            return None
+        found = _path_pattern(self.path).fullmatch(path)
+        return dict(found.groupdict()) if found else None
+
+
+@cache
+def _path_pattern(path: str) -> re.Pattern[str]:
+    pattern = ""
+    for piece in re.split(r"(\{[^/{}]+\})", path):
+        if piece.startswith("{") and piece.endswith("+}"):
+            pattern += f"(?P<{_group(piece[1:-2])}>.+)"  # greedy {proxy+}
+        elif piece.startswith("{"):
+            pattern += f"(?P<{_group(piece[1:-1])}>[^/]+)"
+        else:
+            pattern += re.escape(piece)
+    return re.compile(pattern)
+
+
+def _group(name: str) -> str:
+    if not name.isidentifier():
+        raise ValueError(f"path parameter {name!r} is not supported by the local tools")
+    return name
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    timeout: int
+    memory_size: int
+    routes: tuple[HttpRoute, ...]
+    event_types: tuple[str, ...]
+    # Environment variables with literal values (Globals merged with the function's, as SAM does);
+    # those from parameters or conditions (database, bus) only have a meaning in AWS.
+    environment: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def handler_module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def handler_attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def handler_file(self) -> Path:
+        return self.code_uri / (self.handler_module.replace(".", "/") + ".py")
+
+    @property
+    def code_exists(self) -> bool:
+        return self.handler_file.is_file()
+
+    @property
+    def area(self) -> str:
+        """The code directory's name: `functions/purge` -> `purge`, `migrations` -> `migrations`."""
+        return self.code_uri.name
+
+
+def functions(template: Mapping[str, Any] | None = None, *, base: Path = ROOT) -> dict[str, FunctionSpec]:
+    """Every AWS::Serverless::Function, with Globals applied, keyed by logical id (template order)."""
+    template = template if template is not None else _default_template()
+    globals_ = template.get("Globals", {}).get("Function", {})
+    specs: dict[str, FunctionSpec] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != FUNCTION_TYPE:
+            continue
+        properties = {**globals_, **resource.get("Properties", {})}
+        variables = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
+        events = properties.get("Events") or {}
+        routes = tuple(
+            HttpRoute(logical_id, str(event_properties["Method"]).upper(), str(event_properties["Path"]))
+            for event in events.values()
+            if event.get("Type") == "HttpApi"
+            for event_properties in [event["Properties"]]
+        )
+        specs[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_uri=(base / str(properties["CodeUri"])).resolve(),
+            handler=str(properties["Handler"]),
+            timeout=int(properties.get("Timeout", 3)),
+            memory_size=int(properties.get("MemorySize", 128)),
+            routes=routes,
+            event_types=tuple(str(event.get("Type")) for event in events.values()),
+            environment=tuple((name, value) for name, value in variables.items() if isinstance(value, str)),
+        )
+    return specs
+
+
+@cache
+def _default_template() -> dict[str, Any]:
+    return load_template()
+
+
+def http_routes(template: Mapping[str, Any] | None = None) -> list[HttpRoute]:
+    return [route for spec in functions(template).values() for route in spec.routes]
+
+
+def find_route(method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+    """The template route API Gateway would pick for `method path`, with its path parameters.
+
+    Like API Gateway, a route without parameters wins over one with parameters.
+    """
+    candidates = []
+    for route in http_routes():
+        params = route.match(method, path)
+        if params is not None:
+            candidates.append((len(params), route, params))
+    if not candidates:
+        return None
+    _, route, params = min(candidates, key=lambda candidate: candidate[0])
+    return route, params
+
+
+_loaded_handlers: dict[str, Handler] = {}
+
+
+def apply_environment(spec: FunctionSpec) -> None:
+    """Set the function's literal environment variables (POWERTOOLS_SERVICE_NAME, ...) unless already set."""
+    for name, value in spec.environment:
+        os.environ.setdefault(name, value)
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
+    """Import the function's handler the way Lambda would: its code dir and the layer on sys.path.
+
+    Each function's module gets its own name (every handler file is `app.py`), so several functions
+    can live in one process (the local HTTP API serves them all).
+    """
+    if spec.logical_id in _loaded_handlers:
+        return _loaded_handlers[spec.logical_id]
+    if not spec.code_exists:
+        raise FileNotFoundError(f"{spec.logical_id}: {spec.handler_file} does not exist")
+    apply_environment(spec)  # before the import: Powertools reads its settings then
+    for directory in (spec.code_uri, SHARED_LAYER_DIR):
+        if str(directory) not in sys.path:
+            sys.path.append(str(directory))  # appended: a function's files never shadow installed packages
+    module_name = f"_lambda_{spec.logical_id}_{spec.handler_module.replace('.', '_')}"
+    module_spec = importlib.util.spec_from_file_location(module_name, spec.handler_file)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    module_spec.loader.exec_module(module)
+    handler = getattr(module, spec.handler_attribute)
+    if not callable(handler):
+        raise TypeError(f"{spec.logical_id}: {spec.handler} is not callable")
+    _loaded_handlers[spec.logical_id] = handler
+    return cast("Handler", handler)
+
+
+def loaded_module(spec: FunctionSpec) -> Any:
+    """The module `load_handler` imported for `spec` (for tests that inspect the resolver)."""
+    load_handler(spec)
+    return sys.modules[f"_lambda_{spec.logical_id}_{spec.handler_module.replace('.', '_')}"]
