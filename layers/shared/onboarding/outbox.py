@@ -230,6 +230,8 @@ def enqueued_event_ids(session: Session) -> list[str]:
     return list(session.info.get(_EVENT_IDS_KEY, ()))
 
 
+# Session hooks, registered on the class so that every session of the service (any unit of work, not
+# only `publishing_unit_of_work`) writes what it enqueued; a no-op for a session that enqueued nothing.
 @event.listens_for(Session, "before_commit")
 def _write_staged_events(session: Session) -> None:
     # Inside the transaction, before COMMIT: the events commit or roll back with the change.
