@@ -5,6 +5,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import pytest
+
+from onboarding.settings import get_settings
+
+BUS = "signupflow-test"
+SOURCE = "signupflow.onboarding"  # the default EVENT_SOURCE
 
 
 @dataclass
@@ -54,3 +60,9 @@ def queue_messages(queue_url: str) -> list[dict[str, Any]]:
         for message in batch:
             messages.append(message)
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def use_bus(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Point the service at the bus `name` (EVENT_BUS_NAME), e.g. one that does not exist."""
+    monkeypatch.setenv("EVENT_BUS_NAME", name)
+    get_settings.cache_clear()

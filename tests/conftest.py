@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, delete, insert, select, text
@@ -26,6 +26,9 @@ from tools.local_db import (
     start_embedded_postgres,
     use_database,
 )
+
+if TYPE_CHECKING:
+    from tests.aws_capture import EventCapture
 
 # Env the service reads, fixed for the whole run (and the Powertools logger kept quiet).
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -106,6 +109,33 @@ def make_org(db: Session) -> Callable[..., str]:
         return org_id
 
     return make
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for every AWS call (fake credentials), and fresh EventBridge clients inside it."""
+    from moto import mock_aws
+
+    from onboarding import outbox
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        outbox.events_client.cache_clear()
+        yield
+    outbox.events_client.cache_clear()
+
+
+@pytest.fixture
+def bus(aws: None, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator["EventCapture"]:
+    """The service publishes to a moto bus (EVENT_BUS_NAME) whose events the test reads back."""
+    from tests.aws_capture import BUS, SOURCE, capture_bus, use_bus
+
+    capture = capture_bus(BUS, SOURCE)
+    use_bus(monkeypatch, BUS)
+    yield capture
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 def admin_claims(org_id: str = "org_demo") -> dict[str, Any]:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from functions.organization_created.app import lambda_handler
 from onboarding import host_events
-from onboarding.models import OnboardingMetric, OnboardingState
+from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
 from onboarding.settings import get_settings
 from tests.aws_capture import queue_messages
+from tests.host_rows import add_real_rows
 from tools.lambda_events import EVENTS_DIR, local_context
 
 CANONICAL = json.loads((EVENTS_DIR / "organization_created.json").read_text())
@@ -160,3 +161,33 @@ def test_without_a_dead_letter_queue_a_malformed_event_fails_the_invocation(
 
     with pytest.raises(RuntimeError, match="DEAD_LETTER_QUEUE_URL"):
         invoke(organization_created(organization_id=None))
+
+
+# --- Domain events ---
+
+
+def test_milestones_the_organization_already_reached_are_published_as_unlocks(
+    make_org, db: Session, bus
+) -> None:
+    make_org("org_demo")
+    add_real_rows(db, "org_demo", events=5)  # the host imported its calendar before the event arrived
+
+    invoke(organization_created())
+    invoke(organization_created())  # redelivered
+
+    [event] = bus.received()
+    assert event["detail-type"] == "FeatureUnlocked"
+    assert (event["detail"]["organization_id"], event["detail"]["feature_id"]) == (
+        "org_demo",
+        "recurring_events",
+    )
+    assert db.scalars(select(OutboxEvent.sent_at)).one() is not None
+
+
+def test_a_new_organization_without_activity_causes_no_event(make_org, db: Session, bus) -> None:
+    make_org("org_demo")
+
+    invoke(organization_created())
+
+    assert bus.received() == []
+    assert db.scalars(select(OutboxEvent)).all() == []

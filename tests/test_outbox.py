@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from moto import mock_aws
 from pydantic import ValidationError
 from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.orm import Session
@@ -21,13 +20,11 @@ from onboarding.errors import InvalidInput
 from onboarding.models import OutboxEvent
 from onboarding.outbox import DomainEventType
 from onboarding.settings import Settings, get_settings
-from tests.aws_capture import EventCapture, capture_bus
+from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
 from tests.conftest import reset_service_caches
 from tools.lambda_events import EVENTS_DIR, local_context
 from tools.local_db import ROOT
 
-BUS = "signupflow-test"
-SOURCE = "signupflow.onboarding"
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 COUNTS = {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}
 DETAILS: dict[DomainEventType, dict[str, Any]] = {
@@ -47,29 +44,6 @@ DETAILS: dict[DomainEventType, dict[str, Any]] = {
     DomainEventType.SAMPLE_DATA_CLEARED: {"reason": "expired", "counts": COUNTS, "cleared_at": NOW},
 }
 SKIPPED = (DomainEventType.ONBOARDING_SKIPPED, DETAILS[DomainEventType.ONBOARDING_SKIPPED])
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        outbox.events_client.cache_clear()
-        yield
-    outbox.events_client.cache_clear()
-
-
-@pytest.fixture
-def bus(aws, database_url, monkeypatch) -> Any:
-    capture = capture_bus(BUS, SOURCE)
-    use_bus(monkeypatch, BUS)
-    yield capture
-    get_settings.cache_clear()
-
-
-def use_bus(monkeypatch, name: str) -> None:
-    monkeypatch.setenv("EVENT_BUS_NAME", name)
-    get_settings.cache_clear()
 
 
 def commit_events(*events: tuple[DomainEventType, dict[str, Any]], org_id: str = "org_a") -> list[str]:
@@ -188,6 +162,16 @@ def test_events_of_one_type_are_written_in_one_statement(database_url, db) -> No
     assert len(ids) == 25
     assert sum("INSERT INTO onboarding_outbox" in statement for statement in statements) == 1
     assert {row.organization_id for row in stored(db)} == {f"org_{n}" for n in range(25)}
+
+
+def test_events_of_a_rolled_back_transaction_are_not_written_by_a_later_commit(database_url, db) -> None:
+    with unit_of_work() as session:
+        outbox.enqueue(session, SKIPPED[0], "org_rolled_back", SKIPPED[1])
+        session.rollback()
+        kept = outbox.enqueue(session, SKIPPED[0], "org_kept", SKIPPED[1])
+        assert outbox.enqueued_event_ids(session) == [kept]
+
+    assert [(row.id, row.organization_id) for row in stored(db)] == [(kept, "org_kept")]
 
 
 def test_a_detail_that_does_not_match_its_event_type_is_refused(database_url, db) -> None:

@@ -12,12 +12,22 @@ from sqlalchemy.orm import Session
 
 from functions.onboarding.app import lambda_handler as onboarding_handler
 from functions.purge.app import lambda_handler as purge_handler
-from onboarding import purge
-from onboarding.models import Event, EventAssignment, OnboardingMetric, OnboardingState, Person, Team
+from onboarding import outbox, purge
+from onboarding.models import (
+    Event,
+    EventAssignment,
+    OnboardingMetric,
+    OnboardingState,
+    OutboxEvent,
+    Person,
+    Team,
+)
 from onboarding.settings import get_settings
+from tests.aws_capture import BUS, EventCapture, use_bus
 from tests.concurrency import run_together
 from tests.conftest import admin_claims
 from tests.host_rows import add_real_rows
+from tests.sql_statements import recorded_statements
 from tools.lambda_events import EVENTS_DIR, LocalLambdaContext
 
 CUTOFF = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
@@ -333,3 +343,105 @@ def test_counts_are_published_as_cloudwatch_embedded_metrics(with_sample_data, c
     assert emf["OrganizationsRemaining"] == [0.0]
     names = {m["Name"] for d in emf["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"OrganizationsPurged", "OrganizationsFailed", "PurgeStoppedEarly"} <= names
+
+
+# --- SampleDataCleared events (reason: expired) ---
+
+
+def cleared_events(bus: EventCapture) -> list[dict[str, Any]]:
+    return [event for event in bus.received() if event["detail-type"] == "SampleDataCleared"]
+
+
+def outbox_rows(db: Session) -> list[OutboxEvent]:
+    db.expire_all()
+    return list(db.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "SampleDataCleared")))
+
+
+def test_each_purged_organization_gets_one_sample_data_cleared_event(with_sample_data, bus, db) -> None:
+    with_sample_data("org_a")
+    with_sample_data("org_b")
+
+    report = run_purge()
+
+    events = {event["detail"]["organization_id"]: event["detail"] for event in cleared_events(bus)}
+    assert set(events) == {"org_a", "org_b"}
+    assert events["org_a"]["reason"] == "expired"
+    assert events["org_a"]["counts"] == {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}
+    state = db.scalars(select(OnboardingState).where(OnboardingState.organization_id == "org_a")).one()
+    assert datetime.fromisoformat(events["org_a"]["cleared_at"]) == state.updated_at
+    assert report["events_published"] == 2
+
+
+def test_each_batch_writes_its_events_in_one_statement(with_sample_data, batch_size, db) -> None:
+    batch_size(2)
+    for n in range(3):
+        with_sample_data(f"org_{n}")
+
+    with recorded_statements() as statements:
+        run_purge()
+
+    assert sum(s.startswith("INSERT INTO onboarding_outbox") for s in statements) == 2
+    assert sorted(row.organization_id for row in outbox_rows(db)) == ["org_0", "org_1", "org_2"]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # the crash comes before them
+def test_a_batchs_events_are_published_as_soon_as_the_batch_commits(
+    with_sample_data, batch_size, bus, db
+) -> None:
+    batch_size(2)
+    for n in range(3):
+        with_sample_data(f"org_{n}")
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_purge(context=ScriptedContext(crash_on_call=2))  # after the first batch
+
+    assert sorted(event["detail"]["organization_id"] for event in cleared_events(bus)) == ["org_0", "org_1"]
+
+
+def test_running_twice_publishes_each_clear_once(with_sample_data, bus) -> None:
+    with_sample_data("org_a")
+
+    run_purge()
+    run_purge()
+
+    assert [event["detail"]["organization_id"] for event in cleared_events(bus)] == ["org_a"]
+
+
+def test_an_organization_the_purge_could_not_clear_gets_no_event(
+    with_sample_data, non_cascading_host_table, batch_size, bus, db
+) -> None:
+    batch_size(10)
+    for n in range(3):
+        with_sample_data(f"org_{n}")
+    stuck_person = db.scalars(
+        select(Person.id).where(Person.org_id == "org_1", Person.is_sample.is_(True))
+    ).first()
+    db.execute(text("INSERT INTO volunteer_notes (person_id) VALUES (:p)"), {"p": stuck_person})
+    db.commit()
+
+    with pytest.raises(purge.PurgeIncomplete):
+        run_purge()
+
+    assert sorted(event["detail"]["organization_id"] for event in cleared_events(bus)) == ["org_0", "org_2"]
+    assert sorted(row.organization_id for row in outbox_rows(db)) == ["org_0", "org_2"]
+
+
+def test_when_eventbridge_fails_the_purge_goes_on_and_the_publisher_sends_the_events(
+    with_sample_data, batch_size, bus, db, monkeypatch
+) -> None:
+    batch_size(2)
+    for n in range(5):
+        with_sample_data(f"org_{n}")
+    use_bus(monkeypatch, "no-such-bus")
+
+    report = run_purge()
+
+    assert (report["organizations_purged"], report["events_published"]) == (5, 0)
+    # Only the first batch tried EventBridge; the later ones left their events to the publisher.
+    assert sorted(row.attempts for row in outbox_rows(db)) == [0, 0, 0, 1, 1]
+    use_bus(monkeypatch, BUS)
+    outbox.publish_pending()
+    assert sorted(event["detail"]["organization_id"] for event in cleared_events(bus)) == [
+        f"org_{n}" for n in range(5)
+    ]
+    assert all(row.sent_at is not None for row in outbox_rows(db))

@@ -266,9 +266,10 @@ def test_generation_writes_each_table_with_one_statement(api, org, statements, s
             "INSERT INTO events",
             "INSERT INTO event_assignments",
             "INSERT INTO onboarding_metric",
+            "INSERT INTO onboarding_outbox",
         ]
     )
-    assert len(statements) <= 8  # lock + 4 inserts + flags + metric (+ commit bookkeeping)
+    assert len(statements) <= 9  # lock + 4 inserts + flags + metric + event (+ commit bookkeeping)
 
 
 @pytest.mark.parametrize("weekday_offset", range(7))

@@ -142,7 +142,8 @@ def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:
         "OnboardingFunction": [put_events],  # publishes its domain events right after the commit
         "PurgeFunction": [put_events],  # SampleDataCleared (expired)
         "OutboxPublisherFunction": [put_events],
-        "OrganizationCreatedFunction": [send_to_dlq],  # parks malformed events itself
+        # Parks malformed events itself; FeatureUnlocked when the new state finds reached milestones.
+        "OrganizationCreatedFunction": [send_to_dlq, put_events],
     }
     for logical_id in SPECS:
         assert RESOURCES[logical_id]["Properties"]["Policies"] == [

@@ -1,6 +1,10 @@
 """Onboarding function: onboarding state, the setup wizard and sample data (`/v1/onboarding...`).
 
 Each route: validate (pydantic), one transaction, one domain call. Status codes other than 200 are set here.
+Domain events (wizard completed or skipped, a feature unlocked, even by reading the state, sample data
+generated or cleared) are written in the route's transaction and published right after its commit:
+every route runs in `outbox.publishing_unit_of_work()`, so none can forget to. A route that causes no
+event pays nothing for it and never imports boto3.
 """
 
 from typing import Annotated, Any
@@ -8,17 +12,16 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from onboarding import sample_data, wizard
+from onboarding import outbox, sample_data, wizard
 from onboarding.api import create_app, current_org_id, lambda_entrypoint
 from onboarding.auth import Group
-from onboarding.db import unit_of_work
 
 app = create_app()
 
 
 @app.post("/v1/onboarding")
 def start_onboarding() -> Response[wizard.OnboardingStateView]:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         state, created = wizard.start_onboarding(session, current_org_id(app))
     return Response(
         status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=state
@@ -27,51 +30,51 @@ def start_onboarding() -> Response[wizard.OnboardingStateView]:
 
 @app.get("/v1/onboarding")
 def get_onboarding() -> wizard.OnboardingOverview:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         return wizard.get_overview(session, current_org_id(app))
 
 
 @app.put("/v1/onboarding/wizard/steps/<step>")
 def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> wizard.OnboardingStateView:
     # The body's model depends on the step in the path, so the domain validates it (same 422 shape).
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         return wizard.save_step(session, current_org_id(app), step, body)
 
 
 @app.post("/v1/onboarding/wizard/skip")
 def skip_wizard() -> wizard.OnboardingStateView:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         return wizard.skip_wizard(session, current_org_id(app))
 
 
 @app.put("/v1/onboarding/preferences")
 def set_preferences(preferences: wizard.PreferencesRequest) -> wizard.OnboardingStateView:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         return wizard.set_preferences(session, current_org_id(app), preferences)
 
 
 @app.post("/v1/onboarding/sample-data")
 def generate_sample_data(request: sample_data.SampleDataRequest) -> Response[sample_data.SampleDataStatus]:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         status = sample_data.generate_sample_data(session, current_org_id(app), request)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=status)
 
 
 @app.get("/v1/onboarding/sample-data")
 def get_sample_data() -> sample_data.SampleDataStatus:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         return sample_data.sample_data_status(session, current_org_id(app))
 
 
 @app.delete("/v1/onboarding/sample-data")
 def delete_sample_data() -> sample_data.SampleDataCleared:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         return sample_data.clear_sample_data(session, current_org_id(app), reason="manual")
 
 
 @app.post("/v1/onboarding/sample-data/extend")
 def extend_sample_data(request: sample_data.ExtendRequest) -> sample_data.SampleDataStatus:
-    with unit_of_work() as session:
+    with outbox.publishing_unit_of_work() as session:
         return sample_data.extend_sample_data(session, current_org_id(app), request)
 
 

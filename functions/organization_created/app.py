@@ -2,7 +2,9 @@
 
 Idempotent (a redelivered or duplicate event changes nothing). Malformed events go to the dead-letter
 queue and the invocation succeeds (never retried); an unknown organization fails the invocation, so
-Lambda retries it and then hands it to its on-failure destination (docs/events.md).
+Lambda retries it and then hands it to its on-failure destination (docs/events.md). Reading the new
+state may unlock features the organization already earned: like `POST /v1/onboarding`, the function
+publishes their `FeatureUnlocked` events right after its commit.
 """
 
 from typing import Any
@@ -10,8 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from onboarding import host_events
-from onboarding.db import unit_of_work
+from onboarding import host_events, outbox
 from onboarding.observability import logger, metrics
 
 
@@ -28,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     logger.append_keys(org_id=signup.detail.organization_id, event_id=signup.id)
     try:
-        with unit_of_work() as session:
+        with outbox.publishing_unit_of_work() as session:
             state, created = host_events.start_onboarding_for(session, signup)
     except host_events.UnknownOrganization:
         metrics.add_metric(name="OrganizationCreatedUnknownOrganization", unit=MetricUnit.Count, value=1)

@@ -57,6 +57,8 @@ def _publish(report: purge.PurgeReport) -> None:
         "SampleTeamsDeleted": report.rows_deleted.teams,
         "SamplePeopleDeleted": report.rows_deleted.people,
         "SampleAssignmentsDeleted": report.rows_deleted.event_assignments,
+        # SampleDataCleared events sent right after their batch (the outbox publisher sends the rest).
+        "SampleDataClearedEventsPublished": report.events_published,
     }
     for name, value in counts.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

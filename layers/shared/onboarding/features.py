@@ -2,17 +2,20 @@
 
 Milestones count real rows only (`counters`, never `is_sample` rows), so sample data cannot unlock
 anything. An unlock is permanent: it is stored once in `onboarding_state.features_unlocked` and emits one
-`feature_unlocked` metric, even if the rows behind it are deleted later.
+`feature_unlocked` metric and one `FeatureUnlocked` domain event, even if the rows behind it are deleted
+later.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
+from onboarding import outbox
 from onboarding.counters import Counter, counter_columns
 from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
 from onboarding.models import OnboardingState
@@ -76,18 +79,25 @@ def progress(counts: Mapping[Counter, int], unlocked: Iterable[str]) -> list[Fea
 
 
 def store_unlocks(
-    session: Session, locked_state: OnboardingState, counts: Mapping[Counter, int]
+    session: Session, locked_state: OnboardingState, counts: Mapping[Counter, int], now: datetime
 ) -> list[Feature]:
-    """Store the milestones reached since the last check, and emit one metric per new unlock.
+    """Store the milestones reached since the last check; one metric and one event per new unlock.
 
     `locked_state` must have been read with `FOR UPDATE`, so two concurrent requests cannot both decide
-    that a feature is new. Changes the state in memory; the caller's flush writes it.
+    that a feature is new. Changes the state in memory; the caller's flush writes it. `now` is the
+    transaction's time (the unlock's `unlocked_at`).
     """
     new = reached(counts, locked_state.features_unlocked)
     if not new:
         return []
+    org_id = locked_state.organization_id
     locked_state.features_unlocked = [*locked_state.features_unlocked, *(m.feature.value for m in new)]
-    record_metrics(session, [_unlock_metric(locked_state.organization_id, m, counts) for m in new])
+    record_metrics(session, [_unlock_metric(org_id, m, counts) for m in new])
+    outbox.enqueue_many(
+        session,
+        outbox.DomainEventType.FEATURE_UNLOCKED,
+        [(org_id, outbox.FeatureUnlocked(feature_id=m.feature.value, unlocked_at=now)) for m in new],
+    )
     return [m.feature for m in new]
 
 

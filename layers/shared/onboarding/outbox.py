@@ -1,7 +1,8 @@
 """Onboarding domain events, published to EventBridge through a transactional outbox.
 
-A change and the event it causes are written in one transaction (`enqueue`), so an event is never
-lost and never sent for a change that rolled back. After the commit the request publishes its own
+A change and the event it causes are written in one transaction (`enqueue`: the events a transaction
+enqueues are written in one multi-row INSERT just before it commits), so an event is never lost and
+never sent for a change that rolled back. After the commit the request publishes its own
 events (`publishing_unit_of_work` / `publish_after_commit`); whatever fails stays pending and the
 scheduled publisher sends it later (`publish_pending`). Delivery is at-least-once: consumers
 deduplicate on `detail.event_id`, the outbox row id.
@@ -30,6 +31,7 @@ from sqlalchemy import (
     case,
     column,
     delete,
+    event,
     extract,
     func,
     insert,
@@ -39,10 +41,11 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from onboarding.db import unit_of_work
 from onboarding.errors import DomainError
+from onboarding.ids import new_id
 from onboarding.models import OutboxEvent
 from onboarding.observability import logger
 from onboarding.settings import Settings, get_settings
@@ -50,7 +53,6 @@ from onboarding.settings import Settings, get_settings
 PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limit per PutEvents call
 LAST_ERROR_MAX_LENGTH = 500  # onboarding_outbox.last_error
 SCHEMA_VERSION: Literal[1] = 1
-_SESSION_KEY = "onboarding.outbox.event_ids"  # ids enqueued in a session's transaction
 
 
 class DomainEventType(StrEnum):
@@ -177,39 +179,83 @@ PUBLISHED_DETAIL_MODELS: dict[DomainEventType, type[EventEnvelope]] = {
 # --- Writing events (in the caller's transaction) ---
 
 DetailInput = _Detail | Mapping[str, Any]
+# Session.info keys: rows enqueued in the current transaction and not written yet; ids of the events
+# enqueued in the session (the pending ones, then the committed ones).
+_STAGED_KEY = "onboarding.outbox.staged"
+_EVENT_IDS_KEY = "onboarding.outbox.event_ids"
 
 
 def enqueue(session: Session, event_type: DomainEventType, org_id: str, detail: DetailInput) -> str:
-    """Write one event in the session's transaction; returns its event id."""
+    """Add one event to the session's transaction; returns its event id. See `enqueue_many`."""
     return enqueue_many(session, event_type, [(org_id, detail)])[0]
 
 
 def enqueue_many(
     session: Session, event_type: DomainEventType, events: Sequence[tuple[str, DetailInput]]
 ) -> list[str]:
-    """Write events of one type (e.g. one per organization the purge cleared) in one INSERT."""
+    """Add events of one type (e.g. one per organization the purge cleared) to the session's transaction.
+
+    The details are validated now (a wrong detail is a defect of the caller and fails its transaction);
+    the rows are written just before the transaction commits, together with every other event it
+    enqueued, in one multi-row INSERT: a request costs one statement for its events whatever the
+    number of domain calls that cause them, and none when it causes none. A rollback discards them.
+    """
     if not events:
         return []
     model = DETAIL_MODELS[event_type]
+    # Ids made here (the same shape as the column default), so the caller knows them before the INSERT.
+    event_ids = [new_id("outbox") for _ in events]
     rows = [
         {
+            "id": event_id,
             "event_type": event_type.value,
             "organization_id": org_id,
-            # Validated now: a wrong detail is a defect of the caller and must fail its transaction.
             "detail": model.model_validate(
                 detail.model_dump() if isinstance(detail, BaseModel) else detail
             ).model_dump(mode="json"),
         }
-        for org_id, detail in events
+        for event_id, (org_id, detail) in zip(event_ids, events, strict=True)
     ]
-    event_ids = list(session.scalars(insert(OutboxEvent).values(rows).returning(OutboxEvent.id)))
-    session.info.setdefault(_SESSION_KEY, []).extend(event_ids)
+    if not session.in_transaction():
+        # Staged rows belong to a transaction: without one, a rollback would not discard them. (No
+        # round trip: the connection is still acquired on the first statement.)
+        session.begin()
+    session.info.setdefault(_STAGED_KEY, []).extend(rows)
+    session.info.setdefault(_EVENT_IDS_KEY, []).extend(event_ids)
     return event_ids
 
 
 def enqueued_event_ids(session: Session) -> list[str]:
     """Ids of the events enqueued in this session (to publish once its transaction has committed)."""
-    return list(session.info.get(_SESSION_KEY, ()))
+    return list(session.info.get(_EVENT_IDS_KEY, ()))
+
+
+# Session hooks, registered on the class so that every session of the service (any unit of work, not
+# only `publishing_unit_of_work`) writes what it enqueued; a no-op for a session that enqueued nothing.
+@event.listens_for(Session, "before_commit")
+def _write_staged_events(session: Session) -> None:
+    # Inside the transaction, before COMMIT: the events commit or roll back with the change.
+    rows = session.info.get(_STAGED_KEY)
+    if rows:
+        session.execute(insert(OutboxEvent).values(rows))
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_written_events(session: Session) -> None:
+    session.info.pop(_STAGED_KEY, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_staged_events(session: Session, previous_transaction: SessionTransaction) -> None:
+    # The outermost transaction rolled back: its events never happened. (Savepoints are not used for
+    # domain changes; an event enqueued inside a rolled-back savepoint would still be written.)
+    if previous_transaction.parent is None:
+        staged = session.info.pop(_STAGED_KEY, [])
+        discarded = {row["id"] for row in staged}
+        if discarded:
+            session.info[_EVENT_IDS_KEY] = [
+                event_id for event_id in session.info.get(_EVENT_IDS_KEY, ()) if event_id not in discarded
+            ]
 
 
 # --- Publishing ---
@@ -222,14 +268,21 @@ class EventsClient(Protocol):
 
 
 @cache
-def events_client() -> EventsClient:
-    """The container's EventBridge client, created on first publish (boto3 is imported only here)."""
+def events_client(*, after_commit: bool = False) -> EventsClient:
+    """The container's EventBridge client, created on first publish (boto3 is imported only here).
+
+    Short timeouts: a publisher holds its claimed rows' locks while it waits. A request publishing
+    after its commit (`after_commit`) waits even less, and tries twice instead of three times: its
+    client is waiting for the answer, the API function has 15 s in all, and whatever is not sent now
+    is sent by the scheduled publisher anyway.
+    """
     import boto3
     from botocore.config import Config
 
-    # Short timeouts: a request publishing after its commit must not hang on an unreachable endpoint,
-    # and a publisher holds its claimed rows' locks while it waits.
-    config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+    if after_commit:
+        config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
+    else:
+        config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
     client: EventsClient = boto3.client("events", config=config)
     return client
 
@@ -261,12 +314,14 @@ def publish_pending(
     should_stop: Callable[[], bool] = lambda: False,
     client: EventsClient | None = None,
     settings: Settings | None = None,
+    after_commit: bool = False,
 ) -> PublishReport:
     """Send pending events oldest first, `batch_size` rows per transaction, until none are left.
 
     `event_ids` limits the run to those events (a request publishing its own). Each row is tried at
     most once per run; rows another publisher holds are skipped, rows that fail stay pending with
     `attempts` and `last_error` updated. `should_stop` is checked before each batch (time budget).
+    `after_commit` selects the quicker client of a request publishing its own events.
     """
     settings = settings or get_settings()
     report = PublishReport()
@@ -282,13 +337,15 @@ def publish_pending(
             if not rows:
                 break
             after = (rows[-1].created_at, rows[-1].id)
-            client = client or _client_or_none(report)
+            client = client or _client_or_none(report, after_commit=after_commit)
             outcomes = _send(client, settings, rows, report) if client is not None else []
             _record(session, outcomes)
         report.batches += 1
         report.sent += sum(outcome.error is None for outcome in outcomes)
         report.failed += sum(outcome.error is not None for outcome in outcomes)
-        if report.unavailable:
+        # A short batch was the last one: no further claim (a request publishing its own few events
+        # costs one claim and one update).
+        if report.unavailable or len(rows) < batch_size:
             break
     return report
 
@@ -305,7 +362,7 @@ def publish_after_commit(event_ids: Sequence[str]) -> PublishReport | None:
         logger.info("EVENT_BUS_NAME is not set: events stay in the outbox", extra={"events": len(event_ids)})
         return None
     try:
-        report = publish_pending(event_ids=event_ids)
+        report = publish_pending(event_ids=event_ids, after_commit=True)
     except (DomainError, SQLAlchemyError):
         logger.warning("publishing after commit failed; the scheduled publisher will retry", exc_info=True)
         return None
@@ -351,11 +408,11 @@ def _claim(
     return session.execute(query).all()
 
 
-def _client_or_none(report: PublishReport) -> EventsClient | None:
+def _client_or_none(report: PublishReport, *, after_commit: bool) -> EventsClient | None:
     from botocore.exceptions import BotoCoreError
 
     try:
-        return events_client()
+        return events_client(after_commit=after_commit)
     except BotoCoreError as error:  # e.g. no region configured
         report.unavailable = True
         report.errors.append(_describe(error))

@@ -5,6 +5,9 @@ Safe under at-least-once delivery: organizations are taken in batches with
 later) skips what another holds and finds nothing left of what was committed. The cutoff is the
 invocation's scheduled time, so a retry hours later deletes exactly what the original would have.
 Only `is_sample = TRUE` rows are ever deleted (`sample_data.clear_locked_organizations`).
+
+Each purged organization gets a `SampleDataCleared` event (`reason: expired`), written in its batch's
+transaction and published right after that batch commits (`BatchEvents`).
 """
 
 import time
@@ -17,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
+from onboarding import outbox
 from onboarding.db import unit_of_work
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import OnboardingState
@@ -77,6 +81,8 @@ class PurgeReport(BaseModel):
     organizations_remaining: int = 0
     rows_deleted: SampleRowCounts = Field(default_factory=SampleRowCounts)
     stopped_early: bool = False
+    # SampleDataCleared events sent right after their batch; the others wait for the outbox publisher.
+    events_published: int = 0
 
 
 @dataclass(slots=True)
@@ -101,12 +107,34 @@ class TimeBudget:
         self.slowest_batch_ms = max(self.slowest_batch_ms, (time.monotonic() - started) * 1000)
 
 
+@dataclass(slots=True)
+class BatchEvents:
+    """Publishes each batch's events right after the batch commits.
+
+    Once EventBridge has failed as a whole (unreachable, access denied), the rest of the run stops
+    trying: each batch would wait for the timeouts again, and the scheduled outbox publisher sends
+    whatever is left.
+    """
+
+    published: int = 0
+    eventbridge_unavailable: bool = False
+
+    def publish(self, event_ids: Sequence[str]) -> None:
+        if self.eventbridge_unavailable or not event_ids:
+            return
+        report = outbox.publish_after_commit(event_ids)
+        if report is not None:
+            self.published += report.sent
+            self.eventbridge_unavailable = report.unavailable
+
+
 def purge_expired_sample_data(
     cutoff: datetime, *, batch_size: int, remaining_ms: Callable[[], int], reserve_ms: int
 ) -> PurgeReport:
     """Purge every organization whose sample data expired before `cutoff`, batch by batch."""
     report = PurgeReport(cutoff=cutoff)
     budget = TimeBudget(remaining_ms=remaining_ms, reserve_ms=reserve_ms)
+    events = BatchEvents()
     while True:
         if budget.exhausted():
             report.stopped_early = True
@@ -115,15 +143,19 @@ def purge_expired_sample_data(
         try:
             with unit_of_work() as session:
                 batch = purge_batch(session, cutoff, limit=batch_size, exclude=report.organizations_failed)
+                event_ids = outbox.enqueued_event_ids(session)
         except _DATA_ERRORS:
             logger.warning("purge batch failed; retrying it one organization at a time", exc_info=True)
-            batch = _purge_one_by_one(cutoff, batch_size, report, budget)
-        budget.record(started)
+            batch = _purge_one_by_one(cutoff, batch_size, report, budget, events)
+        else:
+            events.publish(event_ids)
+        budget.record(started)  # publishing included: it is part of what a batch costs
         report.batches += 1
         report.organizations_purged += len(batch.purged)
         report.rows_deleted += batch.deleted
         if batch.selected < batch_size or report.stopped_early:
             break
+    report.events_published = events.published
     with unit_of_work() as session:
         report.organizations_remaining = count_expired(session, cutoff)
     return report
@@ -170,8 +202,13 @@ def _expired_before(cutoff: datetime) -> ColumnElement[bool]:
     return OnboardingState.sample_data_generated.is_(true()) & (OnboardingState.sample_data_expiry < cutoff)
 
 
-def _purge_one_by_one(cutoff: datetime, limit: int, report: PurgeReport, budget: TimeBudget) -> BatchResult:
-    """The failed batch again, one organization per transaction; the ones that fail are skipped."""
+def _purge_one_by_one(
+    cutoff: datetime, limit: int, report: PurgeReport, budget: TimeBudget, events: BatchEvents
+) -> BatchResult:
+    """The failed batch again, one organization per transaction; the ones that fail are skipped.
+
+    The events of the organizations purged are published together once the loop is over.
+    """
     statement = (
         select(OnboardingState.organization_id)
         .where(_expired_before(cutoff))
@@ -183,6 +220,7 @@ def _purge_one_by_one(cutoff: datetime, limit: int, report: PurgeReport, budget:
     with unit_of_work() as session:
         candidates = list(session.scalars(statement))
     result = BatchResult(selected=len(candidates))
+    event_ids: list[str] = []
     for org_id in candidates:
         if budget.exhausted():
             report.stopped_early = True
@@ -190,10 +228,13 @@ def _purge_one_by_one(cutoff: datetime, limit: int, report: PurgeReport, budget:
         try:
             with unit_of_work() as session:
                 single = purge_batch(session, cutoff, limit=1, only=[org_id])
+                committed = outbox.enqueued_event_ids(session)
         except _DATA_ERRORS:
             logger.exception("could not purge the sample data of an organization", extra={"org_id": org_id})
             report.organizations_failed.append(org_id)
             continue
+        event_ids += committed
         result.purged += single.purged
         result.deleted += single.deleted
+    events.publish(event_ids)
     return result

@@ -3,7 +3,8 @@
 Rows go into SignUpFlow's own tables with `is_sample = TRUE` (assignments have no flag: an assignment is
 sample when its event or its person is). Each table is written with one multi-row INSERT and cleared
 with one DELETE for any number of organizations. The flags on `onboarding_state` change in the same
-transaction as the rows, with the state row locked, so they always agree with the tables.
+transaction as the rows, with the state row locked, so they always agree with the tables; so do the
+`SampleDataGenerated` / `SampleDataCleared` domain events (`outbox`).
 """
 
 import json
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy import ColumnElement, Select, case, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from onboarding import wizard
+from onboarding import outbox, wizard
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
@@ -91,6 +92,12 @@ class SampleRowCounts(BaseModel):
     def total(self) -> int:
         return self.events + self.teams + self.people + self.event_assignments
 
+    def event_counts(self) -> outbox.SampleDataCounts:
+        """The counts as domain events carry them (the contract's names for the kinds of rows)."""
+        return outbox.SampleDataCounts(
+            events=self.events, teams=self.teams, volunteers=self.people, assignments=self.event_assignments
+        )
+
     def __add__(self, other: "SampleRowCounts") -> "SampleRowCounts":
         return SampleRowCounts(
             events=self.events + other.events,
@@ -156,6 +163,14 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
             )
         ],
     )
+    outbox.enqueue(
+        session,
+        outbox.DomainEventType.SAMPLE_DATA_GENERATED,
+        org_id,
+        outbox.SampleDataGenerated(
+            size=request.size.value, counts=counts.event_counts(), generated_at=now, expires_at=expiry
+        ),
+    )
     session.flush()
     return _status(state, now, counts)
 
@@ -220,8 +235,9 @@ def clear_locked_organizations(
     """Clear the sample data of organizations whose state rows are locked by this transaction.
 
     Set-based for any number of organizations (the purge passes a whole batch): the deletes, one UPDATE
-    of the flags and one INSERT of `sample_data_cleared` metrics. Organizations with nothing to clear
-    get no flag change and no metric, which makes clearing idempotent.
+    of the flags, one INSERT of `sample_data_cleared` metrics and one `SampleDataCleared` event per
+    organization (written with the transaction's other events). Organizations with nothing to clear
+    get no flag change, no metric and no event, which makes clearing idempotent.
     """
     if not locked:
         return {}
@@ -252,6 +268,19 @@ def clear_locked_organizations(
                         "data_age_days": _age_in_days(item.generated_at, now),
                         "counts": counts[item.org_id].model_dump(),
                     },
+                )
+                for item in changed
+            ],
+        )
+        outbox.enqueue_many(
+            session,
+            outbox.DomainEventType.SAMPLE_DATA_CLEARED,
+            [
+                (
+                    item.org_id,
+                    outbox.SampleDataCleared(
+                        reason=reason, counts=counts[item.org_id].event_counts(), cleared_at=now
+                    ),
                 )
                 for item in changed
             ],

@@ -3,7 +3,8 @@
 Every change reads the state row with `SELECT ... FOR UPDATE` first, so concurrent saves for one
 organization are applied one after the other: none is lost, and `wizard_current_step` always agrees with
 the step data stored next to it. Timestamps come from the transaction (`now()`), so the state change and
-the metrics it emits carry the same time.
+the metrics it emits carry the same time. Completing and skipping the wizard also enqueue the
+`OnboardingCompleted` / `OnboardingSkipped` domain events (`outbox`), in the same transaction.
 """
 
 import zoneinfo
@@ -30,7 +31,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from onboarding import checklist, features
+from onboarding import checklist, features, outbox
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
@@ -239,7 +240,7 @@ def get_onboarding(session: Session, org_id: str) -> OnboardingStateView:
     if features.reached(loaded.counts, loaded.state.features_unlocked):
         # Re-read under the row lock: of two concurrent readers, only one stores (and reports) the unlock.
         loaded = load_state(session, org_id, lock=True)
-        if features.store_unlocks(session, loaded.state, loaded.counts):
+        if features.store_unlocks(session, loaded.state, loaded.counts, loaded.now):
             loaded.state.updated_at = loaded.now
             session.flush()
     return loaded.view()
@@ -290,18 +291,27 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
         )
         if step == LAST_STEP:
             state.wizard_completed, state.completed_at = True, now
+            minutes = _whole_minutes(now - state.started_at)
             metrics.append(
                 MetricRecord(
                     org_id,
                     MetricEventType.WIZARD_COMPLETED,
-                    completion_time_minutes=_whole_minutes(now - state.started_at),
+                    completion_time_minutes=minutes,
                     wizard_step_reached=step.value,
                 )
+            )
+            outbox.enqueue(
+                session,
+                outbox.DomainEventType.ONBOARDING_COMPLETED,
+                org_id,
+                outbox.OnboardingCompleted(
+                    started_at=state.started_at, completed_at=now, completion_time_minutes=minutes
+                ),
             )
         else:
             state.wizard_current_step = step.value + 1
     record_metrics(session, metrics)
-    features.store_unlocks(session, state, loaded.counts)
+    features.store_unlocks(session, state, loaded.counts, now)
     session.flush()
     return loaded.view()
 
@@ -326,7 +336,13 @@ def skip_wizard(session: Session, org_id: str) -> OnboardingStateView:
                 )
             ],
         )
-    features.store_unlocks(session, state, loaded.counts)
+        outbox.enqueue(
+            session,
+            outbox.DomainEventType.ONBOARDING_SKIPPED,
+            org_id,
+            outbox.OnboardingSkipped(skipped_at=loaded.now, wizard_step=step.value),
+        )
+    features.store_unlocks(session, state, loaded.counts, loaded.now)
     session.flush()
     return loaded.view()
 
@@ -336,7 +352,7 @@ def set_preferences(session: Session, org_id: str, preferences: PreferencesReque
     state = loaded.state
     if state.show_all_features != preferences.show_all_features:
         state.show_all_features, state.updated_at = preferences.show_all_features, loaded.now
-    features.store_unlocks(session, state, loaded.counts)
+    features.store_unlocks(session, state, loaded.counts, loaded.now)
     session.flush()
     return loaded.view()
 
