@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -44,6 +45,24 @@ class ErrorResponse(BaseModel):
     """The contract's error document (documented in OpenAPI for every operation)."""
 
     error: ErrorBody
+
+
+def documented(
+    success: Mapping[int, str] | None = None, *, errors: Mapping[int, str] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """A route's `responses=` for OpenAPI: its success statuses (each with the return annotation's
+    schema) and the errors only some routes answer (404, 409), each with why. The errors every route
+    shares (401, 403, 413, 503; 400, 415 and 422 where it takes input) are added by tools/openapi.py.
+    """
+    responses: dict[int, OpenAPIResponse] = {
+        status: {"description": description} for status, description in (success or {200: "OK"}).items()
+    }
+    for status, description in (errors or {}).items():
+        responses[status] = {
+            "description": description,
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+        }
+    return responses
 
 
 def create_app() -> APIGatewayHttpResolver:
