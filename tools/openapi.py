@@ -5,8 +5,9 @@ is stale (a test runs it). What comes from where:
 
 - paths, parameters, request bodies and success responses: the resolvers (route signatures, pydantic
   models, and each route's `responses=documented(...)`, which also names its particular 404/409);
-- the errors every route shares, added here by rule: 401, 403, 413 and 503 everywhere; 422 where the
-  route takes a body or query parameters; 400 and 415 where it takes a body. All in the contract's
+- the errors every route shares, added here by rule: 400, 401, 403, 413, 415 and 503 everywhere (a
+  body is checked before routing, whether the route reads it or not); 422 where the route takes a body
+  or query parameters. All in the contract's
   error shape, except that API Gateway itself answers a missing or invalid token (401) and a body over
   its 10 MB limit (413) with `{"message": ...}`: those two say so;
 - what the route signature cannot say: the wizard step body (its model depends on the step in the
@@ -35,16 +36,14 @@ VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
 
 COMMON_ERRORS = {
+    "400": "The body is not valid JSON, or not UTF-8 text",
     "401": "No verified identity, or no valid organization claim",
     "403": "Authenticated, but not in the group this route requires",
     "413": "Request body over the limit",
+    "415": "A body sent as something else than application/json",
     "503": "Database unavailable or timing out; retry later",
 }
 INPUT_ERRORS = {"422": "Validation failed; `details` name each field and why"}
-BODY_ERRORS = {
-    "400": "The body is not valid JSON",
-    "415": "The body is not sent as application/json",
-}
 # Statuses API Gateway answers itself (before the function runs), in its own shape.
 GATEWAY_ANSWERS = {
     "401": "API Gateway's JWT authorizer: a missing, expired or invalid token",
@@ -120,11 +119,7 @@ def _add_shared_errors(path: str, operation: dict[str, Any]) -> None:
     operation.setdefault("description", f"Requires the `{group}` group.")
     has_body = "requestBody" in operation
     has_query = any(parameter["in"] == "query" for parameter in operation.get("parameters", []))
-    errors = {
-        **COMMON_ERRORS,
-        **(INPUT_ERRORS if has_body or has_query else {}),
-        **(BODY_ERRORS if has_body else {}),
-    }
+    errors = {**COMMON_ERRORS, **(INPUT_ERRORS if has_body or has_query else {})}
     responses = {str(status): response for status, response in operation.get("responses", {}).items()}
     # Powertools documents its own 422 shape; the service answers with the contract's.
     responses.pop("422", None)
