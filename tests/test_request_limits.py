@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from onboarding.settings import get_settings
+from onboarding.wizard import MAX_STEP_DATA_BYTES
 from tests.api_routes import (
     ANALYTICS_ROUTES,
     ORG_ROUTES,
@@ -285,6 +286,26 @@ def test_a_bad_field_value_is_422_naming_the_field(route: HttpRoute, unchanged) 
         assert_rejected(response, 422)
         fields = [detail["field"] for detail in response.json["error"]["details"]]
         assert any(field in name for name in fields), (field, fields)
+
+
+def test_wizard_step_data_is_kept_under_10_kb(org: str, db: Session) -> None:
+    # Valid field by field (50 addresses of 237 characters), too big as stored JSON.
+    emails = [f"{'v' * 55}{n:02d}@{'d' * 55}.{'e' * 55}.{'f' * 55}.example.org" for n in range(50)]
+    assert len(json.dumps(emails)) > MAX_STEP_DATA_BYTES
+    route = by_key("PUT /v1/onboarding/wizard/steps/{step}")
+    claims = admin_claims(org)
+    for step in (2, 3):
+        assert (
+            send(
+                route, claims=claims, path=f"/v1/onboarding/wizard/steps/{step}", body=step_body(step)
+            ).status
+            == 200
+        )
+    before = org_rows(db, org)
+    response = send(route, claims=claims, path="/v1/onboarding/wizard/steps/4", body={"emails": emails})
+    assert_rejected(response, 422)
+    assert response.json["error"]["details"][0]["type"] == "wizard_data_too_large"
+    assert org_rows(db, org) == before
 
 
 # --- Text that must be kept exactly ---
