@@ -51,6 +51,12 @@ lint-template: venv sam-venv
 openapi: venv
 	$(PY) -m tools.openapi
 
+## fuzz: the long fuzz run: schemathesis over every operation with fresh randomness
+##       (FUZZ_EXAMPLES per operation; `make test` runs 30 per operation with a fixed seed)
+FUZZ_EXAMPLES ?= 500
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/test_fuzz.py
+
 ## serve: the local HTTP API only (DEV ONLY: unverified JWTs, loopback only)
 serve: venv
 	$(PY) -m tools.serve
