@@ -20,6 +20,7 @@ from tests.api_routes import (
     ORG_ROUTES,
     ROUTES,
     assert_contract_error,
+    built_once,
     concrete_path,
     metric_event,
     operation,
@@ -49,19 +50,21 @@ def by_key(key: str) -> HttpRoute:
 @pytest.fixture
 def org(make_org, db: Session) -> str:
     """An organization with rows everywhere: state, wizard data, sample and real rows, tutorials, metrics."""
-    make_org(ORG)
-    start_onboarding(db, ORG)
-    add_real_rows(db, ORG, events=2, volunteers=3, assignments=2, teams=1)
-    claims = admin_claims(ORG)
-    for key, body in (
-        ("PUT /v1/onboarding/wizard/steps/{step}", step_body(1)),
-        ("POST /v1/onboarding/sample-data", {"size": "minimal"}),
-        ("POST /v1/onboarding/tutorials/{tutorial_id}/views", None),
-        ("POST /v1/onboarding/metrics", {"events": [metric_event()]}),
-        ("GET /v1/onboarding/checklist", None),
-    ):
-        assert send(by_key(key), claims=claims, body=body).status in (200, 201)
-    return ORG
+
+    def build() -> None:
+        make_org(ORG)
+        start_onboarding(db, ORG)
+        add_real_rows(db, ORG, events=2, volunteers=3, assignments=2, teams=1)
+        for key, body in (
+            ("PUT /v1/onboarding/wizard/steps/{step}", step_body(1)),
+            ("POST /v1/onboarding/sample-data", {"size": "minimal"}),
+            ("POST /v1/onboarding/tutorials/{tutorial_id}/views", None),
+            ("POST /v1/onboarding/metrics", {"events": [metric_event()]}),
+            ("GET /v1/onboarding/checklist", None),
+        ):
+            assert send(by_key(key), claims=admin_claims(ORG), body=body).status in (200, 201)
+
+    return built_once(db, ORG, build)
 
 
 @pytest.fixture
