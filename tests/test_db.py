@@ -100,3 +100,9 @@ def test_unreachable_database_becomes_database_unavailable() -> None:
     with pytest.raises(SQLAlchemyError) as raised, engine.connect():
         pass
     assert isinstance(translate_database_error(raised.value), DatabaseUnavailable)
+
+
+def test_a_socket_error_the_driver_leaves_unwrapped_becomes_database_unavailable() -> None:
+    # pg8000's TLS negotiation at connect raises a bare TimeoutError when the server never answers.
+    with pytest.raises(DatabaseUnavailable), unit_of_work():
+        raise TimeoutError("timed out")

@@ -66,6 +66,11 @@ def unit_of_work() -> Iterator[Session]:
         if translated is None:
             raise
         raise translated from error
+    except OSError as error:
+        # pg8000 lets socket errors of the TLS negotiation at connect escape unwrapped (a database that
+        # accepts the connection and then never answers raises a bare TimeoutError): unavailable too.
+        session.rollback()
+        raise DatabaseUnavailable("The database is unavailable; try again shortly.") from error
     except BaseException:
         session.rollback()
         raise
