@@ -116,3 +116,10 @@ def test_the_worst_database_wait_fits_in_every_api_functions_timeout() -> None:
     for spec in functions().values():
         if spec.routes:
             assert 2 * socket_timeout + 3 <= spec.timeout, spec.logical_id
+
+
+def test_disabled_tls_is_not_even_asked_for() -> None:
+    _, connect_args = connection_target(
+        settings(DATABASE_URL="postgresql://u@localhost/app", DB_TLS="disable")
+    )
+    assert connect_args["ssl_context"] is False
