@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, or_, select
+from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import Base, Event, EventAssignment, Person
+from onboarding import sample_data
+from onboarding.db import unit_of_work
+from onboarding.models import Base, Event, EventAssignment, OnboardingState, Person
 from tests.conftest import HandlerResponse
 from tests.wizard_steps import step_body
 from tools import openapi
@@ -85,6 +87,7 @@ def send(
     is_base64: bool = False,
     without_headers: tuple[str, ...] = (),
     edit_event: Callable[[dict[str, Any]], None] | None = None,
+    context: LocalLambdaContext | None = None,
     **kwargs: Any,
 ) -> HandlerResponse:
     """One API Gateway event for `route` through its function's handler (as loaded from the template).
@@ -101,11 +104,33 @@ def send(
         event["headers"].pop(name, None)
     if edit_event is not None:
         edit_event(event)
-    return HandlerResponse(handler(event, LocalLambdaContext(timeout_seconds=spec_timeout(route))))
+    context = context or lambda_context(route)
+    return HandlerResponse(handler(event, context))
+
+
+def lambda_context(route: HttpRoute) -> LocalLambdaContext:
+    """A Lambda context with the route's function's timeout from the template, its clock running."""
+    return LocalLambdaContext(function_name=route.function, timeout_seconds=spec_timeout(route))
 
 
 def spec_timeout(route: HttpRoute) -> int:
     return functions()[route.function].timeout
+
+
+def make_ready(route: HttpRoute, org_id: str) -> None:
+    """Put the organization in a state where `route` succeeds and writes: onboarding not started yet for
+    POST /v1/onboarding (its first-time path), no sample data to generate, some to extend."""
+    if route.route_key == "POST /v1/onboarding":
+        with unit_of_work() as session:
+            session.execute(delete(OnboardingState).where(OnboardingState.organization_id == org_id))
+    if route.route_key == "POST /v1/onboarding/sample-data":
+        with unit_of_work() as session:
+            sample_data.clear_sample_data(session, org_id, reason="manual")
+    if route.route_key == "POST /v1/onboarding/sample-data/extend":
+        with unit_of_work() as session:
+            if not sample_data.sample_data_status(session, org_id).present:
+                request = sample_data.SampleDataRequest(size=sample_data.SampleSize.MINIMAL)
+                sample_data.generate_sample_data(session, org_id, request)
 
 
 def assert_contract_error(response: HandlerResponse, status: int) -> None:

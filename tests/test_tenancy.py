@@ -22,6 +22,7 @@ from tests.api_routes import (
     ROUTES,
     assert_contract_error,
     built_once,
+    make_ready,
     metric_event,
     org_rows,
     route_id,
@@ -80,17 +81,6 @@ def org_b(make_org, db: Session, org_a: str) -> str:
     return populated_org(make_org, db, ORG_B, "Bravo Neighbours")
 
 
-def ready_for(route: HttpRoute, org: str) -> None:
-    """Put `org` in the state where `route` succeeds: no sample data to generate, some to extend."""
-    if route.route_key == "POST /v1/onboarding/sample-data":
-        with unit_of_work() as session:
-            sample_data.clear_sample_data(session, org, reason="manual")
-    if route.route_key == "POST /v1/onboarding/sample-data/extend":
-        with unit_of_work() as session:
-            if not sample_data.sample_data_status(session, org).present:
-                sample_data.generate_sample_data(session, org, SampleDataRequest(size=SampleSize.MINIMAL))
-
-
 def secrets_of(snapshot: dict[str, list[dict[str, Any]]]) -> set[str]:
     """Values only A's rows hold: its id, its name, the ids of all its rows."""
     values = {ORG_A, A_NAME}
@@ -138,7 +128,7 @@ def groups_as(form: str, *names: str) -> Any:
 @pytest.mark.parametrize("route", ORG_ROUTES, ids=route_id)
 def test_the_orgs_own_admin_may_use_every_org_route(route: HttpRoute, org_a) -> None:
     for form in GROUP_FORMS:
-        ready_for(route, ORG_A)
+        make_ready(route, ORG_A)
         response = send(route, claims=admin(ORG_A, groups_as(form, "org_admin")))
         assert 200 <= response.status < 300, (form, response)
 
@@ -155,7 +145,7 @@ def test_a_platform_analyst_may_use_every_analytics_route(route: HttpRoute, org_
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)
 def test_another_orgs_admin_never_sees_or_changes_the_first_orgs_rows(route: HttpRoute, org_b, db) -> None:
-    ready_for(route, ORG_B)
+    make_ready(route, ORG_B)
     before = org_rows(db, ORG_A)
     response = send(route, claims=admin(ORG_B))
     if route in ANALYTICS_ROUTES:
