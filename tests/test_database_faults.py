@@ -22,7 +22,6 @@ from onboarding import purge, sample_data
 from onboarding.db import get_engine, unit_of_work
 from onboarding.errors import DatabaseUnavailable
 from onboarding.models import Base, OnboardingState, Organization
-from onboarding.settings import get_settings
 from tests.api_routes import (
     ANALYTICS_ROUTES,
     ROUTES,
@@ -295,4 +294,3 @@ def test_a_failure_at_any_statement_of_the_nightly_purge_leaves_each_organizatio
     db.expire_all()
     assert purged_whole()
     assert int(db.scalar(select(func.count()).select_from(Organization)) or 0) == 1
-    get_settings.cache_clear()
