@@ -8,7 +8,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv sam-venv lint typecheck unit unit-pg15 lint-template bench serve invoke clean
+.PHONY: dev test venv sam-venv lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
 
 $(VENV)/.installed: pyproject.toml layers/shared/requirements.txt tools/bootstrap.sh
 	bash tools/bootstrap.sh $(VENV)
@@ -51,6 +51,16 @@ lint-template: venv sam-venv
 	$(SAM_BIN)/sam validate --lint --template-file template.yaml
 	$(SAM_BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	$(PY) -m tools.build_check
+
+## openapi: regenerate openapi.json from the code (tests/test_openapi.py fails while it is stale)
+openapi: venv
+	$(PY) -m tools.openapi
+
+## fuzz: the long fuzz run: schemathesis over every operation with fresh randomness
+##       (FUZZ_EXAMPLES per operation; `make test` runs 30 per operation with a fixed seed)
+FUZZ_EXAMPLES ?= 500
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/test_fuzz.py
 
 ## serve: the local HTTP API only (DEV ONLY: unverified JWTs, loopback only)
 serve: venv

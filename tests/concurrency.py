@@ -1,19 +1,27 @@
-"""Run requests at the same time, each through its own copy of a Lambda function.
+"""Run requests at the same time, each in its own process, as Lambda runs concurrent requests in
+separate containers.
 
-Lambda never runs two invocations in one process: concurrent requests arrive in separate containers,
-each with its own module state (the Powertools resolver keeps the current event on the app object).
-Each thread therefore gets a freshly imported handler module; they share the database.
+Not threads: Powertools keeps the current event in a class attribute (`BaseRouter.current_event`),
+shared by every resolver in a process, even by freshly imported copies of a handler module, so two
+requests in two threads can read each other's path and body. Each task therefore runs in a forked
+child with its own database connection (the parent's pooled connections are left alone), its result
+sent back to the parent; all children start their task at the same moment (a barrier).
 """
 
 import importlib.util
-import threading
+import multiprocessing
+import os
+import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from onboarding import db as service_db
+from onboarding.settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
+_FORK = multiprocessing.get_context("fork")
 
 
 def fresh_handler(relative_path: str = "functions/onboarding/app.py") -> Callable[..., dict[str, Any]]:
@@ -26,14 +34,48 @@ def fresh_handler(relative_path: str = "functions/onboarding/app.py") -> Callabl
     return handler
 
 
-def run_together[T](tasks: Sequence[Callable[[], T]]) -> list[T]:
-    """Start all tasks at the same moment (a barrier), wait for all, return their results in order."""
-    barrier = threading.Barrier(len(tasks))
+class TaskFailed(AssertionError):
+    """A task raised in its process; the message carries its traceback."""
 
-    def run(task: Callable[[], T]) -> T:
-        barrier.wait(timeout=30)
-        return task()
 
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        futures = [pool.submit(run, task) for task in tasks]
-        return [future.result(timeout=60) for future in futures]
+def run_together[T](tasks: Sequence[Callable[[], T]], *, timeout: float = 120) -> list[T]:
+    """Start all tasks at the same moment, each in its own process; their results, in order.
+
+    Results must be picklable (numbers, dicts, pydantic models). A task that raises fails the call
+    with its traceback.
+    """
+    barrier = _FORK.Barrier(len(tasks))
+    results = _FORK.Queue()
+    children = [
+        _FORK.Process(target=_child, args=(index, task, barrier, results), daemon=True)
+        for index, task in enumerate(tasks)
+    ]
+    for child in children:
+        child.start()
+    collected: dict[int, tuple[bool, Any]] = {}
+    try:
+        for _ in children:
+            index, ok, value = results.get(timeout=timeout)
+            collected[index] = (ok, value)
+    finally:
+        for child in children:
+            child.join(timeout=10)
+            if child.is_alive():
+                child.kill()
+    failures = [value for ok, value in collected.values() if not ok]
+    if failures:
+        raise TaskFailed(f"{len(failures)} of {len(tasks)} tasks failed; the first:\n{failures[0]}")
+    return [collected[index][1] for index in range(len(tasks))]
+
+
+def _child(index: int, task: Callable[[], Any], barrier: Any, results: Any) -> None:
+    # The parent's pooled connections stay the parent's: drop them here without closing them.
+    service_db.get_engine().dispose(close=False)
+    get_settings.cache_clear()
+    service_db.get_engine.cache_clear()
+    service_db._session_factory.cache_clear()
+    try:
+        barrier.wait(timeout=60)
+        results.put((index, True, task()))
+    except BaseException:
+        results.put((index, False, f"pid {os.getpid()}: {traceback.format_exc()}"))

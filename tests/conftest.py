@@ -59,6 +59,11 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> str:
     url = create_database(server_url, "onboarding_test", replace=True)
+    # Test harness only: commits need not wait for the disk (the database is thrown away afterwards).
+    admin = create_engine(server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("ALTER DATABASE onboarding_test SET synchronous_commit TO off"))
+    admin.dispose()
     migrate(url)
     use_database(url)
     reset_service_caches()

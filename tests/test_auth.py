@@ -80,3 +80,12 @@ def test_claim_names_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         get_settings.cache_clear()
     assert caller.org_id == "org_t"
+
+
+@pytest.mark.parametrize("groups", [["platform_analyst"], "[platform_analyst]", "[member]"])
+def test_an_identity_without_the_org_admin_group_is_forbidden_even_without_an_org_claim(
+    groups: object,
+) -> None:
+    # Authenticated, wrong group: 403 (the missing organization claim only matters to org admins).
+    with pytest.raises(Forbidden):
+        authorize(event_with({"cognito:groups": groups}), Group.ORG_ADMIN)

@@ -16,6 +16,7 @@ from onboarding.db import build_engine, connection_target, translate_database_er
 from onboarding.errors import Conflict, DatabaseUnavailable
 from onboarding.models import Organization
 from onboarding.settings import Settings
+from tools.template import functions
 
 
 def settings(**values: object) -> Settings:
@@ -100,3 +101,25 @@ def test_unreachable_database_becomes_database_unavailable() -> None:
     with pytest.raises(SQLAlchemyError) as raised, engine.connect():
         pass
     assert isinstance(translate_database_error(raised.value), DatabaseUnavailable)
+
+
+def test_a_socket_error_the_driver_leaves_unwrapped_becomes_database_unavailable() -> None:
+    # pg8000's TLS negotiation at connect raises a bare TimeoutError when the server never answers.
+    with pytest.raises(DatabaseUnavailable), unit_of_work():
+        raise TimeoutError("timed out")
+
+
+def test_the_worst_database_wait_fits_in_every_api_functions_timeout() -> None:
+    # A stale pooled connection to a hung database costs a pre-ping and a reconnect, each waiting up to
+    # DB_SOCKET_TIMEOUT_SECONDS, before the 503: both must fit in the function's timeout, with room left.
+    socket_timeout = Settings().db_socket_timeout_seconds
+    for spec in functions().values():
+        if spec.routes:
+            assert 2 * socket_timeout + 3 <= spec.timeout, spec.logical_id
+
+
+def test_disabled_tls_is_not_even_asked_for() -> None:
+    _, connect_args = connection_target(
+        settings(DATABASE_URL="postgresql://u@localhost/app", DB_TLS="disable")
+    )
+    assert connect_args["ssl_context"] is False

@@ -240,3 +240,22 @@ def test_a_garbled_content_length_is_400(local_api: Client) -> None:
         assert (response.status, json.loads(response.read())) == (400, {"message": "Bad Request"})
     finally:
         connection.close()
+
+
+def test_the_same_api_is_a_wsgi_app_for_in_process_clients(database_url, make_org, db: Session) -> None:
+    from werkzeug.test import Client as WsgiClient
+
+    make_org("org_a")
+    client = WsgiClient(LocalApi().wsgi)
+    token = {"Authorization": f"Bearer {dev_token(ADMIN)}"}
+    created = client.post("/v1/onboarding", headers=token)
+    tutorial = client.post("/v1/onboarding/tutorials/events_intro/views?x=1", headers=token)
+    assert (created.status_code, json.loads(created.data)["organization_id"]) == (201, "org_a")
+    assert (tutorial.status_code, json.loads(tutorial.data)["status"]) == (200, "in_progress")
+    assert "DEV ONLY" in created.headers["X-Local-Api"]
+    assert client.get("/v1/onboarding").status_code == 401
+    assert client.get("/v1/nowhere", headers=token).status_code == 404
+    bad = client.put(
+        "/v1/onboarding/preferences", headers=token, data=b"{oops", content_type="application/json"
+    )
+    assert (bad.status_code, json.loads(bad.data)["error"]["code"]) == (400, "malformed_request")

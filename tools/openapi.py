@@ -1,8 +1,17 @@
 """Build the service's OpenAPI 3.1 document from the code: every function's Powertools resolver.
 
-`python -m tools.openapi` writes openapi.json; `--check` fails when the committed file is stale.
-Error responses are the contract's single shape, so they are documented once here for every operation
-instead of being repeated on each route.
+`python -m tools.openapi` (`make openapi`) writes openapi.json; `--check` fails when the committed file
+is stale (a test runs it). What comes from where:
+
+- paths, parameters, request bodies and success responses: the resolvers (route signatures, pydantic
+  models, and each route's `responses=documented(...)`, which also names its particular 404/409);
+- the errors every route shares, added here by rule: 400, 401, 403, 413, 415 and 503 everywhere (a
+  body is checked before routing, whether the route reads it or not); 422 where the route takes a body
+  or query parameters. All in the contract's
+  error shape, except that API Gateway itself answers a missing or invalid token (401) and a body over
+  its 10 MB limit (413) with `{"message": ...}`: those two say so;
+- what the route signature cannot say: the wizard step body (its model depends on the step in the
+  path) and the step and tutorial ids accepted in paths (others are a 404, not a 422).
 """
 
 import argparse
@@ -13,25 +22,39 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from pydantic.json_schema import models_json_schema
 
 from onboarding.api import ErrorResponse
+from onboarding.auth import Group
+from onboarding.tutorials import TUTORIAL_IDS
+from onboarding.wizard import STEP_PAYLOADS, WizardStep
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "openapi.json"
 TITLE = "SignUpFlow onboarding API"
 VERSION = "1.0.0"
+REF = "#/components/schemas/{model}"
 
-ERROR_STATUSES = {
-    "400": "Malformed JSON body",
-    "401": "No verified identity, or no organization claim",
+COMMON_ERRORS = {
+    "400": "The body is not valid JSON, or not UTF-8 text",
+    "401": "No verified identity, or no valid organization claim",
     "403": "Authenticated, but not in the group this route requires",
-    "404": "Not found (onboarding not started, unknown task or tutorial, unknown route)",
-    "405": "Method not allowed on this path",
-    "409": "Conflict with the current state (sequence, end state, existing sample data)",
     "413": "Request body over the limit",
-    "415": "Request body is not JSON",
-    "422": "Validation failed; details name each field and why",
-    "503": "Database unavailable; retry later",
+    "415": "A body sent as something else than application/json",
+    "503": "Database unavailable or timing out; retry later",
+}
+INPUT_ERRORS = {"422": "Validation failed; `details` name each field and why"}
+# Statuses API Gateway answers itself (before the function runs), in its own shape.
+GATEWAY_ANSWERS = {
+    "401": "API Gateway's JWT authorizer: a missing, expired or invalid token",
+    "413": "API Gateway: a body over its 10 MB payload limit",
+}
+GATEWAY_ERROR_SCHEMA = {
+    "title": "GatewayError",
+    "description": "An answer of API Gateway itself, not of the service.",
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
 }
 SECURITY_SCHEMES = {
     "jwt": {
@@ -43,6 +66,7 @@ SECURITY_SCHEMES = {
         "`platform_analyst` for /v1/analytics).",
     }
 }
+WIZARD_STEP_PATH = "/v1/onboarding/wizard/steps/{step}"
 
 
 def resolvers() -> dict[str, APIGatewayHttpResolver]:
@@ -58,52 +82,119 @@ def resolvers() -> dict[str, APIGatewayHttpResolver]:
 def build_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for resolver in resolvers().values():
+    for area, resolver in resolvers().items():
         partial = json.loads(resolver.get_openapi_json_schema(title=TITLE, version=VERSION))
         for path, operations in partial.get("paths", {}).items():
+            for operation in operations.values():
+                operation["tags"] = [area]
             paths.setdefault(path, {}).update(operations)
-        for name, schema in partial.get("components", {}).get("schemas", {}).items():
-            if name in schemas and schemas[name] != schema:
-                raise ValueError(f"two functions define different schemas named {name}")
-            schemas[name] = schema
-    for unused in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(unused, None)
-    schemas["ErrorResponse"] = _inline_refs(
-        ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}"), schemas
-    )
-    error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
-    for operations in paths.values():
+        _merge(schemas, partial.get("components", {}).get("schemas", {}))
+    _merge(schemas, _component_schemas(ErrorResponse))
+    schemas["GatewayError"] = GATEWAY_ERROR_SCHEMA
+    _document_wizard_steps(paths, schemas)
+    _document_tutorial_ids(paths)
+    for path, operations in paths.items():
         for operation in operations.values():
-            responses = operation.setdefault("responses", {})
-            for status, description in ERROR_STATUSES.items():
-                responses[status] = {
-                    "description": description,
-                    "content": {"application/json": {"schema": error_ref}},
-                }
-            operation["responses"] = dict(sorted(responses.items()))
+            _add_shared_errors(path, operation)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": TITLE,
             "version": VERSION,
-            "description": "Onboarding back end of SignUpFlow. Every error is "
-            '{"error": {"code", "message", "details"}}.',
+            "description": "Onboarding back end of SignUpFlow. Every error of the service is "
+            '`{"error": {"code", "message", "details"}}`. The organization comes only from the '
+            "verified token, never from a path, query or body field.",
         },
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY_SCHEMES},
+        "components": {
+            "schemas": dict(sorted(_referenced(paths, schemas).items())),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
         "security": [{"jwt": []}],
     }
 
 
-def _inline_refs(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    """Move pydantic's local $defs into components so every $ref resolves at document level."""
-    for name, definition in schema.pop("$defs", {}).items():
-        schemas.setdefault(name, definition)
-    return schema
+def _add_shared_errors(path: str, operation: dict[str, Any]) -> None:
+    group = Group.PLATFORM_ANALYST if path.startswith("/v1/analytics") else Group.ORG_ADMIN
+    operation.setdefault("description", f"Requires the `{group}` group.")
+    has_body = "requestBody" in operation
+    has_query = any(parameter["in"] == "query" for parameter in operation.get("parameters", []))
+    errors = {**COMMON_ERRORS, **(INPUT_ERRORS if has_body or has_query else {})}
+    responses = {str(status): response for status, response in operation.get("responses", {}).items()}
+    # Powertools documents its own 422 shape; the service answers with the contract's.
+    responses.pop("422", None)
+    for status, why in errors.items():
+        schema: dict[str, Any] = {"$ref": REF.format(model="ErrorResponse")}
+        description = why
+        if status in GATEWAY_ANSWERS:
+            description = f"{why}; or {GATEWAY_ANSWERS[status]} (`GatewayError`)"
+            schema = {"anyOf": [schema, {"$ref": REF.format(model="GatewayError")}]}
+        responses[status] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """The step body is one of the five step models (which one, the path says); steps by number or name."""
+    operation = paths[WIZARD_STEP_PATH]["put"]
+    models = list(STEP_PAYLOADS.values())
+    _merge(schemas, _component_schemas(*models))
+    names = ", ".join(f"{s.value} `{s.step_name}`: `{STEP_PAYLOADS[s].__name__}`" for s in WizardStep)
+    operation["requestBody"]["content"]["application/json"]["schema"] = {
+        "anyOf": [{"$ref": REF.format(model=model.__name__)} for model in models],
+        "description": f"The fields of the step in the path ({names}).",
+    }
+    steps = [str(step.value) for step in WizardStep] + [step.step_name for step in WizardStep]
+    _path_parameter(operation, "step")["schema"] = {"type": "string", "enum": steps}
+
+
+def _document_tutorial_ids(paths: dict[str, Any]) -> None:
+    ids = {"type": "string", "enum": list(TUTORIAL_IDS)}
+    for path, operations in paths.items():
+        for operation in operations.values():
+            if "{tutorial_id}" in path:
+                _path_parameter(operation, "tutorial_id")["schema"] = dict(ids)
+
+
+def _path_parameter(operation: dict[str, Any], name: str) -> dict[str, Any]:
+    parameter: dict[str, Any] = next(
+        p for p in operation.get("parameters", []) if p["in"] == "path" and p["name"] == name
+    )
+    return parameter
+
+
+def _component_schemas(*models: type[Any]) -> dict[str, Any]:
+    _, top = models_json_schema([(model, "validation") for model in models], ref_template=REF)
+    defs: dict[str, Any] = top.get("$defs", {})
+    return defs
+
+
+def _merge(schemas: dict[str, Any], new: dict[str, Any]) -> None:
+    for name, schema in new.items():
+        if name in schemas and schemas[name] != schema:
+            raise ValueError(f"two different schemas are named {name}")
+        schemas[name] = schema
+
+
+def _referenced(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The schemas the paths refer to, directly or through other schemas (Powertools adds unused ones)."""
+    prefix = REF.format(model="")
+    seen: set[str] = set()
+    pending = [paths]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] not in seen:
+                seen.add(ref[len(prefix) :])
+                pending.append(schemas[ref[len(prefix) :]])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return {name: schema for name, schema in schemas.items() if name in seen}
 
 
 def render() -> str:
-    return json.dumps(build_document(), indent=2, sort_keys=False) + "\n"
+    return json.dumps(build_document(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if not DOCUMENT.exists() or DOCUMENT.read_text() != document:
             print("openapi.json is stale: run `make openapi`", file=sys.stderr)
             return 1
+        print("openapi.json is current")
         return 0
     DOCUMENT.write_text(document)
     print(f"wrote {DOCUMENT.relative_to(ROOT)}")

@@ -23,12 +23,12 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from tools.lambda_events import ADMIN_CLAIMS, http_api_event, local_context
 from tools.template import (
@@ -160,6 +160,45 @@ class LocalApi:
             response_headers.append(("Access-Control-Allow-Origin", origin))
             response_headers.append(("Vary", "Origin"))
         return status, response_headers, response_body
+
+    def wsgi(self, environ: Mapping[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """The same API as a WSGI application, for in-process HTTP clients (the fuzz tests).
+
+        Requests go through `handle` like the server's: API Gateway's routing, token and size checks,
+        then the function's handler. Not for production: there is no API Gateway in front of it.
+        """
+        target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if not target:
+            # PEP 3333: PATH_INFO is the decoded path as latin-1; quote it back into a request target.
+            path = str(environ.get("PATH_INFO", "")).encode("latin-1")
+            query = environ.get("QUERY_STRING")
+            target = quote(path, safe="/;=,@:!$&'()*+~") + (f"?{query}" if query else "")
+        headers = [
+            (name[5:].replace("_", "-"), str(value))
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        ]
+        for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(name):
+                headers.append((name.replace("_", "-"), str(environ[name])))
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        client_ip = str(environ.get("REMOTE_ADDR") or "127.0.0.1")
+        status, response_headers, payload = self.handle(
+            str(environ["REQUEST_METHOD"]), str(target), headers, body, client_ip
+        )
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Unknown"
+        start_response(
+            f"{status} {reason}",
+            [*response_headers, ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
 
     def _route(self, request: "Request") -> Response:
         found = find_route(request.method, request.path)

@@ -1,20 +1,27 @@
 """Checklist function: the onboarding checklist and its manual override (`/v1/onboarding/checklist...`)."""
 
 from onboarding import checklist
-from onboarding.api import create_app, current_org_id, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.db import unit_of_work
 
 app = create_app()
+RACE = "The checklist changed concurrently too often; try again"
 
 
-@app.get("/v1/onboarding/checklist")
+@app.get(
+    "/v1/onboarding/checklist",
+    responses=documented(errors={404: "Onboarding not started", 409: RACE}),
+)
 def get_checklist() -> checklist.ChecklistView:
     with unit_of_work() as session:
         return checklist.get_checklist(session, current_org_id(app))
 
 
-@app.put("/v1/onboarding/checklist/<task_id>")
+@app.put(
+    "/v1/onboarding/checklist/<task_id>",
+    responses=documented(errors={404: "No active task has this id, or onboarding not started", 409: RACE}),
+)
 def set_task_completion(task_id: str, override: checklist.ChecklistOverride) -> checklist.ChecklistView:
     with unit_of_work() as session:
         return checklist.set_task_completion(session, current_org_id(app), task_id, override.completed)

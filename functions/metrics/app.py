@@ -1,14 +1,20 @@
 """Metrics function: client analytics events, ingested in idempotent batches (`/v1/onboarding/metrics`)."""
 
 from onboarding import metrics
-from onboarding.api import create_app, current_org_id, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.db import unit_of_work
 
 app = create_app()
 
 
-@app.post("/v1/onboarding/metrics")
+@app.post(
+    "/v1/onboarding/metrics",
+    responses=documented(
+        {200: "Stored once per event id: how many were new and how many were replays"},
+        errors={404: "The organization does not exist"},
+    ),
+)
 def ingest(batch: metrics.MetricBatch) -> metrics.IngestResult:
     # The user agent comes from the request (coarsened before storage), never from the body.
     user_agent = app.current_event.headers.get("user-agent")

@@ -1,6 +1,7 @@
 """Onboarding function: onboarding state, the setup wizard and sample data (`/v1/onboarding...`).
 
-Each route: validate (pydantic), one transaction, one domain call. Status codes other than 200 are set here.
+Each route: validate (pydantic), one transaction, one domain call. Status codes other than 200 are set
+here, and documented (with the errors particular to the route) in its decorator.
 Domain events (wizard completed or skipped, a feature unlocked, even by reading the state, sample data
 generated or cleared) are written in the route's transaction and published right after its commit:
 every route runs in `outbox.publishing_unit_of_work()`, so none can forget to. A route that causes no
@@ -13,13 +14,21 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from onboarding import outbox, sample_data, wizard
-from onboarding.api import create_app, current_org_id, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
 from onboarding.auth import Group
 
 app = create_app()
+# OpenAPI descriptions of the errors these routes share.
+NOT_STARTED = "Onboarding not started, or the organization does not exist"
 
 
-@app.post("/v1/onboarding")
+@app.post(
+    "/v1/onboarding",
+    responses=documented(
+        {201: "Onboarding started now", 200: "Already started: the existing state, unchanged"},
+        errors={404: "The organization does not exist"},
+    ),
+)
 def start_onboarding() -> Response[wizard.OnboardingStateView]:
     with outbox.publishing_unit_of_work() as session:
         state, created = wizard.start_onboarding(session, current_org_id(app))
@@ -28,51 +37,76 @@ def start_onboarding() -> Response[wizard.OnboardingStateView]:
     )
 
 
-@app.get("/v1/onboarding")
+@app.get(
+    "/v1/onboarding",
+    responses=documented(
+        errors={404: NOT_STARTED, 409: "The checklist changed concurrently too often; try again"}
+    ),
+)
 def get_onboarding() -> wizard.OnboardingOverview:
     with outbox.publishing_unit_of_work() as session:
         return wizard.get_overview(session, current_org_id(app))
 
 
-@app.put("/v1/onboarding/wizard/steps/<step>")
+@app.put(
+    "/v1/onboarding/wizard/steps/<step>",
+    responses=documented(
+        errors={
+            404: f"Unknown step (use 1-5 or the step's name). {NOT_STARTED}",
+            409: "The step is ahead of the wizard's current step (no skipping ahead)",
+        }
+    ),
+)
 def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> wizard.OnboardingStateView:
     # The body's model depends on the step in the path, so the domain validates it (same 422 shape).
     with outbox.publishing_unit_of_work() as session:
         return wizard.save_step(session, current_org_id(app), step, body)
 
 
-@app.post("/v1/onboarding/wizard/skip")
+@app.post(
+    "/v1/onboarding/wizard/skip",
+    responses=documented(errors={404: NOT_STARTED, 409: "The wizard is already completed"}),
+)
 def skip_wizard() -> wizard.OnboardingStateView:
     with outbox.publishing_unit_of_work() as session:
         return wizard.skip_wizard(session, current_org_id(app))
 
 
-@app.put("/v1/onboarding/preferences")
+@app.put("/v1/onboarding/preferences", responses=documented(errors={404: NOT_STARTED}))
 def set_preferences(preferences: wizard.PreferencesRequest) -> wizard.OnboardingStateView:
     with outbox.publishing_unit_of_work() as session:
         return wizard.set_preferences(session, current_org_id(app), preferences)
 
 
-@app.post("/v1/onboarding/sample-data")
+@app.post(
+    "/v1/onboarding/sample-data",
+    responses=documented(
+        {201: "Sample data generated"},
+        errors={404: NOT_STARTED, 409: "Sample data exists; delete it first"},
+    ),
+)
 def generate_sample_data(request: sample_data.SampleDataRequest) -> Response[sample_data.SampleDataStatus]:
     with outbox.publishing_unit_of_work() as session:
         status = sample_data.generate_sample_data(session, current_org_id(app), request)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=status)
 
 
-@app.get("/v1/onboarding/sample-data")
+@app.get("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
 def get_sample_data() -> sample_data.SampleDataStatus:
     with outbox.publishing_unit_of_work() as session:
         return sample_data.sample_data_status(session, current_org_id(app))
 
 
-@app.delete("/v1/onboarding/sample-data")
+@app.delete("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
 def delete_sample_data() -> sample_data.SampleDataCleared:
     with outbox.publishing_unit_of_work() as session:
         return sample_data.clear_sample_data(session, current_org_id(app), reason="manual")
 
 
-@app.post("/v1/onboarding/sample-data/extend")
+@app.post(
+    "/v1/onboarding/sample-data/extend",
+    responses=documented(errors={404: NOT_STARTED, 409: "There is no sample data to extend"}),
+)
 def extend_sample_data(request: sample_data.ExtendRequest) -> sample_data.SampleDataStatus:
     with outbox.publishing_unit_of_work() as session:
         return sample_data.extend_sample_data(session, current_org_id(app), request)

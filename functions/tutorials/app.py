@@ -1,11 +1,13 @@
 """Tutorials function: the five tutorials and the org's progress (`/v1/onboarding/tutorials...`)."""
 
 from onboarding import tutorials
-from onboarding.api import create_app, current_org_id, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.db import unit_of_work
 
 app = create_app()
+UNKNOWN = "No tutorial has this id, or the organization does not exist"
+FINISHED = "The tutorial is in the other end state (completed or skipped); view it to replay it"
 
 
 @app.get("/v1/onboarding/tutorials")
@@ -14,25 +16,36 @@ def list_tutorials() -> tutorials.TutorialList:
         return tutorials.list_tutorials(session, current_org_id(app))
 
 
-@app.post("/v1/onboarding/tutorials/<tutorial_id>/views")
+@app.post("/v1/onboarding/tutorials/<tutorial_id>/views", responses=documented(errors={404: UNKNOWN}))
 def record_view(tutorial_id: str) -> tutorials.TutorialView:
     with unit_of_work() as session:
         return tutorials.record_view(session, current_org_id(app), tutorial_id)
 
 
-@app.put("/v1/onboarding/tutorials/<tutorial_id>/progress")
+@app.put(
+    "/v1/onboarding/tutorials/<tutorial_id>/progress",
+    responses=documented(
+        errors={404: UNKNOWN, 409: "The tutorial is completed or skipped; view it to replay it"}
+    ),
+)
 def set_progress(tutorial_id: str, progress: tutorials.TutorialProgressUpdate) -> tutorials.TutorialView:
     with unit_of_work() as session:
         return tutorials.set_progress(session, current_org_id(app), tutorial_id, progress.steps_completed)
 
 
-@app.post("/v1/onboarding/tutorials/<tutorial_id>/complete")
+@app.post(
+    "/v1/onboarding/tutorials/<tutorial_id>/complete",
+    responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
+)
 def complete(tutorial_id: str) -> tutorials.TutorialView:
     with unit_of_work() as session:
         return tutorials.complete(session, current_org_id(app), tutorial_id)
 
 
-@app.post("/v1/onboarding/tutorials/<tutorial_id>/skip")
+@app.post(
+    "/v1/onboarding/tutorials/<tutorial_id>/skip",
+    responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
+)
 def skip(tutorial_id: str) -> tutorials.TutorialView:
     with unit_of_work() as session:
         return tutorials.skip(session, current_org_id(app), tutorial_id)

@@ -5,6 +5,8 @@ them: a domain error, request validation, an unknown route, or the authorization
 that run before routing (as API Gateway's own authorizer would).
 """
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -15,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -44,6 +47,24 @@ class ErrorResponse(BaseModel):
     """The contract's error document (documented in OpenAPI for every operation)."""
 
     error: ErrorBody
+
+
+def documented(
+    success: Mapping[int, str] | None = None, *, errors: Mapping[int, str] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """A route's `responses=` for OpenAPI: its success statuses (each with the return annotation's
+    schema) and the errors only some routes answer (404, 409), each with why. The errors every route
+    shares (400, 401, 403, 413, 415, 503; 422 where it takes input) are added by tools/openapi.py.
+    """
+    responses: dict[int, OpenAPIResponse] = {
+        status: {"description": description} for status, description in (success or {200: "OK"}).items()
+    }
+    for status, description in (errors or {}).items():
+        responses[status] = {
+            "description": description,
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+        }
+    return responses
 
 
 def create_app() -> APIGatewayHttpResolver:
@@ -91,7 +112,7 @@ def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHan
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = authorize(event, group)
-            _check_body_size(event)
+            event = _with_json_text_body(event)
         except DomainError as error:
             return error_event_response(error)
         logger.append_keys(org_id=caller.org_id)
@@ -166,14 +187,32 @@ def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:
     return error_response(NotFound(f"No route for {method} {path}."))
 
 
-def _check_body_size(event: Mapping[str, Any]) -> None:
+def _with_json_text_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The event, its body checked before any route reads it: within the size limit, declared as JSON
+    (a form or multipart body would reach Powertools' form parsers, one of which crashes on a missing
+    boundary), and text (a base64 body is decoded here, so that bad base64 or non-UTF-8 bytes are a
+    400 instead of an exception in the resolver)."""
     body = event.get("body")
     if not body:
-        return
+        return event
     if not isinstance(body, str):
         raise MalformedRequest("The request body is not text.")
-    # Decoded size of a base64 body, without decoding (and failing on) a malformed one here.
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    encoded = bool(event.get("isBase64Encoded"))
+    # Decoded size of a base64 body, checked before decoding it.
+    size = len(body) * 3 // 4 if encoded else len(body.encode(errors="surrogatepass"))
     limit = get_settings().max_body_bytes
     if size > limit:
         raise PayloadTooLarge(f"The request body is {size} bytes; the limit is {limit}.")
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    # No Content-Type at all is read as JSON (as Powertools does); any other type is refused.
+    if media_type and media_type != content_types.APPLICATION_JSON:
+        raise UnsupportedMediaType(f"Send the request body as application/json, not {media_type[:100]}.")
+    if not encoded:
+        return event
+    try:
+        text = base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise MalformedRequest("The request body is not UTF-8 text.") from error
+    return {**event, "body": text, "isBase64Encoded": False}

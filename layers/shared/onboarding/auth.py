@@ -39,14 +39,19 @@ def caller_from_event(event: Mapping[str, Any]) -> Caller:
 
 
 def authorize(event: Mapping[str, Any], group: Group) -> Caller:
-    """The caller, if it belongs to `group`; org routes also need an organization claim."""
+    """The caller, if it belongs to `group`; org routes also need an organization claim.
+
+    No identity at all is a 401; an identity without the route's group is a 403 (a platform analyst on
+    an org route, whether or not its token names an organization); an org admin whose token carries
+    no valid organization claim is a 401.
+    """
     caller = caller_from_event(event)
-    if group is Group.ORG_ADMIN and caller.org_id is None:
-        raise Unauthorized("The token carries no valid organization claim.")
     if not caller.groups and caller.org_id is None:
         raise Unauthorized("The request carries no verified identity.")
     if group not in caller.groups:
         raise Forbidden(f"This route requires the '{group}' group.")
+    if group is Group.ORG_ADMIN and caller.org_id is None:
+        raise Unauthorized("The token carries no valid organization claim.")
     return caller
 
 

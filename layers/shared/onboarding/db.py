@@ -66,6 +66,11 @@ def unit_of_work() -> Iterator[Session]:
         if translated is None:
             raise
         raise translated from error
+    except OSError as error:
+        # pg8000 lets socket errors of the TLS negotiation at connect escape unwrapped (a database that
+        # accepts the connection and then never answers raises a bare TimeoutError): unavailable too.
+        session.rollback()
+        raise DatabaseUnavailable("The database is unavailable; try again shortly.") from error
     except BaseException:
         session.rollback()
         raise
@@ -116,6 +121,9 @@ def connection_target(settings: Settings) -> tuple[URL, dict[str, Any]]:
         context.check_hostname = True
         context.verify_mode = ssl.CERT_REQUIRED
         connect_args["ssl_context"] = context
+    else:
+        # Without it pg8000 still asks the server for TLS first ("prefer"): a wasted round trip.
+        connect_args["ssl_context"] = False
     return url, connect_args
 
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Final
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationInfo
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StrictInt, ValidationInfo
 from pydantic import field_validator as validates
 from pydantic_core import PydanticCustomError
 from sqlalchemy import (
@@ -166,17 +166,25 @@ MAX_USER_AGENT_CHARS: Final = 100
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,50}")
 _DIGITS_ONLY = re.compile(r"[0-9_-]+")
 _DATA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_CLIENT_EVENT_TYPE_NAMES: list[JsonValue] = [str(name) for name in sorted(CLIENT_EVENT_TYPES)]
 
 
 class ClientMetricEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: UUID
-    event_type: str
-    timestamp: AwareDatetime
+    # Checked by the validators below (their errors tell reserved from unknown types); the schema
+    # entries only document the rules in OpenAPI.
+    event_type: str = Field(json_schema_extra={"enum": _CLIENT_EVENT_TYPE_NAMES})
+    timestamp: AwareDatetime = Field(description="with an offset; at most 7 days old, 5 minutes ahead")
     # Checked by `_check_json` (depth first, so a deeply nested value fails at level 5 with one error).
-    event_data: dict[str, Any] = Field(default_factory=dict)
-    session_id: str | None = None
+    event_data: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"at most {MAX_EVENT_DATA_BYTES} bytes as compact JSON, {MAX_EVENT_DATA_DEPTH} levels "
+        "deep, no e-mail addresses",
+        json_schema_extra={"propertyNames": {"pattern": f"^{_DATA_KEY.pattern}$"}},
+    )
+    session_id: str | None = Field(default=None, json_schema_extra={"pattern": f"^{_SESSION_ID.pattern}$"})
     # Typed fields a client may fill, for `wizard_step_viewed` only (the service owns the others).
     wizard_step_reached: StrictInt | None = Field(default=None, ge=1, le=5)
     step_duration_seconds: StrictInt | None = Field(default=None, ge=0, le=86_400)

@@ -29,7 +29,9 @@ class Settings(BaseModel):
     db_pool_recycle_seconds: int = Field(default=900, alias="DB_POOL_RECYCLE_SECONDS", ge=30, lt=1800)
     db_pool_timeout_seconds: float = Field(default=5.0, alias="DB_POOL_TIMEOUT_SECONDS", gt=0)
     # Socket timeout for connect and every query: a hung database becomes a 503, not a Lambda timeout.
-    db_socket_timeout_seconds: float = Field(default=10.0, alias="DB_SOCKET_TIMEOUT_SECONDS", gt=0)
+    # The worst case waits twice (the pre-ping of a stale pooled connection, then a new connection), so
+    # twice this, plus room to answer, must fit in the API functions' 15 s timeout.
+    db_socket_timeout_seconds: float = Field(default=5.0, alias="DB_SOCKET_TIMEOUT_SECONDS", gt=0)
 
     org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
     groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")

@@ -6,9 +6,12 @@ driver cannot encode lone surrogates, so both are refused here (422) rather than
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import AfterValidator, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, ErrorDetails, core_schema
 
 from onboarding.errors import InvalidInput
 
@@ -17,9 +20,17 @@ _SINGLE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 _MULTI_LINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _printable(forbidden: re.Pattern[str]) -> AfterValidator:
-    def check(value: str) -> str:
-        if forbidden.search(value):
+@dataclass(frozen=True, slots=True)
+class _Printable:
+    """Annotated metadata for text fields: refuses control characters and text the database driver
+    cannot encode (lone surrogates), after the field's own validation; and documents the rule in the
+    JSON schema (OpenAPI) as a pattern, so that clients and generated requests know it."""
+
+    forbidden: re.Pattern[str]
+    json_pattern: str
+
+    def check(self, value: str) -> str:
+        if self.forbidden.search(value):
             raise ValueError("must not contain control characters")
         try:
             value.encode("utf-8")
@@ -27,12 +38,20 @@ def _printable(forbidden: re.Pattern[str]) -> AfterValidator:
             raise ValueError("must be valid Unicode text") from None
         return value
 
-    return AfterValidator(check)
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.json_pattern
+        return json_schema
 
 
 # Use as Annotated metadata: `Annotated[str, StringConstraints(...), SINGLE_LINE]`.
-SINGLE_LINE = _printable(_SINGLE_LINE_FORBIDDEN)
-MULTI_LINE = _printable(_MULTI_LINE_FORBIDDEN)
+SINGLE_LINE = _Printable(_SINGLE_LINE_FORBIDDEN, "^[^\\u0000-\\u001f\\u007f]*$")
+MULTI_LINE = _Printable(_MULTI_LINE_FORBIDDEN, "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$")
 
 
 def invalid_input(error: ValidationError, *, location: str = "body") -> InvalidInput:

@@ -7,6 +7,7 @@ the metrics it emits carry the same time. Completing and skipping the wizard als
 `OnboardingCompleted` / `OnboardingSkipped` domain events (`outbox`), in the same transaction.
 """
 
+import json
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,9 @@ from onboarding.validation import (
 
 # An event planned further ahead than this is almost certainly a typo in the year.
 MAX_EVENT_LEAD_TIME = timedelta(days=5 * 366)
+# All steps' answers together, as compact UTF-8 JSON: JSON columns stay small (the data model's < 10 KB).
+# The field limits keep every realistic wizard far below; only extreme inputs reach it.
+MAX_STEP_DATA_BYTES = 10 * 1024
 
 
 class WizardStep(IntEnum):
@@ -274,7 +278,7 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
         "completed_at": previous.get("completed_at", now.isoformat()),
         "updated_at": now.isoformat(),
     }
-    state.wizard_step_data = {**state.wizard_step_data, step.data_key: record}
+    state.wizard_step_data = _bounded({**state.wizard_step_data, step.data_key: record})
     # Coming back to the wizard after skipping it resumes it (the skip stays in the metrics).
     state.skipped, state.skipped_at = False, None
     state.updated_at = now
@@ -471,6 +475,16 @@ def _seconds_on_step(step: WizardStep, state: OnboardingState, now: datetime) ->
         if isinstance(previous.get("completed_at"), str):
             since = datetime.fromisoformat(previous["completed_at"])
     return max(0, int((now - since).total_seconds()))
+
+
+def _bounded(step_data: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(step_data, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_STEP_DATA_BYTES:
+        reason = (
+            f"the wizard's answers would take {size} bytes; all steps together may take {MAX_STEP_DATA_BYTES}"
+        )
+        raise invalid_input_from_details([field_error("body", reason, "wizard_data_too_large")])
+    return step_data
 
 
 def _whole_minutes(duration: timedelta) -> int:
