@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import (
     CTE,
     DateTime,
+    Insert,
     Integer,
     Select,
     String,
@@ -105,23 +106,25 @@ class MetricRecord:
 
 def record_metrics(session: Session, records: Sequence[MetricRecord]) -> None:
     """Several service-emitted metrics in one multi-row INSERT (timestamps from the transaction)."""
-    if not records:
-        return
-    session.execute(
-        insert(OnboardingMetric).values(
-            [
-                {
-                    "organization_id": record.org_id,
-                    "event_type": record.event_type.value,
-                    "event_data": record.event_data,
-                    "completion_time_minutes": record.completion_time_minutes,
-                    "step_duration_seconds": record.step_duration_seconds,
-                    "wizard_step_reached": record.wizard_step_reached,
-                    "wizard_step_dropped": record.wizard_step_dropped,
-                }
-                for record in records
-            ]
-        )
+    if records:
+        session.execute(metrics_insert(records))
+
+
+def metrics_insert(records: Sequence[MetricRecord]) -> Insert:
+    """The INSERT of `record_metrics`, to run on its own or as a CTE of a statement making the change."""
+    return insert(OnboardingMetric).values(
+        [
+            {
+                "organization_id": record.org_id,
+                "event_type": record.event_type.value,
+                "event_data": record.event_data,
+                "completion_time_minutes": record.completion_time_minutes,
+                "step_duration_seconds": record.step_duration_seconds,
+                "wizard_step_reached": record.wizard_step_reached,
+                "wizard_step_dropped": record.wizard_step_dropped,
+            }
+            for record in records
+        ]
     )
 
 

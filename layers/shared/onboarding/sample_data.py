@@ -17,13 +17,13 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import ColumnElement, Select, case, delete, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, Insert, Select, case, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from onboarding import wizard
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
-from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
+from onboarding.metrics import MetricEventType, MetricRecord, metrics_insert, record_metrics
 from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
 
 MAX_EXPIRY_DAYS = 90
@@ -134,29 +134,32 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
         now=now,
         roles=_roles_from_wizard(state),
     )
-    for model, values in ((Team, rows.teams), (Person, rows.people), (Event, rows.events)):
-        session.execute(insert(model).values(values))
-    session.execute(insert(EventAssignment).values(rows.assignments))
+    session.execute(insert_sample_rows(rows))
     counts = rows.counts
-    expiry = now + timedelta(days=request.expiry_days)
-    state.sample_data_generated, state.sample_data_cleared = True, False
-    state.sample_data_generated_at, state.sample_data_expiry, state.updated_at = now, expiry, now
-    record_metrics(
-        session,
-        [
-            MetricRecord(
-                org_id,
-                MetricEventType.SAMPLE_DATA_GENERATED,
-                event_data={
-                    "size": request.size.value,
-                    "expiry_days": request.expiry_days,
-                    "counts": counts.model_dump(),
-                    "generation_time_seconds": round(time.perf_counter() - started, 3),
-                },
-            )
-        ],
+    metric = MetricRecord(
+        org_id,
+        MetricEventType.SAMPLE_DATA_GENERATED,
+        event_data={
+            "size": request.size.value,
+            "expiry_days": request.expiry_days,
+            "counts": counts.model_dump(),
+            "generation_time_seconds": round(time.perf_counter() - started, 3),
+        },
     )
-    session.flush()
+    # The flags and the metric in one statement; the ORM applies the new values to `state` in memory.
+    session.execute(
+        update(OnboardingState)
+        .where(OnboardingState.id == state.id)
+        .values(
+            sample_data_generated=True,
+            sample_data_cleared=False,
+            sample_data_generated_at=now,
+            sample_data_expiry=now + timedelta(days=request.expiry_days),
+            updated_at=now,
+        )
+        .add_cte(metrics_insert([metric]).cte("generated_metric"))
+        .execution_options(synchronize_session="evaluate")
+    )
     return _status(state, now, counts)
 
 
@@ -398,6 +401,15 @@ def _roles_from_wizard(state: OnboardingState) -> list[str]:
 
 
 # --- SQL ---
+
+
+def insert_sample_rows(rows: SampleRows) -> Insert:
+    """One INSERT for the four tables: teams, people and events as data-modifying CTEs of the
+    assignments' INSERT (foreign keys are checked at the end of the statement, when all rows exist)."""
+    statement = insert(EventAssignment).values(rows.assignments)
+    for model, values in ((Team, rows.teams), (Person, rows.people), (Event, rows.events)):
+        statement = statement.add_cte(insert(model).values(values).cte(f"sample_{model.__tablename__}"))
+    return statement
 
 
 def _sample_event_ids(org_ids: Sequence[str]) -> Select[str]:
