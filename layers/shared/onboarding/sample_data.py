@@ -1,14 +1,15 @@
 """Sample data: realistic events, teams, volunteers and assignments an organization can try the product on.
 
 Rows go into SignUpFlow's own tables with `is_sample = TRUE` (assignments have no flag: an assignment is
-sample when its event or its person is). Each table is written with one multi-row INSERT and cleared
-with one DELETE for any number of organizations. The flags on `onboarding_state` change in the same
-transaction as the rows, with the state row locked, so they always agree with the tables.
+sample when its event or its person is). The four tables are written with one INSERT and cleared with
+one DELETE statement (data-modifying CTEs) for any number of organizations. The flags on
+`onboarding_state` change in the same transaction as the rows, with the state row locked, so they
+always agree with the tables.
 """
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -17,13 +18,28 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import ColumnElement, Insert, Select, case, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Select,
+    String,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from onboarding import wizard
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
-from onboarding.metrics import MetricEventType, MetricRecord, metrics_insert, record_metrics
+from onboarding.metrics import MetricEventType, MetricRecord, metrics_insert
 from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
 
 MAX_EXPIRY_DAYS = 90
@@ -204,7 +220,7 @@ def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> 
 
 
 def delete_sample_rows(session: Session, org_ids: Sequence[str]) -> SampleRowCounts:
-    """Delete the sample rows (only `is_sample = TRUE`) of the given organizations: one DELETE per table."""
+    """Delete the sample rows (only `is_sample = TRUE`) of the given organizations, in one statement."""
     return sum(_delete_sample_rows_by_org(session, org_ids).values(), SampleRowCounts())
 
 
@@ -222,8 +238,8 @@ def clear_locked_organizations(
 ) -> dict[str, SampleRowCounts]:
     """Clear the sample data of organizations whose state rows are locked by this transaction.
 
-    Set-based for any number of organizations (the purge passes a whole batch): the deletes, one UPDATE
-    of the flags and one INSERT of `sample_data_cleared` metrics. Organizations with nothing to clear
+    Set-based for any number of organizations (the purge passes a whole batch), two statements: the
+    deletes, then the flags with the `sample_data_cleared` metrics. Organizations with nothing to clear
     get no flag change and no metric, which makes clearing idempotent.
     """
     if not locked:
@@ -232,6 +248,7 @@ def clear_locked_organizations(
     counts = {item.org_id: deleted.get(item.org_id, SampleRowCounts()) for item in locked}
     changed = [item for item in locked if item.generated or counts[item.org_id].total]
     if changed:
+        # The flags and the metrics in one statement.
         session.execute(
             update(OnboardingState)
             .where(OnboardingState.organization_id.in_([item.org_id for item in changed]))
@@ -242,22 +259,23 @@ def clear_locked_organizations(
                 sample_data_expiry=None,
                 updated_at=now,
             )
+            .add_cte(
+                metrics_insert(
+                    [
+                        MetricRecord(
+                            item.org_id,
+                            MetricEventType.SAMPLE_DATA_CLEARED,
+                            event_data={
+                                "reason": reason,
+                                "data_age_days": _age_in_days(item.generated_at, now),
+                                "counts": counts[item.org_id].model_dump(),
+                            },
+                        )
+                        for item in changed
+                    ]
+                ).cte("cleared_metrics")
+            )
             .execution_options(synchronize_session=False)
-        )
-        record_metrics(
-            session,
-            [
-                MetricRecord(
-                    item.org_id,
-                    MetricEventType.SAMPLE_DATA_CLEARED,
-                    event_data={
-                        "reason": reason,
-                        "data_age_days": _age_in_days(item.generated_at, now),
-                        "counts": counts[item.org_id].model_dump(),
-                    },
-                )
-                for item in changed
-            ],
         )
     return counts
 
@@ -421,9 +439,12 @@ def _sample_person_ids(org_ids: Sequence[str]) -> Select[str]:
 
 
 def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict[str, SampleRowCounts]:
-    """One DELETE per table for all organizations, each counting what it deleted per organization.
+    """One statement for the four tables and all organizations, counting what it deleted per org and table.
 
-    Assignments go first: the host schema's foreign keys to events and people may not cascade.
+    Each DELETE is a data-modifying CTE. They all see the rows as they were before the statement, so a
+    deleted assignment is still attributed to its sample event or person; foreign keys are checked at
+    the end of the statement, when the assignments are gone too, so the host schema's keys may cascade,
+    restrict or do nothing.
     """
     org_ids = list(dict.fromkeys(org_ids))
     if not org_ids:
@@ -439,7 +460,6 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
         .returning(EventAssignment.event_id, EventAssignment.person_id)
         .cte("deleted_assignments")
     )
-    # The CTE's DELETE is not visible to its own statement: the joins still see events and people.
     owner = case((Event.is_sample.is_(true()) & Event.org_id.in_(org_ids), Event.org_id), else_=Person.org_id)
     owners = (
         select(owner.label("org_id"))
@@ -448,8 +468,11 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
         .outerjoin(Person, Person.id == deleted_assignments.c.person_id)
         .subquery("owners")
     )
-    assignment_counts = session.execute(select(owners.c.org_id, func.count()).group_by(owners.c.org_id)).all()
-    per_table: dict[str, Iterable[tuple[str | None, int]]] = {"event_assignments": assignment_counts}
+    per_table = [
+        select(literal("event_assignments", String).label("kind"), owners.c.org_id, func.count()).group_by(
+            owners.c.org_id
+        )
+    ]
     flagged: tuple[tuple[str, type[Event] | type[Person] | type[Team]], ...] = (
         ("events", Event),
         ("people", Person),
@@ -462,14 +485,13 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
             .returning(model.org_id)
             .cte(f"deleted_{key}")
         )
-        per_table[key] = session.execute(
-            select(deleted.c.org_id, func.count()).group_by(deleted.c.org_id)
-        ).all()
+        per_table.append(
+            select(literal(key, String), deleted.c.org_id, func.count()).group_by(deleted.c.org_id)
+        )
     result: dict[str, dict[str, int]] = {}
-    for key, rows in per_table.items():
-        for org_id, count in rows:
-            if org_id is not None:
-                result.setdefault(org_id, {})[key] = int(count)
+    for key, org_id, count in session.execute(union_all(*per_table)).all():
+        if org_id is not None:
+            result.setdefault(org_id, {})[key] = int(count)
     return {org_id: SampleRowCounts(**counts) for org_id, counts in result.items()}
 
 
