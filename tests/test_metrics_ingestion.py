@@ -101,6 +101,13 @@ def test_a_batch_is_one_statement(send, org) -> None:
     assert len(statements) == 1
 
 
+def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, org) -> None:
+    with recorded_statements() as statements:
+        send([event()])
+        send([event() for _ in range(100)])
+    assert statements[0] == statements[1]
+
+
 def test_a_batch_of_one_hundred_events_is_accepted(send, org, db: Session) -> None:
     response = send([event() for _ in range(100)])
     assert response.json == {"accepted": 100, "duplicates": 0}

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any, Final
 from uuid import UUID
 
@@ -30,11 +31,10 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    cast,
+    bindparam,
     column,
     func,
     insert,
-    literal,
     select,
     true,
 )
@@ -249,6 +249,12 @@ class MetricBatch(BaseModel):
 
     events: list[ClientMetricEvent] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
+    def __repr__(self) -> str:
+        # Powertools formats the route's arguments into a debug message on every request, log level
+        # or not: the full repr of 100 events cost more than storing them. It also keeps client data
+        # out of debug logs.
+        return f"MetricBatch(<{len(self.events)} events>)"
+
 
 class IngestResult(BaseModel):
     accepted: int
@@ -307,8 +313,35 @@ def _looks_like_email(text: str) -> bool:
 def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | None) -> IngestResult:
     """Store a client batch once per event id, in one statement; duplicates (also within the batch,
     where the first occurrence wins) are counted, not stored."""
-    agent = coarse_user_agent(user_agent)
-    rows = values_clause(
+    rows = [
+        {
+            "client_event_id": str(event.event_id),
+            "event_type": event.event_type,
+            "event_data": event.event_data,
+            "wizard_step_reached": event.wizard_step_reached,
+            "step_duration_seconds": event.step_duration_seconds,
+            "session_id": event.session_id,
+            "timestamp": event.timestamp.isoformat(),
+        }
+        for event in batch.events
+    ]
+    found, accepted = session.execute(
+        _ingest_statement(),
+        {"org_id": org_id, "agent": coarse_user_agent(user_agent), "batch": rows},
+    ).one()
+    if not found:
+        raise NotFound("The organization does not exist.")
+    return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
+
+
+@cache
+def _ingest_statement() -> Select[int, int]:
+    """INSERT ... SELECT FROM jsonb_to_recordset(:batch): the batch travels as one JSON parameter.
+
+    Built once per container: a statement with a bound value per field (700 for 100 events) had to be
+    built, compiled and parsed by the driver on every request, which cost several times the insert.
+    """
+    columns = (
         column("client_event_id", PG_UUID(as_uuid=True)),
         column("event_type", String(50)),
         column("event_data", JSONB),
@@ -316,44 +349,29 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
         column("step_duration_seconds", Integer),
         column("session_id", String(50)),
         column("timestamp", DateTime(timezone=True)),
-        name="batch",
-    ).data(
-        [
-            (
-                event.event_id,
-                event.event_type,
-                event.event_data,
-                event.wizard_step_reached,
-                event.step_duration_seconds,
-                event.session_id,
-                event.timestamp,
-            )
-            for event in batch.events
-        ]
     )
-    org = select(Organization.id).where(Organization.id == org_id).cte("org")
+    batch = (
+        func.jsonb_to_recordset(bindparam("batch", type_=JSONB))
+        .table_valued(*columns)
+        .render_derived("batch", with_types=True)
+    )
+    org = select(Organization.id).where(Organization.id == bindparam("org_id", type_=String)).cte("org")
     inserted = (
         pg_insert(OnboardingMetric)
         .from_select(
-            [*(c.name for c in rows.columns), "organization_id", "user_agent"],
-            # Casts: a VALUES column that is NULL in every row would otherwise be typed text.
-            select(
-                *(cast(c, c.type) for c in rows.columns), org.c.id, literal(agent, String(500))
-            ).select_from(org.join(rows, true())),
+            [*(c.name for c in columns), "organization_id", "user_agent"],
+            select(*batch.columns, org.c.id, bindparam("agent", type_=String(500))).select_from(
+                org.join(batch, true())
+            ),
         )
         .on_conflict_do_nothing(constraint="uq_metric_org_client_event")
         .returning(OnboardingMetric.id)
         .cte("inserted")
     )
-    found, accepted = session.execute(
-        select(
-            select(func.count()).select_from(org).scalar_subquery(),
-            select(func.count()).select_from(inserted).scalar_subquery(),
-        )
-    ).one()
-    if not found:
-        raise NotFound("The organization does not exist.")
-    return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
+    return select(
+        select(func.count()).select_from(org).scalar_subquery(),
+        select(func.count()).select_from(inserted).scalar_subquery(),
+    )
 
 
 # --- User agent coarsening ---
