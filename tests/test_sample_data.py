@@ -304,6 +304,15 @@ def test_status_counts_the_sample_rows_in_the_tables(api, org, db) -> None:
     assert status["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
 
 
+def test_status_counts_only_the_callers_sample_assignments(api, org, make_org) -> None:
+    other = make_org("org_b")
+    api("POST", "/v1/onboarding", claims=admin_claims(other))
+    generate(api, other, size="comprehensive")
+    generate(api, org, size="minimal")
+    status = api("GET", SAMPLE, claims=admin_claims(org)).json
+    assert status["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+
+
 def test_status_without_sample_data(api, org) -> None:
     status = api("GET", SAMPLE, claims=admin_claims(org))
     assert status.status == 200

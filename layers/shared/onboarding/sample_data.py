@@ -23,6 +23,7 @@ from sqlalchemy import (
     Insert,
     Select,
     String,
+    any_,
     case,
     delete,
     func,
@@ -430,6 +431,19 @@ def insert_sample_rows(rows: SampleRows) -> Insert:
     return statement
 
 
+def _sample_assignments(event_ids: Select[str], person_ids: Select[str]) -> ColumnElement[bool]:
+    """Assignments of the given (sample) events or people.
+
+    `= ANY(ARRAY(subquery))`, not `IN (subquery)`: PostgreSQL answers `IN (a) OR IN (b)` with a
+    sequential scan of event_assignments (hashed subplans), which grows with every organization's
+    assignments; the array form is a BitmapOr of the two foreign-key indexes (bench/README.md).
+    """
+    return or_(
+        EventAssignment.event_id == any_(func.array(event_ids.scalar_subquery())),
+        EventAssignment.person_id == any_(func.array(person_ids.scalar_subquery())),
+    )
+
+
 def _sample_event_ids(org_ids: Sequence[str]) -> Select[str]:
     return select(Event.id).where(Event.org_id.in_(org_ids), Event.is_sample.is_(true()))
 
@@ -451,12 +465,7 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
         return {}
     deleted_assignments = (
         delete(EventAssignment)
-        .where(
-            or_(
-                EventAssignment.event_id.in_(_sample_event_ids(org_ids)),
-                EventAssignment.person_id.in_(_sample_person_ids(org_ids)),
-            )
-        )
+        .where(_sample_assignments(_sample_event_ids(org_ids), _sample_person_ids(org_ids)))
         .returning(EventAssignment.event_id, EventAssignment.person_id)
         .cte("deleted_assignments")
     )
@@ -510,21 +519,13 @@ def _sample_count(model: type[Event] | type[Person] | type[Team]) -> ColumnEleme
     )
 
 
-def _sample_assignment_count() -> ColumnElement[int]:
-    org = OnboardingState.organization_id
+def _sample_assignment_count(org_id: str) -> ColumnElement[int]:
+    # The organization is bound, not correlated: two subquery levels down, an auto-correlated
+    # `onboarding_state` became a FROM of its own and every organization's assignments were counted.
     return (
         select(func.count())
         .select_from(EventAssignment)
-        .where(
-            or_(
-                EventAssignment.event_id.in_(
-                    select(Event.id).where(Event.org_id == org, Event.is_sample.is_(true()))
-                ),
-                EventAssignment.person_id.in_(
-                    select(Person.id).where(Person.org_id == org, Person.is_sample.is_(true()))
-                ),
-            )
-        )
+        .where(_sample_assignments(_sample_event_ids([org_id]), _sample_person_ids([org_id])))
         .scalar_subquery()
     )
 
@@ -537,7 +538,7 @@ def _status_row(session: Session, org_id: str, *, lock: bool) -> _StatusRow:
         _sample_count(Event),
         _sample_count(Team),
         _sample_count(Person),
-        _sample_assignment_count(),
+        _sample_assignment_count(org_id),
     ).where(OnboardingState.organization_id == org_id)
     if lock:
         statement = statement.with_for_update(of=OnboardingState).execution_options(populate_existing=True)
