@@ -265,6 +265,17 @@ def test_generation_is_three_statements_whatever_the_size(api, org, statements, 
     assert "UPDATE onboarding_state" in statements[2]
 
 
+def test_every_size_sends_the_same_sql_the_rows_travel_as_parameters(api, org, make_org, statements) -> None:
+    other = make_org("org_b")
+    api("POST", "/v1/onboarding", claims=admin_claims(other))
+    statements.clear()
+    generate(api, org, size="minimal")
+    generate(api, other, size="comprehensive")
+    rows_statements = [s for s in statements if "INSERT INTO event_assignments" in s]
+    assert len(rows_statements) == 2
+    assert rows_statements[0] == rows_statements[1]
+
+
 def test_generation_keeps_the_response_in_step_with_the_stored_flags(api, org, db) -> None:
     generated = generate(api, org, expiry_days=3).json
     state = state_row(db, org)
