@@ -4,8 +4,8 @@ Criteria are data (a pydantic discriminated union), never SQL: `database_query` 
 counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a whitelisted
 `onboarding_state` column, `composite_and` / `composite_or` nest the others.
 
-One GET is one SELECT: the active tasks, the org's state row and the counters come back together
-(one row per task); the criteria trees are then evaluated in Python.
+One GET is one SELECT: the active tasks (as one JSON array), the org's state row and the counters
+come back together in one row; the criteria trees are then evaluated in Python.
 Only when a task is seen complete for the first time does a second statement run, which stores it in
 `checklist_progress` and emits `checklist_task_completed`, once per task.
 
@@ -34,15 +34,16 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import (
-    Row,
     Select,
     bindparam,
     func,
     literal,
+    literal_column,
     select,
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String
 
@@ -262,20 +263,29 @@ def _snapshot_statement() -> Select[Any]:
     # deriving its cache key cost more than running it (bench/README.md, latency).
     org = bindparam("org_id", type_=String)
     state, task = OnboardingState, OnboardingChecklistTask
-    anchor = select(literal(1).label("anchor")).subquery("anchor")  # one row even without state or tasks
+    # The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
+    # not the state and the counters repeated on a row per task.
+    task_fields = (task.id, *(getattr(task, name) for name in _TASK_FIELDS))
+    tasks = (
+        select(
+            func.coalesce(
+                func.jsonb_agg(
+                    aggregate_order_by(func.jsonb_build_array(*task_fields), task.priority_order, task.id)
+                ),
+                literal_column("'[]'::jsonb"),
+            )
+        )
+        .where(task.is_active.is_(true()))
+        .scalar_subquery()
+    )
+    anchor = select(literal(1).label("anchor")).subquery("anchor")  # one row even without a state
     return (
         select(
             func.now().label("db_now"),
             state.id.label("state_id"),
             state.checklist_progress,
             *(getattr(state, column) for column in STATE_FIELDS),
-            task.id.label("task_id"),
-            task.title_key,
-            task.description_key,
-            task.icon,
-            task.quick_action_url,
-            task.priority_order,
-            task.completion_criteria,
+            tasks.label("tasks"),
             # Every counter, each an uncorrelated subquery (InitPlan) run once per statement. Computing
             # only those some active task mentions (a jsonpath test per counter) cost more than the
             # counts it could skip (bench/README.md).
@@ -283,39 +293,50 @@ def _snapshot_statement() -> Select[Any]:
         )
         .select_from(anchor)
         .outerjoin(state, state.organization_id == org)
-        .outerjoin(task, task.is_active.is_(true()))
-        .order_by(task.priority_order, task.id)
     )
+
+
+# The task columns after `id`, in the order of the arrays `_snapshot_statement` returns.
+_TASK_FIELDS: Final = (
+    "title_key",
+    "description_key",
+    "icon",
+    "quick_action_url",
+    "priority_order",
+    "completion_criteria",
+)
 
 
 def _read(session: Session, org_id: str) -> _Snapshot:
-    rows = session.execute(_snapshot_statement(), {"org_id": org_id}).all()
-    first = rows[0]
-    if first.state_id is None:
+    row = session.execute(_snapshot_statement(), {"org_id": org_id}).one()
+    if row.state_id is None:
         raise NotFound("Onboarding has not been started for this organization.")
-    counters = {c: int(first._mapping[c.value]) for c in Counter}
     return _Snapshot(
-        tasks=[_task(row) for row in rows if row.task_id is not None],
-        facts=Facts(state={column: first._mapping[column] for column in STATE_FIELDS}, counters=counters),
-        progress=dict(first.checklist_progress),
-        now=first.db_now,
+        tasks=[_task(fields) for fields in row.tasks],
+        facts=Facts(
+            state={column: row._mapping[column] for column in STATE_FIELDS},
+            counters={counter: int(row._mapping[counter.value]) for counter in Counter},
+        ),
+        progress=dict(row.checklist_progress),
+        now=row.db_now,
     )
 
 
-def _task(row: Row[Any]) -> _Task:
+def _task(fields: list[Any]) -> _Task:
+    task_id, title_key, description_key, icon, quick_action_url, order, raw_criterion = fields
     try:
-        criterion: Criterion | None = parse_criterion(row.completion_criteria)
+        criterion: Criterion | None = parse_criterion(raw_criterion)
     except InvalidCriterion as error:
         # A bad row is an operator's mistake, not the caller's: the task still shows, never auto-completes.
-        logger.error("invalid checklist criteria", extra={"task_id": row.task_id, "error": str(error)})
+        logger.error("invalid checklist criteria", extra={"task_id": task_id, "error": str(error)})
         criterion = None
     return _Task(
-        id=row.task_id,
-        title_key=row.title_key,
-        description_key=row.description_key,
-        icon=row.icon,
-        quick_action_url=row.quick_action_url,
-        order=row.priority_order,
+        id=task_id,
+        title_key=title_key,
+        description_key=description_key,
+        icon=icon,
+        quick_action_url=quick_action_url,
+        order=order,
         criterion=criterion,
     )
 
