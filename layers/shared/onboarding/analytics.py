@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Numeric,
+    Select,
     SQLColumnExpression,
     String,
     and_,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    not_,
     select,
     true,
     tuple_,
@@ -223,6 +225,19 @@ def incomplete_organizations(
     session: Session, span: Period, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
 ) -> IncompleteOrganizations:
     """Organizations that started and neither completed nor skipped, most recent first, by pages."""
+    query = incomplete_organizations_statement(span, limit=limit, cursor=cursor)
+    rows = session.execute(query).all()
+    page = [IncompleteOrganization(**row._asdict()) for row in rows[:limit]]
+    more = len(rows) > limit
+    return IncompleteOrganizations(
+        period=span,
+        organizations=page,
+        next_cursor=encode_cursor(page[-1].started_at, page[-1].id) if more and page else None,
+    )
+
+
+def incomplete_organizations_statement(span: Period, *, limit: int, cursor: str | None = None) -> Select[Any]:
+    """One page (and one row more, to know whether another page follows)."""
     state = OnboardingState
     hours = extract("epoch", func.now() - state.started_at) / 3600
     query = (
@@ -235,7 +250,11 @@ def incomplete_organizations(
         )
         .join(state, state.organization_id == Organization.id)
         .where(
-            state.wizard_completed.is_(false()), state.skipped.is_(false()), _within(state.started_at, span)
+            # `NOT x`, the partial index's own predicate: PostgreSQL cannot prove it from `x IS false`,
+            # and without the index every page was a scan and sort of all organizations.
+            not_(state.wizard_completed),
+            not_(state.skipped),
+            _within(state.started_at, span),
         )
         .order_by(state.started_at.desc(), Organization.id.desc())
         .limit(limit + 1)
@@ -244,11 +263,4 @@ def incomplete_organizations(
         started_at, org_id = decode_cursor(cursor)
         position = tuple_(literal(started_at), literal(org_id))
         query = query.where(tuple_(state.started_at, Organization.id) < position)
-    rows = session.execute(query).all()
-    page = [IncompleteOrganization(**row._asdict()) for row in rows[:limit]]
-    more = len(rows) > limit
-    return IncompleteOrganizations(
-        period=span,
-        organizations=page,
-        next_cursor=encode_cursor(page[-1].started_at, page[-1].id) if more and page else None,
-    )
+    return query
