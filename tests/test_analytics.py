@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bench.harness import count_statements
 from functions.analytics.app import lambda_handler
 from onboarding import analytics
+from onboarding.db import get_engine
 from onboarding.models import OnboardingMetric
 from tests.conftest import admin_claims, analyst_claims
 from tests.host_rows import start_onboarding
@@ -338,3 +340,31 @@ def test_incomplete_pages_read_the_partial_index_of_incomplete_organizations(db:
     plan = "\n".join(db.execute(text(f"EXPLAIN {compiled}")).scalars())
     db.rollback()
     assert "idx_state_incomplete_started" in plan
+
+
+def relation_loops(plan: dict[str, Any], loops: dict[str, int] | None = None) -> dict[str, int]:
+    loops = {} if loops is None else loops
+    if "Relation Name" in plan:
+        loops[plan["Relation Name"]] = loops.get(plan["Relation Name"], 0) + plan["Actual Loops"]
+    for child in plan.get("Plans", []):
+        relation_loops(child, loops)
+    return loops
+
+
+def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
+    api, make_org, db, engine
+) -> None:
+    done = {"completed": True}
+    add_orgs(make_org, db, [{"checklist_progress": {"add_team": done}} for _ in range(8)])
+    with count_statements(get_engine()) as statements:
+        api("completion-rate")
+    [(sql, parameters)] = statements.captured
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, parameters)
+        plan = cursor.fetchall()[0][0][0]["Plan"]
+    finally:
+        raw.close()
+    # Twice for total_tasks, once for the active ids: never once per organization (8 here).
+    assert relation_loops(plan)["onboarding_checklist_task"] <= 4
