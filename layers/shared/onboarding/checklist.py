@@ -37,14 +37,13 @@ from sqlalchemy import (
     Select,
     bindparam,
     func,
-    literal,
     literal_column,
     select,
     true,
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import String
 
 from onboarding.counters import COUNTER_EXPRESSIONS, Counter
@@ -262,7 +261,8 @@ def _snapshot_statement() -> Select[Any]:
     # Built once per container, the organization bound at execution: building this statement and
     # deriving its cache key cost more than running it (bench/README.md, latency).
     org = bindparam("org_id", type_=String)
-    state, task = OnboardingState, OnboardingChecklistTask
+    # Short aliases: pg8000 re-scans the whole SQL text in Python on every execution (bench/README.md).
+    state, task = aliased(OnboardingState, name="s"), aliased(OnboardingChecklistTask, name="t")
     # The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
     # not the state and the counters repeated on a row per task.
     task_fields = (task.id, *(getattr(task, name) for name in _TASK_FIELDS))
@@ -278,7 +278,7 @@ def _snapshot_statement() -> Select[Any]:
         .where(task.is_active.is_(true()))
         .scalar_subquery()
     )
-    anchor = select(literal(1).label("anchor")).subquery("anchor")  # one row even without a state
+    anchor = select(literal_column("1").label("anchor")).subquery("anchor")  # one row without a state
     return (
         select(
             func.now().label("db_now"),
