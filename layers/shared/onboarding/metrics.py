@@ -213,7 +213,8 @@ class ClientMetricEvent(BaseModel):
     @validates("event_data")
     @classmethod
     def _bounded_data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _check_json(value, depth=1)
+        if _check_json(value, depth=1) <= MAX_EVENT_DATA_BYTES:
+            return value  # certainly within the limit: no need to serialize it (most events)
         size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
         if size > MAX_EVENT_DATA_BYTES:
             raise PydanticCustomError(
@@ -261,8 +262,12 @@ class IngestResult(BaseModel):
     duplicates: int
 
 
-def _check_json(value: object, depth: int) -> None:
-    """Bounded nesting; only text PostgreSQL can store; no key or value that is obviously personal data."""
+def _check_json(value: object, depth: int) -> int:
+    """Bounded nesting; only text PostgreSQL can store; no key or value that is obviously personal data.
+
+    Returns an upper bound of the value's compact JSON size in UTF-8 bytes (a character takes at most
+    6 bytes, as a \\u escape), so that only values that may be too large are serialized to measure them.
+    """
     if isinstance(value, dict | list) and depth > MAX_EVENT_DATA_DEPTH:
         raise PydanticCustomError(
             "event_data_too_deep",
@@ -270,21 +275,28 @@ def _check_json(value: object, depth: int) -> None:
             {"limit": MAX_EVENT_DATA_DEPTH},
         )
     if isinstance(value, dict):
+        size = 2
         for key, item in value.items():
             if not _DATA_KEY.fullmatch(key):
                 raise PydanticCustomError(
                     "event_data_key", "event_data keys are snake_case names of at most 64 characters"
                 )
-            _check_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_json(item, depth + 1)
-    elif isinstance(value, str):
+            size += len(key) + 4 + _check_json(item, depth + 1)  # "key":item,
+        return size
+    if isinstance(value, list):
+        return 2 + sum(_check_json(item, depth + 1) + 1 for item in value)
+    if isinstance(value, str):
         _check_text(value)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
-    elif value is not None and not isinstance(value, bool | int | float):
-        raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
+        return 6 * len(value) + 2
+    if isinstance(value, bool) or value is None:
+        return 5
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2  # decimal digits and a sign
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
+        return 24
+    raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
 
 
 def _check_text(value: str) -> None:
