@@ -109,6 +109,14 @@ def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send,
     assert statements[0] == statements[1]
 
 
+def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unknown_org(send, org) -> None:
+    batch = [event() for _ in range(3)]
+    send(batch)
+    with recorded_statements() as statements:
+        assert send(batch).json == {"accepted": 0, "duplicates": 3}
+    assert len(statements) == 2
+
+
 def test_a_batch_of_one_hundred_events_is_accepted(send, org, db: Session) -> None:
     response = send([event() for _ in range(100)])
     assert response.json == {"accepted": 100, "duplicates": 0}

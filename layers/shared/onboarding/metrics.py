@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     bindparam,
     column,
+    exists,
     func,
     insert,
     select,
@@ -337,21 +338,25 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
         }
         for event in batch.events
     ]
-    found, accepted = session.execute(
+    # The insert's row count is what it stored. On the session's connection (Core): an ORM session
+    # would read the parameters as rows to bulk-insert.
+    result = session.connection().execute(
         _ingest_statement(),
         {"org_id": org_id, "agent": coarse_user_agent(user_agent), "batch": rows},
-    ).one()
-    if not found:
+    )
+    accepted = result.rowcount
+    if accepted == 0 and session.get(Organization, org_id) is None:  # replays only: a second statement
         raise NotFound("The organization does not exist.")
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
 
 
 @cache
-def _ingest_statement() -> Select[int, int]:
+def _ingest_statement() -> Insert:
     """INSERT ... SELECT FROM jsonb_to_recordset(:batch): the batch travels as one JSON parameter.
 
     Built once per container: a statement with a bound value per field (700 for 100 events) had to be
     built, compiled and parsed by the driver on every request, which cost several times the insert.
+    No RETURNING: the row count says how many were stored (RETURNING cost 10 % of the insert).
     """
     columns = (
         column("client_event_id", PG_UUID(as_uuid=True)),
@@ -367,22 +372,14 @@ def _ingest_statement() -> Select[int, int]:
         .table_valued(*columns)
         .render_derived("batch", with_types=True)
     )
-    org = select(Organization.id).where(Organization.id == bindparam("org_id", type_=String)).cte("org")
-    inserted = (
-        pg_insert(OnboardingMetric)
-        .from_select(
-            [*(c.name for c in columns), "organization_id", "user_agent"],
-            select(*batch.columns, org.c.id, bindparam("agent", type_=String(500))).select_from(
-                org.join(batch, true())
-            ),
-        )
-        .on_conflict_do_nothing(constraint="uq_metric_org_client_event")
-        .returning(OnboardingMetric.id)
-        .cte("inserted")
+    org = bindparam("org_id", type_=String)
+    rows = select(*batch.columns, org, bindparam("agent", type_=String(500))).where(
+        exists().where(Organization.id == org)  # an unknown organization stores nothing (404, not 409)
     )
-    return select(
-        select(func.count()).select_from(org).scalar_subquery(),
-        select(func.count()).select_from(inserted).scalar_subquery(),
+    return (
+        pg_insert(OnboardingMetric)
+        .from_select([*(c.name for c in columns), "organization_id", "user_agent"], rows)
+        .on_conflict_do_nothing(constraint="uq_metric_org_client_event")
     )
 
 
