@@ -5,6 +5,7 @@ Every timed figure sits next to a floor measured in the same section of the same
 absolute times on a shared machine are noise; counts (statements, round trips, rows) are exact.
 """
 
+import csv
 import io
 import json
 import math
@@ -130,36 +131,44 @@ def latency(ctx: BenchContext) -> Section:
     scale = ctx.scale
     ctx.fresh_database("bench_latency")
     typical_orgs(ctx.arrange, "bg_", scale.background_orgs)
+    rounds = scale.warmup + scale.calls
+    planned = [
+        (scenario, load_handler(scenario.function), scenario.arrange(ctx.arrange, f"lt{index:02d}_", rounds))
+        for index, scenario in enumerate(SCENARIOS)
+    ]
     ctx.vacuum_analyze()
-    floor = ctx.floor(max(1000, scale.calls))
-    rows: list[dict[str, Any]] = []
-    for index, scenario in enumerate(SCENARIOS):
-        calls = scenario.arrange(ctx.arrange, f"lt{index:02d}_", scale.warmup + scale.calls)
-        handler = load_handler(scenario.function)
-        samples: list[float] = []
-        for position, call in enumerate(calls):
-            context = local_context()
-            started = time.perf_counter_ns()
-            response = handler(call.event, context)
-            elapsed = (time.perf_counter_ns() - started) / 1e6
-            if response["statusCode"] != call.status:
-                raise RuntimeError(f"{scenario.name}: {response['statusCode']} {response.get('body')}")
-            if position >= scale.warmup:
-                samples.append(elapsed)
-        rows.append({"route": scenario.route_key, "path": scenario.variant or "-", "samples": samples})
-    floor += ctx.floor(max(1000, scale.calls))  # before and after: the floor spans the whole section
+    # Round robin: each round sends one call of every route, then takes a floor sample, so that every
+    # route and the floor see the same share of whatever else the (shared) machine is doing.
+    samples: list[list[float]] = [[] for _ in planned]
+    floor: list[float] = []
+    connection = pg8000_connection(ctx.url)
+    try:
+        for position in range(rounds):
+            for index, (scenario, handler, calls) in enumerate(planned):
+                call, context = calls[position], local_context()
+                started = time.perf_counter_ns()
+                response = handler(call.event, context)
+                elapsed = (time.perf_counter_ns() - started) / 1e6
+                if response["statusCode"] != call.status:
+                    raise RuntimeError(f"{scenario.name}: {response['statusCode']} {response.get('body')}")
+                if position >= scale.warmup:
+                    samples[index].append(elapsed)
+            for _ in range(3):
+                floor.append(timed(lambda: connection.run("SELECT 1")))
+    finally:
+        connection.close()
     floor_p50 = _p50(floor)
     checklist_limit = 3 * floor_p50 + 2.0
     table: list[dict[str, Any]] = []
-    for row in rows:
-        samples = row.pop("samples")
-        p50, p99 = _p50(samples), _p99(samples)
+    for (scenario, _handler, _calls), route_samples in zip(planned, samples, strict=True):
+        row: dict[str, Any] = {"route": scenario.route_key, "path": scenario.variant or "-"}
+        p50, p99 = _p50(route_samples), _p99(route_samples)
         is_checklist = row["route"] == CHECKLIST_GET
         met = p99 <= P99_LIMIT_MS and (not is_checklist or p50 <= checklist_limit)
         table.append(
             {
                 **row,
-                "n": len(samples),
+                "n": len(route_samples),
                 "p50_ms": _ms(p50),
                 "p99_ms": _ms(p99),
                 "p50_x_floor": round(p50 / floor_p50, 1),
@@ -185,8 +194,9 @@ def latency(ctx: BenchContext) -> Section:
             "all_met": all(row["met"] for row in table),
         },
         notes=[
-            "floor: one raw pg8000 `SELECT 1` on an open connection (no SQLAlchemy, no pool), measured "
-            "before and after the routes in the same run.",
+            "floor: one raw pg8000 `SELECT 1` on an open connection (no SQLAlchemy, no pool). The calls "
+            "go round robin (one of every route per round, then three floor samples), so routes and "
+            "floor share the machine's load alike.",
             "Events are built before timing (API Gateway's work); a timed call is the handler from "
             "event to response dict: authorization, routing, validation, the transaction, serialization.",
         ],
@@ -230,49 +240,43 @@ _METRIC_COLUMNS = (
 def ingest(ctx: BenchContext) -> Section:
     scale = ctx.scale
     ctx.fresh_database("bench_ingest")
-    org = typical_orgs(ctx.arrange, "ingest_", 1, metrics=0)[0]
+    # The handler writes for one organization, the COPYs the same events for another (the client
+    # event ids are unique per organization), batch by batch in turn: both see the same table and load.
+    org, copy_org, bulk_org = typical_orgs(ctx.arrange, "ingest_", 3, metrics=0)
     handler = load_handler("metrics")
     path = "/v1/onboarding/metrics"
-
-    def events(count: int) -> list[dict[str, Any]]:
-        return [
-            http_api_event("POST", path, claims=admin(org), body=metric_batch(100), headers=USER_AGENT)
-            for _ in range(count)
-        ]
-
-    for warm in events(3):
-        invoke("metrics", warm, 200)
+    agent = metrics.coarse_user_agent(USER_AGENT["user-agent"])
+    for _ in range(3):
+        invoke("metrics", http_api_event("POST", path, claims=admin(org), body=metric_batch(100)), 200)
     _truncate_metrics(ctx)
-    prepared = events(scale.ingest_batches)
-    contexts = [local_context() for _ in prepared]
-    started = time.perf_counter()
-    responses = [handler(item, context) for item, context in zip(prepared, contexts, strict=True)]
-    handler_s = time.perf_counter() - started
-    accepted = sum(json.loads(response["body"])["accepted"] for response in responses)
-    rows_total = scale.ingest_batches * 100
-    assert accepted == rows_total, f"accepted {accepted} of {rows_total}"
-
-    connection = pg8000_connection(ctx.url)
+    batches = [metric_batch(100) for _ in range(scale.ingest_batches)]
+    events = [http_api_event("POST", path, claims=admin(org), body=b, headers=USER_AGENT) for b in batches]
+    copy_sql = f"COPY onboarding_metric ({_METRIC_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
+    copies = [_csv_rows(copy_org, batch, agent) for batch in batches]
+    handler_s = copy_batches_s = 0.0
+    accepted = 0
+    connection = pg8000_connection(ctx.url)  # autocommit: each COPY is its own transaction, like a request
     try:
-        dump = io.StringIO()
-        connection.run(
-            f"COPY (SELECT {_METRIC_COLUMNS} FROM onboarding_metric ORDER BY timestamp, id) TO STDOUT",
-            stream=dump,
-        )
-        lines = dump.getvalue().splitlines(keepends=True)
-        assert len(lines) == rows_total
-        copy_sql = f"COPY onboarding_metric ({_METRIC_COLUMNS}) FROM STDIN"
-        _truncate_metrics(ctx)
+        for item, rows_csv in zip(events, copies, strict=True):
+            context = local_context()
+            started = time.perf_counter()
+            response = handler(item, context)
+            handler_s += time.perf_counter() - started
+            accepted += json.loads(response["body"])["accepted"]
+            started = time.perf_counter()
+            connection.run(copy_sql, stream=io.StringIO(rows_csv))
+            copy_batches_s += time.perf_counter() - started
+        everything = "".join(_csv_rows(bulk_org, batch, agent) for batch in batches)
         started = time.perf_counter()
-        for start in range(0, rows_total, 100):  # one COPY (and transaction) per batch, like a request
-            connection.run(copy_sql, stream=io.StringIO("".join(lines[start : start + 100])))
-        copy_batches_s = time.perf_counter() - started
-        _truncate_metrics(ctx)
-        started = time.perf_counter()
-        connection.run(copy_sql, stream=io.StringIO("".join(lines)))
+        connection.run(copy_sql, stream=io.StringIO(everything))
         copy_bulk_s = time.perf_counter() - started
     finally:
         connection.close()
+    rows_total = scale.ingest_batches * 100
+    assert accepted == rows_total, f"accepted {accepted} of {rows_total}"
+    with ctx.arrange.connect() as check:
+        stored = check.execute(text("SELECT count(*) FROM onboarding_metric")).scalar_one()
+    assert stored == 3 * rows_total, stored
 
     handler_rate = rows_total / handler_s
     batch_rate = rows_total / copy_batches_s
@@ -313,9 +317,31 @@ def ingest(ctx: BenchContext) -> Section:
         notes=[
             "The handler path includes JSON parsing, validation of every event, the idempotent "
             "INSERT ... ON CONFLICT DO NOTHING and the transaction; COPY gets the same rows (same columns, "
-            "same table, same indexes) in 100-row COPYs, one transaction each, and in one COPY.",
+            "same table and indexes; another organization) in 100-row COPYs, one transaction each, "
+            "alternating with the handler's batches, and then in one COPY.",
         ],
     )
+
+
+def _csv_rows(org_id: str, batch: dict[str, Any], agent: str | None) -> str:
+    """The rows the handler stores for `batch`, as COPY CSV (empty unquoted field = NULL)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for event in batch["events"]:
+        writer.writerow(
+            [
+                org_id,
+                event["event_id"],
+                event["event_type"],
+                json.dumps(event.get("event_data", {})),
+                event.get("wizard_step_reached", ""),
+                event.get("step_duration_seconds", ""),
+                event.get("session_id", ""),
+                event["timestamp"],
+                agent or "",
+            ]
+        )
+    return out.getvalue()
 
 
 def _truncate_metrics(ctx: BenchContext) -> None:
