@@ -62,6 +62,12 @@ FUZZ_EXAMPLES ?= 500
 fuzz: venv
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/test_fuzz.py
 
+## bench: the benchmark suite (bench/README.md) on its own embedded PostgreSQL (.local/bench-pg); prints a
+##        table per section, writes bench/results/latest.json and the README's table. Not part of
+##        `make test`. Quick check: make bench BENCH_ARGS=--quick; one section: BENCH_ARGS="--only latency"
+bench: venv
+	PYTHONPATH=layers/shared:. $(PY) -m bench.run $(BENCH_ARGS)
+
 ## serve: the local HTTP API only (DEV ONLY: unverified JWTs, loopback only)
 serve: venv
 	$(PY) -m tools.serve

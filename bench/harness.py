@@ -1,7 +1,14 @@
-"""Measurement helpers for bench/: statement counting, timing, percentiles, floors, tables."""
+"""Measurement helpers for bench/: statement and wire round-trip counting, timing, percentiles, floors.
+
+Two counts per request:
+- statements: what SQLAlchemy sends (`before_cursor_execute`), the figure the targets are about. The
+  pool's ping, BEGIN and COMMIT are not cursor executes and are not in it.
+- wire round trips: every time pg8000 waits for the server (`CoreConnection.handle_messages`), which
+  includes the ping (after idling), pg8000's BEGIN, its three round trips per parameterized statement
+  (Parse/Sync, Describe/Sync, Bind+Execute/Sync) and the COMMIT. This is what a network hop multiplies.
+"""
 
 import importlib
-import json
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -9,26 +16,33 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pg8000.core
 import pg8000.native
 from sqlalchemy import Engine, event, make_url
 
-from tools.lambda_events import http_api_event, local_context
+from onboarding import db as service_db
+from onboarding.settings import get_settings
+from tools.lambda_events import local_context
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @dataclass
 class StatementCounter:
     count: int = 0
-    statements: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)  # shortened, for reading
+    captured: list[tuple[str, Any]] = field(default_factory=list)  # as sent: SQL and parameters
 
 
 @contextmanager
 def count_statements(engine: Engine) -> Iterator[StatementCounter]:
-    """Counts statements sent through SQLAlchemy (pool pre-ping pings are not statements of the route)."""
+    """Statements sent through SQLAlchemy (the pool's pings, BEGIN and COMMIT are not among them)."""
     counter = StatementCounter()
 
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
         counter.count += 1
-        counter.statements.append(statement.split("\n", 1)[0][:120])
+        counter.statements.append(" ".join(statement.split())[:160])
+        counter.captured.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", before)
     try:
@@ -37,7 +51,30 @@ def count_statements(engine: Engine) -> Iterator[StatementCounter]:
         event.remove(engine, "before_cursor_execute", before)
 
 
+@dataclass
+class WireCounter:
+    round_trips: int = 0
+
+
+@contextmanager
+def count_round_trips() -> Iterator[WireCounter]:
+    """Client-server round trips of every pg8000 connection in the process (one per wait for the server)."""
+    counter = WireCounter()
+    original = pg8000.core.CoreConnection.handle_messages
+
+    def counting(self: Any, context: Any) -> Any:
+        counter.round_trips += 1
+        return original(self, context)
+
+    pg8000.core.CoreConnection.handle_messages = counting
+    try:
+        yield counter
+    finally:
+        pg8000.core.CoreConnection.handle_messages = original
+
+
 def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
     ordered = sorted(values)
     if not ordered:
         return float("nan")
@@ -45,16 +82,18 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def timed(call: Callable[[], object]) -> float:
+    """Milliseconds one call takes."""
+    started = time.perf_counter_ns()
+    call()
+    return (time.perf_counter_ns() - started) / 1e6
+
+
 def time_calls(call: Callable[[], object], repeat: int, warmup: int = 20) -> list[float]:
     """Milliseconds per call, after a warm-up."""
     for _ in range(warmup):
         call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter_ns()
-        call()
-        samples.append((time.perf_counter_ns() - started) / 1e6)
-    return samples
+    return [timed(call) for _ in range(repeat)]
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -66,11 +105,11 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-def select_one_floor(database_url: str, repeat: int) -> list[float]:
-    """The floor: one raw pg8000 `SELECT 1` round trip on an open connection."""
+def pg8000_connection(database_url: str) -> pg8000.native.Connection:
+    """A raw pg8000 connection (no SQLAlchemy, no pool) to the database of `database_url`."""
     url = make_url(database_url)
     unix_sock = url.query.get("unix_sock")
-    connection = pg8000.native.Connection(
+    return pg8000.native.Connection(
         user=url.username or "postgres",
         password=url.password,
         host=url.host or "localhost",
@@ -78,45 +117,37 @@ def select_one_floor(database_url: str, repeat: int) -> list[float]:
         database=url.database,
         unix_sock=unix_sock if isinstance(unix_sock, str) else None,
     )
+
+
+def select_one_floor(database_url: str, repeat: int) -> list[float]:
+    """The floor: one raw pg8000 `SELECT 1` round trip on an open connection."""
+    connection = pg8000_connection(database_url)
     try:
         return time_calls(lambda: connection.run("SELECT 1"), repeat)
     finally:
         connection.close()
 
 
-def load_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def reset_service_caches() -> None:
+    """Forget the service's settings and engine (after pointing DATABASE_URL at another database)."""
+    get_settings.cache_clear()
+    service_db.get_engine.cache_clear()
+    service_db._session_factory.cache_clear()
+
+
+def load_handler(function: str) -> Handler:
+    """The Lambda handler of functions/<function>/app.py."""
     module = importlib.import_module(f"functions.{function}.app")
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.lambda_handler
+    handler: Handler = module.lambda_handler
     return handler
 
 
-def invoker(function: str, method: str, path: str, **event_args: Any) -> Callable[[], dict[str, Any]]:
-    handler = load_handler(function)
-
-    def call() -> dict[str, Any]:
-        response = handler(http_api_event(method, path, **event_args), local_context())
-        if response["statusCode"] >= 400:
-            raise RuntimeError(f"{method} {path} -> {response['statusCode']}: {response.get('body')}")
-        return response
-
-    return call
-
-
-def print_table(title: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
-    print(f"\n## {title}\n")
-    print("| " + " | ".join(c.ljust(widths[c]) for c in columns) + " |")
-    print("|" + "|".join("-" * (widths[c] + 2) for c in columns) + "|")
-    for row in rows:
-        print("| " + " | ".join(_fmt(row.get(c)).ljust(widths[c]) for c in columns) + " |")
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.3g}"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return "" if value is None else str(value)
+def invoke(function: str, event: dict[str, Any], expected_status: int | None = None) -> dict[str, Any]:
+    """Send one event through a function's handler, as Lambda would (one at a time: Powertools keeps
+    the current event in a class attribute)."""
+    response = load_handler(function)(event, local_context())
+    status = response.get("statusCode")
+    if expected_status is not None and status != expected_status:
+        route = event.get("routeKey")
+        raise RuntimeError(f"{route} -> {status} (expected {expected_status}): {response.get('body')}")
+    return response

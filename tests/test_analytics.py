@@ -6,9 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bench.harness import count_statements
 from functions.analytics.app import lambda_handler
+from onboarding import analytics
+from onboarding.db import get_engine
 from onboarding.models import OnboardingMetric
 from tests.conftest import admin_claims, analyst_claims
 from tests.host_rows import start_onboarding
@@ -327,3 +331,40 @@ def test_each_report_is_one_statement(api, make_org, db, report: str) -> None:
     with recorded_statements() as statements:
         assert api(report).status == 200
     assert len(statements) == 1
+
+
+def test_incomplete_pages_read_the_partial_index_of_incomplete_organizations(db: Session) -> None:
+    statement = analytics.incomplete_organizations_statement(analytics.period(None, None), limit=100)
+    compiled = statement.compile(dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    db.execute(text("SET LOCAL enable_seqscan = off"))  # the table is tiny: make the index the choice
+    plan = "\n".join(db.execute(text(f"EXPLAIN {compiled}")).scalars())
+    db.rollback()
+    assert "idx_state_incomplete_started" in plan
+
+
+def relation_loops(plan: dict[str, Any], loops: dict[str, int] | None = None) -> dict[str, int]:
+    loops = {} if loops is None else loops
+    if "Relation Name" in plan:
+        loops[plan["Relation Name"]] = loops.get(plan["Relation Name"], 0) + plan["Actual Loops"]
+    for child in plan.get("Plans", []):
+        relation_loops(child, loops)
+    return loops
+
+
+def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
+    api, make_org, db, engine
+) -> None:
+    done = {"completed": True}
+    add_orgs(make_org, db, [{"checklist_progress": {"add_team": done}} for _ in range(8)])
+    with count_statements(get_engine()) as statements:
+        api("completion-rate")
+    [(sql, parameters)] = statements.captured
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, parameters)
+        plan = cursor.fetchall()[0][0][0]["Plan"]
+    finally:
+        raw.close()
+    # Twice for total_tasks, once for the active ids: never once per organization (8 here).
+    assert relation_loops(plan)["onboarding_checklist_task"] <= 4

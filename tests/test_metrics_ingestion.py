@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
+from onboarding import metrics
 from onboarding.metrics import CLIENT_EVENT_TYPES, MetricEventType, coarse_user_agent
 from onboarding.models import OnboardingMetric, OnboardingState
 from tests.conftest import admin_claims
@@ -99,6 +100,21 @@ def test_a_batch_is_one_statement(send, org) -> None:
     with recorded_statements() as statements:
         send([event() for _ in range(100)])
     assert len(statements) == 1
+
+
+def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, org) -> None:
+    with recorded_statements() as statements:
+        send([event()])
+        send([event() for _ in range(100)])
+    assert statements[0] == statements[1]
+
+
+def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unknown_org(send, org) -> None:
+    batch = [event() for _ in range(3)]
+    send(batch)
+    with recorded_statements() as statements:
+        assert send(batch).json == {"accepted": 0, "duplicates": 3}
+    assert len(statements) == 2
 
 
 def test_a_batch_of_one_hundred_events_is_accepted(send, org, db: Session) -> None:
@@ -255,6 +271,21 @@ def test_event_data_over_four_kilobytes_is_422(send, org) -> None:
 def test_event_data_size_counts_encoded_bytes(send, org) -> None:
     data = {"note": "é" * 2100}  # 2100 characters, 4200 bytes
     assert error_types(send([event(event_data=data)])) == ["event_data_too_large"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"note": '"\\\n\x01\u2028'},
+        {"emoji": "\U0001f389" * 10, "accent": "é"},
+        {"big": -(10**300), "small": 1e-300, "flag": True, "none": None, "zero": 0},
+        {"list": [1, [2.5, "x", -1]], "map": {"deep": ["\t"]}},
+    ],
+)
+def test_the_size_bound_is_never_below_the_serialized_size(data) -> None:
+    exact = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    assert metrics._check_json(data, depth=1) >= exact
 
 
 def test_event_data_nests_at_most_four_levels(send, org) -> None:

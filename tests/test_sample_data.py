@@ -256,20 +256,34 @@ def test_generation_emits_its_metric_with_counts_and_time(api, org, db) -> None:
 
 
 @pytest.mark.parametrize("size", ["minimal", "comprehensive"])
-def test_generation_writes_each_table_with_one_statement(api, org, statements, size) -> None:
+def test_generation_is_three_statements_whatever_the_size(api, org, statements, size) -> None:
     generate(api, org, size=size)
-    inserts = [s.split("(")[0].strip() for s in statements if s.lstrip().upper().startswith("INSERT")]
-    assert sorted(inserts) == sorted(
-        [
-            "INSERT INTO teams",
-            "INSERT INTO people",
-            "INSERT INTO events",
-            "INSERT INTO event_assignments",
-            "INSERT INTO onboarding_metric",
-            "INSERT INTO onboarding_outbox",
-        ]
-    )
-    assert len(statements) <= 9  # lock + 4 inserts + flags + metric + event (+ commit bookkeeping)
+    # lock and read; the rows of the four tables; the flags with their metric; the domain event (outbox)
+    assert len(statements) == 4
+    for table in ("teams", "people", "events", "event_assignments"):
+        assert f"INSERT INTO {table} " in statements[1]
+    assert "INSERT INTO onboarding_metric" in statements[2]
+    assert "UPDATE onboarding_state" in statements[2]
+    assert "INSERT INTO onboarding_outbox" in statements[3]
+
+
+def test_every_size_sends_the_same_sql_the_rows_travel_as_parameters(api, org, make_org, statements) -> None:
+    other = make_org("org_b")
+    api("POST", "/v1/onboarding", claims=admin_claims(other))
+    statements.clear()
+    generate(api, org, size="minimal")
+    generate(api, other, size="comprehensive")
+    rows_statements = [s for s in statements if "INSERT INTO event_assignments" in s]
+    assert len(rows_statements) == 2
+    assert rows_statements[0] == rows_statements[1]
+
+
+def test_generation_keeps_the_response_in_step_with_the_stored_flags(api, org, db) -> None:
+    generated = generate(api, org, expiry_days=3).json
+    state = state_row(db, org)
+    assert generated["present"] is state.sample_data_generated is True
+    assert datetime.fromisoformat(generated["generated_at"]) == state.sample_data_generated_at
+    assert datetime.fromisoformat(generated["expires_at"]) == state.sample_data_expiry
 
 
 @pytest.mark.parametrize("weekday_offset", range(7))
@@ -300,6 +314,15 @@ def test_status_counts_the_sample_rows_in_the_tables(api, org, db) -> None:
     add_real_rows(db, org, events=3, volunteers=2)
     status = api("GET", SAMPLE, claims=admin_claims(org)).json
     assert status["present"] is True
+    assert status["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+
+
+def test_status_counts_only_the_callers_sample_assignments(api, org, make_org) -> None:
+    other = make_org("org_b")
+    api("POST", "/v1/onboarding", claims=admin_claims(other))
+    generate(api, other, size="comprehensive")
+    generate(api, org, size="minimal")
+    status = api("GET", SAMPLE, claims=admin_claims(org)).json
     assert status["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
 
 
@@ -401,7 +424,7 @@ def test_delete_removes_only_the_callers_sample_rows(api, org, make_org, db) -> 
     assert state_row(db, "org_b").sample_data_generated is True
 
 
-def test_delete_sample_rows_deletes_for_many_organizations_in_one_statement_per_table(
+def test_delete_sample_rows_deletes_for_many_organizations_in_one_statement(
     api, make_org, db, engine
 ) -> None:
     for org_id in ("org_a", "org_b", "org_c"):
@@ -414,8 +437,44 @@ def test_delete_sample_rows_deletes_for_many_organizations_in_one_statement_per_
         counts = delete_sample_rows(session, ["org_a", "org_b"])
         session.commit()
     assert counts.model_dump() == {"events": 4, "teams": 2, "people": 10, "event_assignments": 20}
-    assert len([s for s in seen if "DELETE" in s]) == 4
+    assert len(seen) == 1
     assert sample_counts(db, "org_c")["events"] == 2
+
+
+def test_delete_is_four_statements(api, org, statements) -> None:
+    generate(api, org)
+    statements.clear()
+    assert api("DELETE", SAMPLE, claims=admin_claims(org)).status == 200
+    # lock and read; the four tables' deletes; the flags with their metric; the domain event (outbox)
+    assert len(statements) == 4
+
+
+def test_delete_works_when_the_host_keys_restrict_deletes(api, org, db, engine) -> None:
+    # SignUpFlow's own schema may declare the assignment keys without ON DELETE CASCADE.
+    generate(api, org)
+    with engine.begin() as connection:
+        for column, table in (("event_id", "events"), ("person_id", "people")):
+            name = f"fk_event_assignments_{column}_{table}"
+            connection.exec_driver_sql(f"ALTER TABLE event_assignments DROP CONSTRAINT {name}")
+            connection.exec_driver_sql(
+                f"ALTER TABLE event_assignments ADD CONSTRAINT {name} FOREIGN KEY ({column})"
+                f" REFERENCES {table} (id) ON DELETE RESTRICT"
+            )
+    try:
+        response = api("DELETE", SAMPLE, claims=admin_claims(org))
+        assert response.status == 200
+        assert response.json["deleted"] == {"events": 5, "teams": 3, "people": 15, "event_assignments": 45}
+        assert sample_counts(db, org) == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
+    finally:
+        db.rollback()  # its snapshot's locks would block the ALTER TABLE
+        with engine.begin() as connection:
+            for column, table in (("event_id", "events"), ("person_id", "people")):
+                name = f"fk_event_assignments_{column}_{table}"
+                connection.exec_driver_sql(f"ALTER TABLE event_assignments DROP CONSTRAINT {name}")
+                connection.exec_driver_sql(
+                    f"ALTER TABLE event_assignments ADD CONSTRAINT {name} FOREIGN KEY ({column})"
+                    f" REFERENCES {table} (id) ON DELETE CASCADE"
+                )
 
 
 # --- Extending ---

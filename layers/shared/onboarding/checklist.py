@@ -4,8 +4,8 @@ Criteria are data (a pydantic discriminated union), never SQL: `database_query` 
 counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a whitelisted
 `onboarding_state` column, `composite_and` / `composite_or` nest the others.
 
-One GET is one SELECT: the active tasks, the org's state row and the counters that some active task
-refers to come back together (one row per task); the criteria trees are then evaluated in Python.
+One GET is one SELECT: the active tasks (as one JSON array), the org's state row and the counters
+come back together in one row; the criteria trees are then evaluated in Python.
 Only when a task is seen complete for the first time does a second statement run, which stores it in
 `checklist_progress` and emits `checklist_task_completed`, once per task.
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
@@ -33,20 +34,16 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import (
-    ColumnElement,
-    Row,
     Select,
     bindparam,
-    case,
-    exists,
     func,
-    literal,
     literal_column,
     select,
     true,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import String
 
 from onboarding.counters import COUNTER_EXPRESSIONS, Counter
@@ -254,78 +251,92 @@ class _Snapshot:
         return task.criterion is not None and evaluate(task.criterion, self.facts)
 
 
-# jsonpath: does the criteria tree mention this counter anywhere (`$.**` walks every nesting level)?
-_MENTIONS_COUNTER: Final[ColumnElement[Any]] = literal_column("'$.** ? (@.counter == $name)'::jsonpath")
-
-
-def _counter_if_needed(counter: Counter, org_id: ColumnElement[str]) -> ColumnElement[int | None]:
-    # PostgreSQL runs an uncorrelated scalar subquery (InitPlan) only when the CASE reaches it, so a
-    # counter no active task refers to is never computed.
-    task = OnboardingChecklistTask
-    needed = exists().where(
-        task.is_active.is_(true()),
-        func.jsonb_path_exists(
-            task.completion_criteria, _MENTIONS_COUNTER, func.jsonb_build_object("name", counter.value)
-        ),
-    )
-    return case((needed, COUNTER_EXPRESSIONS[counter](org_id)), else_=None).label(counter.value)
-
-
 def snapshot_statement(org_id: str) -> Select[Any]:
-    """Tasks, state and the counters some active task mentions: one row per active task, one statement."""
-    org = bindparam("org_id", org_id, type_=String)
-    state, task = OnboardingState, OnboardingChecklistTask
-    anchor = select(literal(1).label("anchor")).subquery("anchor")  # one row even without state or tasks
+    """Tasks, state and the counters: one row per active task, one statement."""
+    return _snapshot_statement().params(org_id=org_id)
+
+
+@cache
+def _snapshot_statement() -> Select[Any]:
+    # Built once per container, the organization bound at execution: building this statement and
+    # deriving its cache key cost more than running it (bench/README.md, latency).
+    org = bindparam("org_id", type_=String)
+    # Short aliases: pg8000 re-scans the whole SQL text in Python on every execution (bench/README.md).
+    state, task = aliased(OnboardingState, name="s"), aliased(OnboardingChecklistTask, name="t")
+    # The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
+    # not the state and the counters repeated on a row per task.
+    task_fields = (task.id, *(getattr(task, name) for name in _TASK_FIELDS))
+    tasks = (
+        select(
+            func.coalesce(
+                func.jsonb_agg(
+                    aggregate_order_by(func.jsonb_build_array(*task_fields), task.priority_order, task.id)
+                ),
+                literal_column("'[]'::jsonb"),
+            )
+        )
+        .where(task.is_active.is_(true()))
+        .scalar_subquery()
+    )
+    anchor = select(literal_column("1").label("anchor")).subquery("anchor")  # one row without a state
     return (
         select(
             func.now().label("db_now"),
             state.id.label("state_id"),
             state.checklist_progress,
             *(getattr(state, column) for column in STATE_FIELDS),
-            task.id.label("task_id"),
-            task.title_key,
-            task.description_key,
-            task.icon,
-            task.quick_action_url,
-            task.priority_order,
-            task.completion_criteria,
-            *(_counter_if_needed(counter, org) for counter in Counter),
+            tasks.label("tasks"),
+            # Every counter, each an uncorrelated subquery (InitPlan) run once per statement. Computing
+            # only those some active task mentions (a jsonpath test per counter) cost more than the
+            # counts it could skip (bench/README.md).
+            *(COUNTER_EXPRESSIONS[counter](org).label(counter.value) for counter in Counter),
         )
         .select_from(anchor)
         .outerjoin(state, state.organization_id == org)
-        .outerjoin(task, task.is_active.is_(true()))
-        .order_by(task.priority_order, task.id)
     )
+
+
+# The task columns after `id`, in the order of the arrays `_snapshot_statement` returns.
+_TASK_FIELDS: Final = (
+    "title_key",
+    "description_key",
+    "icon",
+    "quick_action_url",
+    "priority_order",
+    "completion_criteria",
+)
 
 
 def _read(session: Session, org_id: str) -> _Snapshot:
-    rows = session.execute(snapshot_statement(org_id)).all()
-    first = rows[0]
-    if first.state_id is None:
+    row = session.execute(_snapshot_statement(), {"org_id": org_id}).one()
+    if row.state_id is None:
         raise NotFound("Onboarding has not been started for this organization.")
-    counters = {c: int(first._mapping[c.value]) for c in Counter if first._mapping[c.value] is not None}
     return _Snapshot(
-        tasks=[_task(row) for row in rows if row.task_id is not None],
-        facts=Facts(state={column: first._mapping[column] for column in STATE_FIELDS}, counters=counters),
-        progress=dict(first.checklist_progress),
-        now=first.db_now,
+        tasks=[_task(fields) for fields in row.tasks],
+        facts=Facts(
+            state={column: row._mapping[column] for column in STATE_FIELDS},
+            counters={counter: int(row._mapping[counter.value]) for counter in Counter},
+        ),
+        progress=dict(row.checklist_progress),
+        now=row.db_now,
     )
 
 
-def _task(row: Row[Any]) -> _Task:
+def _task(fields: list[Any]) -> _Task:
+    task_id, title_key, description_key, icon, quick_action_url, order, raw_criterion = fields
     try:
-        criterion: Criterion | None = parse_criterion(row.completion_criteria)
+        criterion: Criterion | None = parse_criterion(raw_criterion)
     except InvalidCriterion as error:
         # A bad row is an operator's mistake, not the caller's: the task still shows, never auto-completes.
-        logger.error("invalid checklist criteria", extra={"task_id": row.task_id, "error": str(error)})
+        logger.error("invalid checklist criteria", extra={"task_id": task_id, "error": str(error)})
         criterion = None
     return _Task(
-        id=row.task_id,
-        title_key=row.title_key,
-        description_key=row.description_key,
-        icon=row.icon,
-        quick_action_url=row.quick_action_url,
-        order=row.priority_order,
+        id=task_id,
+        title_key=title_key,
+        description_key=description_key,
+        icon=icon,
+        quick_action_url=quick_action_url,
+        order=order,
         criterion=criterion,
     )
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any, Final
 from uuid import UUID
 
@@ -26,14 +27,15 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import (
     CTE,
     DateTime,
+    Insert,
     Integer,
     Select,
     String,
-    cast,
+    bindparam,
     column,
+    exists,
     func,
     insert,
-    literal,
     select,
     true,
 )
@@ -105,23 +107,25 @@ class MetricRecord:
 
 def record_metrics(session: Session, records: Sequence[MetricRecord]) -> None:
     """Several service-emitted metrics in one multi-row INSERT (timestamps from the transaction)."""
-    if not records:
-        return
-    session.execute(
-        insert(OnboardingMetric).values(
-            [
-                {
-                    "organization_id": record.org_id,
-                    "event_type": record.event_type.value,
-                    "event_data": record.event_data,
-                    "completion_time_minutes": record.completion_time_minutes,
-                    "step_duration_seconds": record.step_duration_seconds,
-                    "wizard_step_reached": record.wizard_step_reached,
-                    "wizard_step_dropped": record.wizard_step_dropped,
-                }
-                for record in records
-            ]
-        )
+    if records:
+        session.execute(metrics_insert(records))
+
+
+def metrics_insert(records: Sequence[MetricRecord]) -> Insert:
+    """The INSERT of `record_metrics`, to run on its own or as a CTE of a statement making the change."""
+    return insert(OnboardingMetric).values(
+        [
+            {
+                "organization_id": record.org_id,
+                "event_type": record.event_type.value,
+                "event_data": record.event_data,
+                "completion_time_minutes": record.completion_time_minutes,
+                "step_duration_seconds": record.step_duration_seconds,
+                "wizard_step_reached": record.wizard_step_reached,
+                "wizard_step_dropped": record.wizard_step_dropped,
+            }
+            for record in records
+        ]
     )
 
 
@@ -218,7 +222,8 @@ class ClientMetricEvent(BaseModel):
     @validates("event_data")
     @classmethod
     def _bounded_data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _check_json(value, depth=1)
+        if _check_json(value, depth=1) <= MAX_EVENT_DATA_BYTES:
+            return value  # certainly within the limit: no need to serialize it (most events)
         size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
         if size > MAX_EVENT_DATA_BYTES:
             raise PydanticCustomError(
@@ -254,14 +259,24 @@ class MetricBatch(BaseModel):
 
     events: list[ClientMetricEvent] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
+    def __repr__(self) -> str:
+        # Powertools formats the route's arguments into a debug message on every request, log level
+        # or not: the full repr of 100 events cost more than storing them. It also keeps client data
+        # out of debug logs.
+        return f"MetricBatch(<{len(self.events)} events>)"
+
 
 class IngestResult(BaseModel):
     accepted: int
     duplicates: int
 
 
-def _check_json(value: object, depth: int) -> None:
-    """Bounded nesting; only text PostgreSQL can store; no key or value that is obviously personal data."""
+def _check_json(value: object, depth: int) -> int:
+    """Bounded nesting; only text PostgreSQL can store; no key or value that is obviously personal data.
+
+    Returns an upper bound of the value's compact JSON size in UTF-8 bytes (a character takes at most
+    6 bytes, as a \\u escape), so that only values that may be too large are serialized to measure them.
+    """
     if isinstance(value, dict | list) and depth > MAX_EVENT_DATA_DEPTH:
         raise PydanticCustomError(
             "event_data_too_deep",
@@ -269,21 +284,28 @@ def _check_json(value: object, depth: int) -> None:
             {"limit": MAX_EVENT_DATA_DEPTH},
         )
     if isinstance(value, dict):
+        size = 2
         for key, item in value.items():
             if not _DATA_KEY.fullmatch(key):
                 raise PydanticCustomError(
                     "event_data_key", "event_data keys are snake_case names of at most 64 characters"
                 )
-            _check_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_json(item, depth + 1)
-    elif isinstance(value, str):
+            size += len(key) + 4 + _check_json(item, depth + 1)  # "key":item,
+        return size
+    if isinstance(value, list):
+        return 2 + sum(_check_json(item, depth + 1) + 1 for item in value)
+    if isinstance(value, str):
         _check_text(value)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
-    elif value is not None and not isinstance(value, bool | int | float):
-        raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
+        return 6 * len(value) + 2
+    if isinstance(value, bool) or value is None:
+        return 5
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2  # decimal digits and a sign
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
+        return 24
+    raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
 
 
 def _check_text(value: str) -> None:
@@ -312,8 +334,39 @@ def _looks_like_email(text: str) -> bool:
 def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | None) -> IngestResult:
     """Store a client batch once per event id, in one statement; duplicates (also within the batch,
     where the first occurrence wins) are counted, not stored."""
-    agent = coarse_user_agent(user_agent)
-    rows = values_clause(
+    rows = [
+        {
+            "client_event_id": str(event.event_id),
+            "event_type": event.event_type,
+            "event_data": event.event_data,
+            "wizard_step_reached": event.wizard_step_reached,
+            "step_duration_seconds": event.step_duration_seconds,
+            "session_id": event.session_id,
+            "timestamp": event.timestamp.isoformat(),
+        }
+        for event in batch.events
+    ]
+    # The insert's row count is what it stored. On the session's connection (Core): an ORM session
+    # would read the parameters as rows to bulk-insert.
+    result = session.connection().execute(
+        _ingest_statement(),
+        {"org_id": org_id, "agent": coarse_user_agent(user_agent), "batch": rows},
+    )
+    accepted = result.rowcount
+    if accepted == 0 and session.get(Organization, org_id) is None:  # replays only: a second statement
+        raise NotFound("The organization does not exist.")
+    return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
+
+
+@cache
+def _ingest_statement() -> Insert:
+    """INSERT ... SELECT FROM jsonb_to_recordset(:batch): the batch travels as one JSON parameter.
+
+    Built once per container: a statement with a bound value per field (700 for 100 events) had to be
+    built, compiled and parsed by the driver on every request, which cost several times the insert.
+    No RETURNING: the row count says how many were stored (RETURNING cost 10 % of the insert).
+    """
+    columns = (
         column("client_event_id", PG_UUID(as_uuid=True)),
         column("event_type", String(50)),
         column("event_data", JSONB),
@@ -321,44 +374,21 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
         column("step_duration_seconds", Integer),
         column("session_id", String(50)),
         column("timestamp", DateTime(timezone=True)),
-        name="batch",
-    ).data(
-        [
-            (
-                event.event_id,
-                event.event_type,
-                event.event_data,
-                event.wizard_step_reached,
-                event.step_duration_seconds,
-                event.session_id,
-                event.timestamp,
-            )
-            for event in batch.events
-        ]
     )
-    org = select(Organization.id).where(Organization.id == org_id).cte("org")
-    inserted = (
+    batch = (
+        func.jsonb_to_recordset(bindparam("batch", type_=JSONB))
+        .table_valued(*columns)
+        .render_derived("batch", with_types=True)
+    )
+    org = bindparam("org_id", type_=String)
+    rows = select(*batch.columns, org, bindparam("agent", type_=String(500))).where(
+        exists().where(Organization.id == org)  # an unknown organization stores nothing (404, not 409)
+    )
+    return (
         pg_insert(OnboardingMetric)
-        .from_select(
-            [*(c.name for c in rows.columns), "organization_id", "user_agent"],
-            # Casts: a VALUES column that is NULL in every row would otherwise be typed text.
-            select(
-                *(cast(c, c.type) for c in rows.columns), org.c.id, literal(agent, String(500))
-            ).select_from(org.join(rows, true())),
-        )
+        .from_select([*(c.name for c in columns), "organization_id", "user_agent"], rows)
         .on_conflict_do_nothing(constraint="uq_metric_org_client_event")
-        .returning(OnboardingMetric.id)
-        .cte("inserted")
     )
-    found, accepted = session.execute(
-        select(
-            select(func.count()).select_from(org).scalar_subquery(),
-            select(func.count()).select_from(inserted).scalar_subquery(),
-        )
-    ).one()
-    if not found:
-        raise NotFound("The organization does not exist.")
-    return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
 
 
 # --- User agent coarsening ---

@@ -1,30 +1,55 @@
 """Sample data: realistic events, teams, volunteers and assignments an organization can try the product on.
 
 Rows go into SignUpFlow's own tables with `is_sample = TRUE` (assignments have no flag: an assignment is
-sample when its event or its person is). Each table is written with one multi-row INSERT and cleared
-with one DELETE for any number of organizations. The flags on `onboarding_state` change in the same
-transaction as the rows, with the state row locked, so they always agree with the tables; so do the
-`SampleDataGenerated` / `SampleDataCleared` domain events (`outbox`).
+sample when its event or its person is). The four tables are written with one INSERT and cleared with
+one DELETE statement (data-modifying CTEs) for any number of organizations. The flags on
+`onboarding_state` change in the same transaction as the rows, with the state row locked, so they
+always agree with the tables; so do the `SampleDataGenerated` / `SampleDataCleared` domain events
+(`outbox`, written with the transaction's other events just before it commits).
 """
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import ColumnElement, Select, case, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    DateTime,
+    Insert,
+    Select,
+    String,
+    TableValuedAlias,
+    Text,
+    any_,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from onboarding import outbox, wizard
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
-from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
+from onboarding.metrics import MetricEventType, MetricRecord, metrics_insert
 from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
 
 MAX_EXPIRY_DAYS = 90
@@ -141,27 +166,32 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
         now=now,
         roles=_roles_from_wizard(state),
     )
-    for model, values in ((Team, rows.teams), (Person, rows.people), (Event, rows.events)):
-        session.execute(insert(model).values(values))
-    session.execute(insert(EventAssignment).values(rows.assignments))
+    insert_sample_rows(session, rows)
     counts = rows.counts
     expiry = now + timedelta(days=request.expiry_days)
-    state.sample_data_generated, state.sample_data_cleared = True, False
-    state.sample_data_generated_at, state.sample_data_expiry, state.updated_at = now, expiry, now
-    record_metrics(
-        session,
-        [
-            MetricRecord(
-                org_id,
-                MetricEventType.SAMPLE_DATA_GENERATED,
-                event_data={
-                    "size": request.size.value,
-                    "expiry_days": request.expiry_days,
-                    "counts": counts.model_dump(),
-                    "generation_time_seconds": round(time.perf_counter() - started, 3),
-                },
-            )
-        ],
+    metric = MetricRecord(
+        org_id,
+        MetricEventType.SAMPLE_DATA_GENERATED,
+        event_data={
+            "size": request.size.value,
+            "expiry_days": request.expiry_days,
+            "counts": counts.model_dump(),
+            "generation_time_seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+    # The flags and the metric in one statement; the ORM applies the new values to `state` in memory.
+    session.execute(
+        update(OnboardingState)
+        .where(OnboardingState.id == state.id)
+        .values(
+            sample_data_generated=True,
+            sample_data_cleared=False,
+            sample_data_generated_at=now,
+            sample_data_expiry=expiry,
+            updated_at=now,
+        )
+        .add_cte(metrics_insert([metric]).cte("generated_metric"))
+        .execution_options(synchronize_session="evaluate")
     )
     outbox.enqueue(
         session,
@@ -171,7 +201,6 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
             size=request.size.value, counts=counts.event_counts(), generated_at=now, expires_at=expiry
         ),
     )
-    session.flush()
     return _status(state, now, counts)
 
 
@@ -216,7 +245,7 @@ def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> 
 
 
 def delete_sample_rows(session: Session, org_ids: Sequence[str]) -> SampleRowCounts:
-    """Delete the sample rows (only `is_sample = TRUE`) of the given organizations: one DELETE per table."""
+    """Delete the sample rows (only `is_sample = TRUE`) of the given organizations, in one statement."""
     return sum(_delete_sample_rows_by_org(session, org_ids).values(), SampleRowCounts())
 
 
@@ -234,9 +263,9 @@ def clear_locked_organizations(
 ) -> dict[str, SampleRowCounts]:
     """Clear the sample data of organizations whose state rows are locked by this transaction.
 
-    Set-based for any number of organizations (the purge passes a whole batch): the deletes, one UPDATE
-    of the flags, one INSERT of `sample_data_cleared` metrics and one `SampleDataCleared` event per
-    organization (written with the transaction's other events). Organizations with nothing to clear
+    Set-based for any number of organizations (the purge passes a whole batch), two statements: the
+    deletes, then the flags with the `sample_data_cleared` metrics; plus one `SampleDataCleared` event
+    per organization, written with the transaction's other events. Organizations with nothing to clear
     get no flag change, no metric and no event, which makes clearing idempotent.
     """
     if not locked:
@@ -245,6 +274,7 @@ def clear_locked_organizations(
     counts = {item.org_id: deleted.get(item.org_id, SampleRowCounts()) for item in locked}
     changed = [item for item in locked if item.generated or counts[item.org_id].total]
     if changed:
+        # The flags and the metrics in one statement.
         session.execute(
             update(OnboardingState)
             .where(OnboardingState.organization_id.in_([item.org_id for item in changed]))
@@ -255,22 +285,23 @@ def clear_locked_organizations(
                 sample_data_expiry=None,
                 updated_at=now,
             )
+            .add_cte(
+                metrics_insert(
+                    [
+                        MetricRecord(
+                            item.org_id,
+                            MetricEventType.SAMPLE_DATA_CLEARED,
+                            event_data={
+                                "reason": reason,
+                                "data_age_days": _age_in_days(item.generated_at, now),
+                                "counts": counts[item.org_id].model_dump(),
+                            },
+                        )
+                        for item in changed
+                    ]
+                ).cte("cleared_metrics")
+            )
             .execution_options(synchronize_session=False)
-        )
-        record_metrics(
-            session,
-            [
-                MetricRecord(
-                    item.org_id,
-                    MetricEventType.SAMPLE_DATA_CLEARED,
-                    event_data={
-                        "reason": reason,
-                        "data_age_days": _age_in_days(item.generated_at, now),
-                        "counts": counts[item.org_id].model_dump(),
-                    },
-                )
-                for item in changed
-            ],
         )
         outbox.enqueue_many(
             session,
@@ -429,6 +460,69 @@ def _roles_from_wizard(state: OnboardingState) -> list[str]:
 # --- SQL ---
 
 
+def insert_sample_rows(session: Session, rows: SampleRows) -> None:
+    """Write the rows of the four tables with one statement; each table's rows are one JSON parameter."""
+    events = [
+        {**event, "start_time": event["start_time"].isoformat(), "end_time": event["end_time"].isoformat()}
+        for event in rows.events
+    ]
+    # On the session's connection (Core): an ORM session would read the parameters as rows to bulk-insert.
+    session.connection().execute(
+        _insert_sample_rows_statement(),
+        {"teams": rows.teams, "people": rows.people, "events": events, "assignments": rows.assignments},
+    )
+
+
+@cache
+def _insert_sample_rows_statement() -> Insert:
+    """Teams, people and events are data-modifying CTEs of the assignments' INSERT (foreign keys are
+    checked at the end of the statement, when all rows exist), each reading `jsonb_to_recordset` of its
+    parameter. Built once per container: a multi-row VALUES with a bound value per field (860 for the
+    comprehensive size) was built, compiled and parsed by the driver on every request."""
+
+    def recordset(name: str, *columns: ColumnClause[Any]) -> TableValuedAlias:
+        rows = func.jsonb_to_recordset(bindparam(name, type_=JSONB)).table_valued(*columns)
+        return rows.render_derived(name, with_types=True)
+
+    ids = (column("id", String(50)), column("org_id", String(50)))
+    teams = recordset("teams", *ids, column("name", String(200)))
+    people = recordset(
+        "people", *ids, column("name", String(200)), column("email", String(254)), column("roles", Text)
+    )
+    when = DateTime(timezone=True)
+    events = recordset(
+        "events", *ids, column("title", String(200)), column("start_time", when), column("end_time", when)
+    )
+    assignments = recordset(
+        "assignments",
+        column("id", String(50)),
+        column("event_id", String(50)),
+        column("person_id", String(50)),
+        column("role", String(100)),
+    )
+    statement = insert(EventAssignment).from_select(
+        [c.name for c in assignments.columns], select(*assignments.columns)
+    )
+    for model, source in ((Team, teams), (Person, people), (Event, events)):
+        flagged = select(*source.columns, true())
+        rows = insert(model).from_select([*(c.name for c in source.columns), "is_sample"], flagged)
+        statement = statement.add_cte(rows.cte(f"sample_{model.__tablename__}"))
+    return statement
+
+
+def _sample_assignments(event_ids: Select[str], person_ids: Select[str]) -> ColumnElement[bool]:
+    """Assignments of the given (sample) events or people.
+
+    `= ANY(ARRAY(subquery))`, not `IN (subquery)`: PostgreSQL answers `IN (a) OR IN (b)` with a
+    sequential scan of event_assignments (hashed subplans), which grows with every organization's
+    assignments; the array form is a BitmapOr of the two foreign-key indexes (bench/README.md).
+    """
+    return or_(
+        EventAssignment.event_id == any_(func.array(event_ids.scalar_subquery())),
+        EventAssignment.person_id == any_(func.array(person_ids.scalar_subquery())),
+    )
+
+
 def _sample_event_ids(org_ids: Sequence[str]) -> Select[str]:
     return select(Event.id).where(Event.org_id.in_(org_ids), Event.is_sample.is_(true()))
 
@@ -438,25 +532,22 @@ def _sample_person_ids(org_ids: Sequence[str]) -> Select[str]:
 
 
 def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict[str, SampleRowCounts]:
-    """One DELETE per table for all organizations, each counting what it deleted per organization.
+    """One statement for the four tables and all organizations, counting what it deleted per org and table.
 
-    Assignments go first: the host schema's foreign keys to events and people may not cascade.
+    Each DELETE is a data-modifying CTE. They all see the rows as they were before the statement, so a
+    deleted assignment is still attributed to its sample event or person; foreign keys are checked at
+    the end of the statement, when the assignments are gone too, so the host schema's keys may cascade,
+    restrict or do nothing.
     """
     org_ids = list(dict.fromkeys(org_ids))
     if not org_ids:
         return {}
     deleted_assignments = (
         delete(EventAssignment)
-        .where(
-            or_(
-                EventAssignment.event_id.in_(_sample_event_ids(org_ids)),
-                EventAssignment.person_id.in_(_sample_person_ids(org_ids)),
-            )
-        )
+        .where(_sample_assignments(_sample_event_ids(org_ids), _sample_person_ids(org_ids)))
         .returning(EventAssignment.event_id, EventAssignment.person_id)
         .cte("deleted_assignments")
     )
-    # The CTE's DELETE is not visible to its own statement: the joins still see events and people.
     owner = case((Event.is_sample.is_(true()) & Event.org_id.in_(org_ids), Event.org_id), else_=Person.org_id)
     owners = (
         select(owner.label("org_id"))
@@ -465,8 +556,11 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
         .outerjoin(Person, Person.id == deleted_assignments.c.person_id)
         .subquery("owners")
     )
-    assignment_counts = session.execute(select(owners.c.org_id, func.count()).group_by(owners.c.org_id)).all()
-    per_table: dict[str, Iterable[tuple[str | None, int]]] = {"event_assignments": assignment_counts}
+    per_table = [
+        select(literal("event_assignments", String).label("kind"), owners.c.org_id, func.count()).group_by(
+            owners.c.org_id
+        )
+    ]
     flagged: tuple[tuple[str, type[Event] | type[Person] | type[Team]], ...] = (
         ("events", Event),
         ("people", Person),
@@ -479,14 +573,13 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
             .returning(model.org_id)
             .cte(f"deleted_{key}")
         )
-        per_table[key] = session.execute(
-            select(deleted.c.org_id, func.count()).group_by(deleted.c.org_id)
-        ).all()
+        per_table.append(
+            select(literal(key, String), deleted.c.org_id, func.count()).group_by(deleted.c.org_id)
+        )
     result: dict[str, dict[str, int]] = {}
-    for key, rows in per_table.items():
-        for org_id, count in rows:
-            if org_id is not None:
-                result.setdefault(org_id, {})[key] = int(count)
+    for key, org_id, count in session.execute(union_all(*per_table)).all():
+        if org_id is not None:
+            result.setdefault(org_id, {})[key] = int(count)
     return {org_id: SampleRowCounts(**counts) for org_id, counts in result.items()}
 
 
@@ -505,21 +598,13 @@ def _sample_count(model: type[Event] | type[Person] | type[Team]) -> ColumnEleme
     )
 
 
-def _sample_assignment_count() -> ColumnElement[int]:
-    org = OnboardingState.organization_id
+def _sample_assignment_count(org_id: str) -> ColumnElement[int]:
+    # The organization is bound, not correlated: two subquery levels down, an auto-correlated
+    # `onboarding_state` became a FROM of its own and every organization's assignments were counted.
     return (
         select(func.count())
         .select_from(EventAssignment)
-        .where(
-            or_(
-                EventAssignment.event_id.in_(
-                    select(Event.id).where(Event.org_id == org, Event.is_sample.is_(true()))
-                ),
-                EventAssignment.person_id.in_(
-                    select(Person.id).where(Person.org_id == org, Person.is_sample.is_(true()))
-                ),
-            )
-        )
+        .where(_sample_assignments(_sample_event_ids([org_id]), _sample_person_ids([org_id])))
         .scalar_subquery()
     )
 
@@ -532,7 +617,7 @@ def _status_row(session: Session, org_id: str, *, lock: bool) -> _StatusRow:
         _sample_count(Event),
         _sample_count(Team),
         _sample_count(Person),
-        _sample_assignment_count(),
+        _sample_assignment_count(org_id),
     ).where(OnboardingState.organization_id == org_id)
     if lock:
         statement = statement.with_for_update(of=OnboardingState).execution_options(populate_existing=True)
