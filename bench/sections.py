@@ -222,8 +222,8 @@ def cold_starts(ctx: BenchContext) -> Section:
             "runs_per_side": ctx.scale.cold_runs,
         },
         notes=[
-            "ratio: median import time of the handler module / median import time of only the "
-            "third-party modules it loads, each in a fresh interpreter (bytecode cached).",
+            "ratio: import time of the handler module / import time of only the third-party modules it "
+            "loads, each in a fresh interpreter (bytecode cached), best of the runs on each side.",
             "largest_imports_ms: top-level packages by cumulative time in `python -X importtime`.",
         ],
     )
