@@ -2,17 +2,16 @@
 
 import json
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import cast
 
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
-from bench.harness import count_round_trips
 from onboarding.db import build_engine, connection_target, translate_database_error, unit_of_work
 from onboarding.errors import Conflict, DatabaseUnavailable
 from onboarding.models import Organization
@@ -24,54 +23,12 @@ def settings(**values: object) -> Settings:
     return Settings.model_validate(values)
 
 
-def test_engine_holds_one_connection_with_recycle() -> None:
+def test_engine_holds_one_connection_with_pre_ping_and_recycle() -> None:
     engine = build_engine(settings(DATABASE_URL="postgresql://u@db.example/app", DB_TLS="disable"))
     assert cast(QueuePool, engine.pool).size() == 1
+    assert engine.pool._pre_ping is True
     assert 0 < engine.pool._recycle < 1800
     assert engine.dialect.driver == "pg8000"
-
-
-@pytest.fixture
-def local_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
-    engines: list[Engine] = []
-
-    def build(**values: object) -> Engine:
-        engines.append(build_engine(settings(DATABASE_URL=database_url, DB_TLS="disable", **values)))
-        return engines[-1]
-
-    yield build
-    for engine in engines:
-        engine.dispose()
-
-
-def test_a_commit_is_one_round_trip(local_engine, db) -> None:
-    engine = local_engine()
-    with engine.connect() as connection:
-        connection.execute(insert(Organization).values(id="org_commit_trip", name="Committed"))
-        with count_round_trips() as wire:
-            connection.commit()
-    assert wire.round_trips == 1
-    assert db.get(Organization, "org_commit_trip") is not None
-
-
-def test_a_connection_used_moments_ago_is_not_pinged(local_engine) -> None:
-    engine = local_engine()
-    with engine.begin() as connection:
-        connection.execute(text("SELECT 1"))
-    with count_round_trips() as wire, engine.begin() as connection:
-        connection.execute(text("SELECT 1"))
-    assert wire.round_trips == 3  # BEGIN, the statement, COMMIT: no ping
-
-
-def test_an_idle_connection_is_pinged_and_replaced_when_dead(local_engine, engine) -> None:
-    service = local_engine(DB_PING_AFTER_IDLE_SECONDS=0)
-    with service.connect() as connection:
-        pid = connection.execute(select(func.pg_backend_pid())).scalar()
-    with engine.begin() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    with count_round_trips() as wire, service.connect() as connection:
-        assert connection.execute(select(func.pg_backend_pid())).scalar() != pid
-    assert wire.round_trips > 2  # the failed ping, then a new connection
 
 
 def test_tls_is_verified_against_the_trust_store_by_default() -> None:

@@ -1,21 +1,18 @@
 """The one owner of the database engine and the unit of work.
 
-The engine is built once per Lambda container (pool of one connection, a ping after idling, recycle,
-one-round-trip commits) and every request runs in exactly one transaction: commit on success,
-rollback on any error. Driver errors are translated here into domain errors, so no other module needs
-to know about pg8000 or SQLAlchemy exception types.
+The engine is built once per Lambda container (pool of one connection, pre-ping, recycle) and every
+request runs in exactly one transaction: commit on success, rollback on any error. Driver errors are
+translated here into domain errors, so no other module needs to know about pg8000 or SQLAlchemy
+exception types.
 """
 
 import ssl
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
-from sqlalchemy.dialects import registry
-from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
 from sqlalchemy.orm import Session, sessionmaker
 
 from onboarding.errors import Conflict, DatabaseUnavailable, DomainError, InvalidInput
@@ -28,36 +25,18 @@ _CONFLICT_SQLSTATES = {"23505", "23503", "23P01"}  # unique, foreign key, exclus
 _INVALID_SQLSTATES = {"23502", "23514"}  # not null, check: a value the service should have rejected
 
 
-class Pg8000Dialect(PGDialect_pg8000):
-    """pg8000, committing in one round trip instead of three.
-
-    pg8000's `commit()` sends COMMIT with the extended protocol: Parse, Describe and Execute, each
-    followed by a Sync and a wait for the server. The simple protocol commits in one round trip, with
-    the same error reporting. Every request commits: two round trips fewer per request.
-    """
-
-    supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every statement
-
-    def do_commit(self, dbapi_connection: Any) -> None:
-        dbapi_connection.execute_simple("COMMIT")
-
-
-DRIVER = "pg8000_one_trip_commit"
-registry.register(f"postgresql.{DRIVER}", __name__, Pg8000Dialect.__name__)
-
-
 def build_engine(settings: Settings) -> Engine:
     url, connect_args = connection_target(settings)
     engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args=connect_args,
         # No per-connection SET statements and no session-level state: RDS Proxy would pin the connection.
     )
-    _ping_after_idle(engine, settings.db_ping_after_idle_seconds)
     if settings.db_secret_arn or settings.db_iam_auth:
         _fetch_credentials_per_connection(engine, settings)
     return engine
@@ -128,10 +107,10 @@ def connection_target(settings: Settings) -> tuple[URL, dict[str, Any]]:
         raise ValueError("no database configured: set DATABASE_URL, or DB_HOST / DB_SECRET_ARN in AWS")
     connect_args: dict[str, Any] = {"timeout": settings.db_socket_timeout_seconds}
     if settings.database_url:
-        url = make_url(settings.database_url).set(drivername=f"postgresql+{DRIVER}")
+        url = make_url(settings.database_url).set(drivername="postgresql+pg8000")
     else:
         url = URL.create(
-            f"postgresql+{DRIVER}",
+            "postgresql+pg8000",
             username=settings.db_user,
             host=settings.db_host,
             port=settings.db_port,
@@ -146,34 +125,6 @@ def connection_target(settings: Settings) -> tuple[URL, dict[str, Any]]:
         # Without it pg8000 still asks the server for TLS first ("prefer"): a wasted round trip.
         connect_args["ssl_context"] = False
     return url, connect_args
-
-
-def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
-    """Check a pooled connection with a ping when it has been idle `idle_seconds` or longer.
-
-    What `pool_pre_ping` does, minus the round trip for a connection used moments ago: a Lambda
-    container frozen between invocations (when a proxy may have dropped its connection) comes back
-    idle and is pinged; one serving requests back to back is not. A dead connection is replaced
-    before the request uses it; one that dies inside the window fails its request with a 503 and the
-    pool replaces it.
-    """
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_connection: Any, record: Any) -> None:
-        record.info["checked_in_at"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        checked_in_at = record.info.get("checked_in_at")
-        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
-            return  # a new connection, or one used moments ago
-        try:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-        except Exception as error:
-            # The pool discards this connection and checks out a new one (up to three attempts).
-            raise exc.DisconnectionError("the pooled connection failed its ping") from error
 
 
 def _fetch_credentials_per_connection(engine: Engine, settings: Settings) -> None:
