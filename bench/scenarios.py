@@ -22,6 +22,7 @@ from bench.harness import invoke
 from onboarding.sample_data import SampleSize
 from tools.lambda_events import http_api_event
 from tools.template import functions, http_routes
+from tools.wizard_events import step_body
 
 ANALYST: dict[str, Any] = {"cognito:groups": "[platform_analyst]"}
 METRICS_BATCH = (
@@ -65,35 +66,6 @@ class Scenario:
 
 
 # --- Realistic organizations ---
-
-
-def _in_days(days: int) -> str:
-    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0).isoformat()
-
-
-def step_body(step: int) -> dict[str, Any]:
-    """A valid wizard form for each step, as the web client sends it."""
-    bodies: dict[int, dict[str, Any]] = {
-        1: {
-            "organization_name": "Grace Community Church",
-            "location": "123 Main St, Toronto, ON",
-            "timezone": "America/Toronto",
-            "organization_type": "church",
-            "volunteer_count_estimate": 40,
-        },
-        2: {
-            "event_title": "Sunday Morning Service",
-            "event_datetime": _in_days(30),
-            "event_duration_minutes": 120,
-            "role_requirements": {"Greeter": 2, "Usher": 3},
-            "location": "Main sanctuary",
-            "description": "Our weekly service.",
-        },
-        3: {"team_name": "Worship Team", "team_role": "Worship Leader", "size_estimate": 8},
-        4: {"emails": ["ana@example.org", "ben@example.org"], "send_immediately": False},
-        5: {"tutorials_to_show": ["events_intro", "solver_run"], "skip_tutorials": False},
-    }
-    return bodies[step]
 
 
 def stored_steps(through: int) -> dict[str, Any]:
