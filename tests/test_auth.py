@@ -12,9 +12,10 @@ from tools.lambda_events import http_api_event
     [
         (["org_admin", "analyst"], {"org_admin", "analyst"}),
         ("[org_admin analyst]", {"org_admin", "analyst"}),
-        ('["org_admin","analyst"]', {"org_admin", "analyst"}),
+        ("[org_admin  analyst]", {"org_admin", "analyst"}),
         ("org_admin", {"org_admin"}),
         ("[]", set()),
+        ("", set()),
         (None, set()),
         (42, set()),
         ([1, None, "org_admin"], {"org_admin"}),
@@ -22,6 +23,34 @@ from tools.lambda_events import http_api_event
 )
 def test_groups_are_accepted_as_list_or_string(raw: object, expected: set[str]) -> None:
     assert parse_groups(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[volunteers,org_admin]",
+        "volunteers,org_admin",
+        ["volunteers,org_admin"],
+        "[volunteers;org_admin]",
+    ],
+)
+def test_groups_are_never_split_on_commas(raw: object) -> None:
+    assert "org_admin" not in parse_groups(raw)
+    assert not any("," in group or ";" in group for group in parse_groups(raw))
+
+
+@pytest.mark.parametrize("separator", ["\u00a0", "\t", "\n", "\u2003", "\u3000", "\x1f"])
+def test_groups_are_split_on_ascii_spaces_only(separator: str) -> None:
+    # Not split, and the member holding the separator is refused as a whole.
+    assert parse_groups(f"[volunteers{separator}org_admin]") == frozenset()
+    assert parse_groups(f"[editors volunteers{separator}org_admin]") == {"editors"}
+
+
+@pytest.mark.parametrize("raw", ['["org_admin","analyst"]', '["org_admin"]', "[org_admin", "org_admin]"])
+def test_list_syntax_inside_the_string_is_not_a_group_name(raw: str) -> None:
+    # A JSON-encoded list is not what HTTP API sends; a Cognito group literally named "org_admin" (with
+    # quotes) would flatten to '["org_admin"]' and must not grant org_admin.
+    assert "org_admin" not in parse_groups(raw)
 
 
 def event_with(claims: dict[str, object]) -> dict[str, object]:

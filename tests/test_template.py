@@ -87,6 +87,7 @@ def test_every_area_has_its_own_function() -> None:
         "OrganizationCreatedFunction": "organization_created",
         "OutboxPublisherFunction": "outbox_publisher",
         "MigrationsFunction": "migrations",
+        "AccessTokenClaimsFunction": "access_token_claims",
     }
 
 
@@ -146,6 +147,10 @@ def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:
         "OrganizationCreatedFunction": [send_to_dlq, put_events],
     }
     for logical_id in SPECS:
+        if logical_id == "AccessTokenClaimsFunction":
+            # Reads only its event: no database, no AWS call, so nothing beyond logs and tracing.
+            assert "Policies" not in RESOURCES[logical_id]["Properties"]
+            continue
         assert RESOURCES[logical_id]["Properties"]["Policies"] == [
             {"Ref": "DatabaseAccessPolicy"},
             *extra.get(logical_id, []),
@@ -263,3 +268,44 @@ def test_the_loader_reads_cloudformation_short_tags() -> None:
         "d": {"Fn::If": ["C", 1, 2]},
         "e": {"Condition": "C"},
     }
+
+
+def test_the_access_token_claims_trigger_is_optional_and_only_the_user_pool_may_invoke_it() -> None:
+    parameter = TEMPLATE["Parameters"]["AccessTokenClaims"]
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("disabled", ["disabled", "enabled"])
+    assert TEMPLATE["Conditions"]["AddAccessTokenClaims"] == {
+        "Fn::Equals": [{"Ref": "AccessTokenClaims"}, "enabled"]
+    }
+    for name in (
+        "AccessTokenClaimsFunction",
+        "AccessTokenClaimsFunctionLogGroup",
+        "AccessTokenClaimsPermission",
+    ):
+        assert RESOURCES[name]["Condition"] == "AddAccessTokenClaims", name
+    assert SPECS["AccessTokenClaimsFunction"].timeout <= 5  # Cognito waits 5 s for a trigger
+    permission = RESOURCES["AccessTokenClaimsPermission"]["Properties"]
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["AccessTokenClaimsFunction", "Arn"]}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    # The pool of JwtIssuer (https://cognito-idp.<region>.amazonaws.com/<pool id>), and no other.
+    template, names = permission["SourceArn"]["Fn::Sub"]
+    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+    resolved = template
+    for name, expression in names.items():
+        resolved = resolved.replace(f"${{{name}}}", _evaluate(expression, {"JwtIssuer": issuer}))
+    assert resolved == (
+        "arn:${AWS::Partition}:cognito-idp:eu-west-1:${AWS::AccountId}:userpool/eu-west-1_AbCdEf123"
+    )
+
+
+def _evaluate(expression: Any, parameters: dict[str, str]) -> Any:
+    """Fn::Select / Fn::Split / Ref over literal parameters (enough for the permission's SourceArn)."""
+    if isinstance(expression, dict):
+        [(function, argument)] = expression.items()
+        if function == "Ref":
+            return parameters[argument]
+        if function == "Fn::Split":
+            return _evaluate(argument[1], parameters).split(argument[0])
+        if function == "Fn::Select":
+            return _evaluate(argument[1], parameters)[int(argument[0])]
+    return expression

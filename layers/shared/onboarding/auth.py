@@ -4,7 +4,6 @@ API Gateway's JWT authorizer has verified the token before the function runs; th
 `requestContext.authorizer.jwt.claims`. No path, query or body field can name an organization.
 """
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ def authorize(event: Mapping[str, Any], group: Group) -> Caller:
 
     No identity at all is a 401; an identity without the route's group is a 403 (a platform analyst on
     an org route, whether or not its token names an organization); an org admin whose token carries
-    no valid organization claim is a 401.
+    no valid organization claim is a 401 that names the claim.
     """
     caller = caller_from_event(event)
     if not caller.groups and caller.org_id is None:
@@ -51,25 +50,54 @@ def authorize(event: Mapping[str, Any], group: Group) -> Caller:
     if group not in caller.groups:
         raise Forbidden(f"This route requires the '{group}' group.")
     if group is Group.ORG_ADMIN and caller.org_id is None:
-        raise Unauthorized("The token carries no valid organization claim.")
+        raise _missing_organization(_claims(event))
     return caller
 
 
+def _missing_organization(claims: Mapping[str, Any]) -> Unauthorized:
+    name = get_settings().org_id_claim
+    value = claims.get(name)
+    if value is None or value == "":
+        message = f"The token has no '{name}' claim naming the caller's organization."
+        reason = "missing"
+        if claims.get("token_use") == "access":
+            # The usual cause: a Cognito access token, which carries no custom attributes of its own.
+            message += (
+                " Cognito access tokens carry it only when the user pool's pre token generation"
+                " trigger (AccessTokenClaimsFunction) adds it; otherwise send the ID token."
+            )
+    else:
+        message = f"The token's '{name}' claim is not a valid organization id."
+        reason = "invalid"
+    return Unauthorized(message, details=[{"field": f"claims.{name}", "reason": reason}])
+
+
+# A group name as it may appear in the flattened claim: API Gateway joins a list claim's members with
+# ASCII spaces ("[org_admin analyst]"), and Cognito group names cannot contain spaces. A member holding
+# any other separator or list syntax (a comma, a semicolon, other whitespace such as a non-breaking
+# space, control characters, brackets, quotes) is refused as a whole, never split: "volunteers,org_admin"
+# is one group that grants nothing.
+_GROUP_NAME = re.compile(r'^[^\s\x00-\x1f\x7f,;\[\]"]+$')
+
+
 def parse_groups(raw: object) -> frozenset[str]:
-    """Groups as API Gateway passes them: a JSON list, a JSON-encoded list, or "[org_admin analyst]"."""
+    """Groups as API Gateway passes them: a JSON list, or the flattened "[org_admin analyst]" string.
+
+    The string is split on ASCII spaces only; members that are not plain group names are dropped.
+    """
+    members: list[object]
     if isinstance(raw, list):
-        return frozenset(item for item in raw if isinstance(item, str) and item)
-    if not isinstance(raw, str):
+        members = raw
+    elif isinstance(raw, str):
+        text = raw.strip(" ")
+        if text.startswith("[") and text.endswith("]"):
+            text = text[1:-1]
+        members = list(text.split(" "))
+    else:
         return frozenset()
-    text = raw.strip()
-    if text.startswith("[") and '"' in text:
-        try:
-            decoded = json.loads(text)
-        except json.JSONDecodeError:
-            decoded = None
-        if isinstance(decoded, list):
-            return parse_groups(decoded)
-    return frozenset(part for part in re.split(r"[\s,]+", text.strip("[]")) if part)
+    return frozenset(
+        member for member in members if isinstance(member, str) and _GROUP_NAME.fullmatch(member)
+    )
 
 
 def _claims(event: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -77,3 +105,15 @@ def _claims(event: Mapping[str, Any]) -> Mapping[str, Any]:
     for key in ("requestContext", "authorizer", "jwt", "claims"):
         node = node.get(key) if isinstance(node, Mapping) else None
     return node if isinstance(node, Mapping) else {}
+
+
+def organization_claims(user_attributes: Mapping[str, str]) -> dict[str, str]:
+    """The claims a Cognito token needs for this service that an access token lacks: the organization.
+
+    Copied from the user's attribute of the same name (`custom:org_id`, ORG_ID_CLAIM) as it is, so that
+    a malformed value still reaches the API and is refused there with a message that names it. A user
+    without the attribute (a platform analyst) gets no claim.
+    """
+    name = get_settings().org_id_claim
+    value = user_attributes.get(name)
+    return {name: value} if isinstance(value, str) and value else {}
