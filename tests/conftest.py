@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, delete, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from onboarding import aws as aws_clients
 from onboarding import db as service_db
 from onboarding.models import Base, OnboardingChecklistTask, Organization
 from onboarding.settings import get_settings
@@ -42,6 +43,8 @@ def reset_service_caches() -> None:
     get_settings.cache_clear()
     service_db.get_engine.cache_clear()
     service_db._session_factory.cache_clear()
+    service_db._secrets_provider.cache_clear()
+    aws_clients.client.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -127,8 +130,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, "testing")
     with mock_aws():
         outbox.events_client.cache_clear()
+        aws_clients.client.cache_clear()
         yield
     outbox.events_client.cache_clear()
+    aws_clients.client.cache_clear()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from functions.onboarding.app import lambda_handler
 from functions.outbox_publisher.app import lambda_handler as publisher
-from onboarding import outbox
+from onboarding import aws, outbox
 from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
 from tests.concurrency import fresh_handler, run_together
@@ -392,6 +392,7 @@ def test_an_event_a_request_could_not_publish_is_sent_by_the_publisher_once(
 def test_an_unreachable_eventbridge_never_fails_the_request(api, org, bus, db, monkeypatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://127.0.0.1:9")  # connection refused
     outbox.events_client.cache_clear()
+    aws.client.cache_clear()
 
     response = request(api, "POST", "/v1/onboarding/sample-data", {"size": "minimal"})
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from functions.organization_created.app import lambda_handler
-from onboarding import host_events
+from onboarding import aws, host_events
 from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
 from onboarding.settings import get_settings
 from tests.aws_capture import queue_messages
@@ -40,11 +40,13 @@ def dlq(database_url, monkeypatch) -> Any:
         monkeypatch.setenv(name, "testing")
     with mock_aws():
         host_events.sqs_client.cache_clear()
+        aws.client.cache_clear()
         queue_url = boto3.client("sqs").create_queue(QueueName="organization-created-dlq")["QueueUrl"]
         monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", queue_url)
         get_settings.cache_clear()
         yield queue_url
     host_events.sqs_client.cache_clear()
+    aws.client.cache_clear()
     get_settings.cache_clear()
 
 

@@ -19,7 +19,9 @@ from onboarding.errors import Conflict, DatabaseUnavailable, DomainError, Invali
 from onboarding.settings import Settings, get_settings
 
 # SQLSTATE classes/codes that mean "the database, not the request, is the problem".
-_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57", "58")  # connection, resources, operator, system
+# connection, invalid authorization (a refused password: the service's configuration, not the request),
+# resources, operator intervention, system
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "28", "53", "57", "58")
 _UNAVAILABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock: retryable by the client
 _CONFLICT_SQLSTATES = {"23505", "23503", "23P01"}  # unique, foreign key, exclusion
 _INVALID_SQLSTATES = {"23502", "23514"}  # not null, check: a value the service should have rejected
@@ -80,12 +82,7 @@ def unit_of_work() -> Iterator[Session]:
 
 def sqlstate(error: exc.SQLAlchemyError) -> str | None:
     """The PostgreSQL SQLSTATE of a wrapped pg8000 error, if the server sent one."""
-    original = getattr(error, "orig", None)
-    args = getattr(original, "args", ())
-    if args and isinstance(args[0], dict):
-        code = args[0].get("C")
-        return str(code) if code else None
-    return None
+    return _error_sqlstate(getattr(error, "orig", None))
 
 
 def translate_database_error(error: exc.SQLAlchemyError) -> DomainError | None:
@@ -128,33 +125,82 @@ def connection_target(settings: Settings) -> tuple[URL, dict[str, Any]]:
 
 
 def _fetch_credentials_per_connection(engine: Engine, settings: Settings) -> None:
-    """Inject a password for each new connection: rotated secrets and 15-minute IAM tokens keep working."""
+    """Inject a password for each new connection: rotated secrets and 15-minute IAM tokens keep working.
+
+    A password the database refuses (28P01) while the secret comes from the cache is what a rotation
+    looks like from here: the secret is read again once, bypassing the cache, and the connection tried
+    once more. A second refusal is the database's answer (503, like any connection failure).
+    """
 
     @event.listens_for(engine, "do_connect")
-    def _provide_credentials(
+    def _connect_with_credentials(
         dialect: Any, conn_rec: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
-    ) -> None:
+    ) -> Any:
         if settings.db_iam_auth:
             cparams["password"] = _iam_auth_token(settings)
-            return
-        secret = _database_secret(settings)
-        cparams["user"] = secret.get("username", cparams.get("user"))
-        cparams["password"] = secret["password"]
-        if not settings.db_host and secret.get("host"):
-            cparams["host"] = secret["host"]
-            cparams["port"] = int(secret.get("port", settings.db_port))
-        if secret.get("dbname") and settings.db_name == "postgres":
-            cparams["database"] = secret["dbname"]
+            return dialect.connect(*cargs, **cparams)
+        _apply_secret(settings, cparams, _database_secret(settings))
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as error:  # pg8000's own exception types: classified by SQLSTATE below
+            if _error_sqlstate(error) != INVALID_PASSWORD:
+                raise
+        from onboarding.observability import logger  # here: importing db must not build the logger
+
+        logger.warning("the database refused the password; reading the secret again (rotation?)")
+        _apply_secret(settings, cparams, _database_secret(settings, fresh=True))
+        return dialect.connect(*cargs, **cparams)
 
 
-def _database_secret(settings: Settings) -> dict[str, Any]:
+INVALID_PASSWORD = "28P01"  # noqa: S105 (a SQLSTATE, not a password)
+
+
+def _error_sqlstate(error: BaseException | None) -> str | None:
+    """The SQLSTATE a pg8000 error carries, also when it is hidden behind the error pg8000 raised while
+    cleaning up: a refused login (28P01) closes the socket, and pg8000's own close then fails with a
+    "network error" whose context is the server's answer."""
+    for _ in range(4):
+        if error is None:
+            return None
+        args = getattr(error, "args", ())
+        if args and isinstance(args[0], dict):
+            code = args[0].get("C")
+            return str(code) if code else None
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _apply_secret(settings: Settings, cparams: dict[str, Any], secret: dict[str, Any]) -> None:
+    cparams["user"] = secret.get("username", cparams.get("user"))
+    cparams["password"] = secret["password"]
+    if not settings.db_host and secret.get("host"):
+        cparams["host"] = secret["host"]
+        cparams["port"] = int(secret.get("port", settings.db_port))
+    if secret.get("dbname") and settings.db_name == "postgres":
+        cparams["database"] = secret["dbname"]
+
+
+@cache
+def _secrets_provider() -> Any:
+    """Powertools' Secrets Manager provider (its cache) over a client with bounded waits (onboarding.aws)."""
     # Imported here: Powertools parameters pulls in boto3, which only credentialed connects need.
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from onboarding import aws
+
+    return SecretsProvider(boto3_client=aws.client("secretsmanager"))
+
+
+def _database_secret(settings: Settings, *, fresh: bool = False) -> dict[str, Any]:
     from aws_lambda_powertools.utilities import parameters
 
     assert settings.db_secret_arn is not None
     try:
-        secret = parameters.get_secret(
-            settings.db_secret_arn, transform="json", max_age=settings.db_secret_max_age_seconds
+        secret = _secrets_provider().get(
+            settings.db_secret_arn,
+            transform="json",
+            max_age=settings.db_secret_max_age_seconds,
+            force_fetch=fresh,
         )
     except (parameters.GetParameterError, parameters.TransformParameterError) as error:
         raise DatabaseUnavailable("The database credentials could not be read.") from error
@@ -164,10 +210,9 @@ def _database_secret(settings: Settings) -> dict[str, Any]:
 
 
 def _iam_auth_token(settings: Settings) -> str:
-    import boto3  # only IAM-authenticated connects call AWS
+    from onboarding import aws  # only IAM-authenticated connects call AWS
 
-    client = boto3.client("rds")
-    token: str = client.generate_db_auth_token(
+    token: str = aws.client("rds").generate_db_auth_token(
         DBHostname=settings.db_host, Port=settings.db_port, DBUsername=settings.db_user
     )
     return token

@@ -85,13 +85,10 @@ class SqsClient(Protocol):
 
 @cache
 def sqs_client() -> SqsClient:
-    import boto3  # only a malformed event needs SQS
-    from botocore.config import Config
+    from onboarding import aws  # only a malformed event needs SQS (and boto3)
 
-    client: SqsClient = boto3.client(
-        "sqs",
-        config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}),
-    )
+    # The background profile: an asynchronous invocation, nobody waits for its answer.
+    client: SqsClient = aws.client("sqs", background=True)
     return client
 
 

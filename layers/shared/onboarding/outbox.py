@@ -269,21 +269,16 @@ class EventsClient(Protocol):
 
 @cache
 def events_client(*, after_commit: bool = False) -> EventsClient:
-    """The container's EventBridge client, created on first publish (boto3 is imported only here).
+    """The container's EventBridge client, created on first publish (boto3 is imported only then).
 
-    Short timeouts: a publisher holds its claimed rows' locks while it waits. A request publishing
-    after its commit (`after_commit`) waits even less, and tries twice instead of three times: its
-    client is waiting for the answer, the API function has 15 s in all, and whatever is not sent now
-    is sent by the scheduled publisher anyway.
+    Bounded waits (onboarding.aws): a publisher holds its claimed rows' locks while it waits. A request
+    publishing after its commit (`after_commit`) uses the request profile (1 s connect, 2 s read, two
+    attempts): its client is waiting for the answer, the API function has 15 s in all, and whatever is
+    not sent now is sent by the scheduled publisher anyway, which uses the patient background profile.
     """
-    import boto3
-    from botocore.config import Config
+    from onboarding import aws
 
-    if after_commit:
-        config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
-    else:
-        config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
-    client: EventsClient = boto3.client("events", config=config)
+    client: EventsClient = aws.client("events", background=not after_commit)
     return client
 
 

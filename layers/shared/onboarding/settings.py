@@ -33,6 +33,12 @@ class Settings(BaseModel):
     # twice this, plus room to answer, must fit in the API functions' 15 s timeout.
     db_socket_timeout_seconds: float = Field(default=5.0, alias="DB_SOCKET_TIMEOUT_SECONDS", gt=0)
 
+    # AWS calls on a request's path (onboarding.aws): connect and read timeouts and attempts in all.
+    # botocore's own defaults (60 s each, retried) would outlast the function timeout.
+    aws_connect_timeout_seconds: float = Field(default=1.0, alias="AWS_CLIENT_CONNECT_TIMEOUT_SECONDS", gt=0)
+    aws_read_timeout_seconds: float = Field(default=2.0, alias="AWS_CLIENT_READ_TIMEOUT_SECONDS", gt=0)
+    aws_max_attempts: int = Field(default=2, alias="AWS_CLIENT_MAX_ATTEMPTS", ge=1, le=5)
+
     org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
     groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", ge=1024)
