@@ -151,8 +151,11 @@ def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:
             # Reads only its event: no database, no AWS call, so nothing beyond logs and tracing.
             assert "Policies" not in RESOURCES[logical_id]["Properties"]
             continue
+        database = (
+            "MigrationsDatabaseAccessPolicy" if logical_id == "MigrationsFunction" else "DatabaseAccessPolicy"
+        )
         assert RESOURCES[logical_id]["Properties"]["Policies"] == [
-            {"Ref": "DatabaseAccessPolicy"},
+            {"Ref": database},
             *extra.get(logical_id, []),
         ], logical_id
     statements = [
@@ -209,13 +212,11 @@ def test_alarms_watch_the_dead_letter_queue_and_function_errors() -> None:
         "Errors",
         {"Ref": "PurgeFunction"},
     )
-    api_metrics = RESOURCES["ApiFunctionErrorsAlarm"]["Properties"]["Metrics"]
-    watched = {
-        metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
-        for metric in api_metrics
-        if "MetricStat" in metric
+    assert _alarm_functions("ApiFunctionErrorsAlarm", "Errors") == {spec.logical_id for spec in API_FUNCTIONS}
+    assert _alarm_functions("EventFunctionErrorsAlarm", "Errors") == {
+        "OrganizationCreatedFunction",
+        "OutboxPublisherFunction",
     }
-    assert watched == {spec.logical_id for spec in API_FUNCTIONS}
 
 
 def test_every_function_has_a_log_group_with_retention() -> None:
@@ -280,6 +281,7 @@ def test_the_access_token_claims_trigger_is_optional_and_only_the_user_pool_may_
         "AccessTokenClaimsFunction",
         "AccessTokenClaimsFunctionLogGroup",
         "AccessTokenClaimsPermission",
+        "AccessTokenClaimsAlarm",
     ):
         assert RESOURCES[name]["Condition"] == "AddAccessTokenClaims", name
     assert SPECS["AccessTokenClaimsFunction"].timeout <= 5  # Cognito waits 5 s for a trigger
@@ -309,3 +311,80 @@ def _evaluate(expression: Any, parameters: dict[str, str]) -> Any:
         if function == "Fn::Select":
             return _evaluate(argument[1], parameters)[int(argument[0])]
     return expression
+
+
+def test_the_migrations_may_connect_as_a_ddl_user_the_other_functions_never_get() -> None:
+    # DML for the API and event functions (Globals: DatabaseSecretArn / DatabaseUser), DDL for the
+    # migrations when MigrationsDatabaseSecretArn / MigrationsDatabaseUser is given.
+    variables = RESOURCES["MigrationsFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["DB_SECRET_ARN"] == {
+        "Fn::If": [
+            "UseSecret",
+            {
+                "Fn::If": [
+                    "HasMigrationsSecret",
+                    {"Ref": "MigrationsDatabaseSecretArn"},
+                    {"Ref": "DatabaseSecretArn"},
+                ]
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert variables["DB_USER"]["Fn::If"][1] == {
+        "Fn::If": ["HasMigrationsUser", {"Ref": "MigrationsDatabaseUser"}, {"Ref": "DatabaseUser"}]
+    }
+    assert variables["MIGRATION_LOCK_TIMEOUT_MS"] == {"Ref": "MigrationLockTimeoutMs"}
+    assert variables["MIGRATION_STATEMENT_TIMEOUT_MS"] == {"Ref": "MigrationStatementTimeoutMs"}
+    statements = RESOURCES["MigrationsDatabaseAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [secret] = [s["Fn::If"][1] for s in statements if s["Fn::If"][0] == "UseSecret"]
+    assert secret["Resource"] == {
+        "Fn::If": [
+            "HasMigrationsSecret",
+            {"Fn::Sub": "${MigrationsDatabaseSecretArn}"},
+            {"Fn::Sub": "${DatabaseSecretArn}"},
+        ]
+    }
+    # Nothing else names the DDL user's secret: no other function gets it, or may read it.
+    mentioning = {
+        name for name, resource in RESOURCES.items() if "MigrationsDatabaseSecretArn" in json.dumps(resource)
+    }
+    assert mentioning == {"MigrationsFunction", "MigrationsDatabaseAccessPolicy"}
+    # The statement timeout ends a statement before the function's own timeout does.
+    limit = TEMPLATE["Parameters"]["MigrationStatementTimeoutMs"]["MaxValue"]
+    assert limit / 1000 + 10 < SPECS["MigrationsFunction"].timeout
+
+
+def test_the_access_log_joins_the_gateways_request_id_to_the_functions() -> None:
+    log_format = json.loads(RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]["Format"])
+    assert log_format["requestId"] == "$context.requestId"  # the functions' correlation_id
+    assert log_format["integrationRequestId"] == "$context.integration.requestId"  # Lambda's request id
+
+
+def _alarm_functions(alarm: str, metric_name: str) -> set[str]:
+    metrics = RESOURCES[alarm]["Properties"]["Metrics"]
+    [expression] = [m["Expression"] for m in metrics if "Expression" in m]
+    watched = set()
+    for metric in metrics:
+        if "MetricStat" in metric and metric["MetricStat"]["Metric"]["MetricName"] == metric_name:
+            assert f"FILL({metric['Id']}, 0)" in expression, (alarm, metric["Id"])
+            watched.add(metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"])
+    return watched
+
+
+def test_alarms_watch_every_functions_throttles_and_the_apis_5xx() -> None:
+    api = {spec.logical_id for spec in API_FUNCTIONS}
+    assert _alarm_functions("ApiFunctionThrottlesAlarm", "Throttles") == api
+    background = set(SPECS) - api - {"AccessTokenClaimsFunction"}
+    assert _alarm_functions("BackgroundFunctionThrottlesAlarm", "Throttles") == background
+    assert _alarm_functions("AccessTokenClaimsAlarm", "Throttles") == {"AccessTokenClaimsFunction"}
+    assert _alarm_functions("AccessTokenClaimsAlarm", "Errors") == {"AccessTokenClaimsFunction"}
+    server_errors = RESOURCES["ApiServerErrorsAlarm"]["Properties"]
+    assert (server_errors["Namespace"], server_errors["MetricName"]) == ("AWS/ApiGateway", "5xx")
+    assert server_errors["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    for name, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            properties = resource["Properties"]
+            assert properties["TreatMissingData"] == "notBreaching", name
+            assert properties["AlarmActions"] == {
+                "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+            }, name
