@@ -3,7 +3,9 @@
 Packaged with the alembic scripts (this directory is the function's code) and the shared layer, and
 connecting through the service's own settings (RDS Proxy, TLS, the secret or IAM auth). The whole
 upgrade is one transaction (PostgreSQL has transactional DDL) under an advisory lock, so a failed
-migration leaves the schema as it was and two concurrent invocations run one after the other.
+migration leaves the schema as it was and two concurrent invocations run one after the other. Its
+DDL waits at most MIGRATION_LOCK_TIMEOUT_MS for a lock and runs at most MIGRATION_STATEMENT_TIMEOUT_MS
+(migrations/env.py); then the whole upgrade fails and rolls back, and can simply be invoked again.
 
 Event: `{}` or `{"action": "upgrade"}` upgrades to head; `{"action": "status"}` only reports.
 The answer: `{"action", "previous_revision", "current_revision", "head_revision"}`.
@@ -44,7 +46,8 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
     # A short-lived engine of its own: this function runs rarely and must not keep a connection open.
-    engine = build_engine(get_settings())
+    # Its socket waits as long as a statement may run (the API path's 5 s would cut a long migration).
+    engine = build_engine(get_settings().for_migrations())
     try:
         with engine.begin() as connection:
             connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))

@@ -99,11 +99,12 @@ def upgrade() -> None:
         op.create_index("ix_event_assignments_event_id", "event_assignments", ["event_id"])
         op.create_index("ix_event_assignments_person_id", "event_assignments", ["person_id"])
 
+    inspector = sa.inspect(op.get_bind())
     for table in TABLES_WITH_SAMPLE_FLAG:
-        if table in existing:
-            op.execute(
-                f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS is_sample BOOLEAN NOT NULL DEFAULT FALSE"
-            )
+        # ALTER TABLE needs the table's owner even when the column exists: a host that added the column
+        # itself (as the owner) lets a migrations user that does not own its tables run this.
+        if table in existing and "is_sample" not in {c["name"] for c in inspector.get_columns(table)}:
+            op.execute(f"ALTER TABLE {table} ADD COLUMN is_sample BOOLEAN NOT NULL DEFAULT FALSE")
 
 
 def downgrade() -> None:

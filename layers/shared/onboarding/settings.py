@@ -39,6 +39,14 @@ class Settings(BaseModel):
     aws_read_timeout_seconds: float = Field(default=2.0, alias="AWS_CLIENT_READ_TIMEOUT_SECONDS", gt=0)
     aws_max_attempts: int = Field(default=2, alias="AWS_CLIENT_MAX_ATTEMPTS", ge=1, le=5)
 
+    # Migrations (migrations/env.py, SET LOCAL for the upgrade's transaction): how long a DDL statement
+    # may wait for a lock (an ALTER TABLE of a host table queued behind a long query blocks that table's
+    # traffic while it waits; 0: no limit), and how long any statement may run.
+    migration_lock_timeout_ms: int = Field(default=5_000, alias="MIGRATION_LOCK_TIMEOUT_MS", ge=0)
+    migration_statement_timeout_ms: int = Field(
+        default=120_000, alias="MIGRATION_STATEMENT_TIMEOUT_MS", ge=1_000, le=840_000
+    )
+
     org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
     groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", ge=1024)
@@ -69,6 +77,16 @@ class Settings(BaseModel):
         if self.db_iam_auth and not self.db_user:
             raise ValueError("DB_IAM_AUTH needs DB_USER")
         return self
+
+    def for_migrations(self) -> "Settings":
+        """The settings migrations connect with: the socket waits as long as a statement may run (plus a
+        margin), so that the database's statement_timeout, not the 5 s socket timeout of the API path,
+        ends a long statement, with PostgreSQL's own error."""
+        margin_seconds = 10
+        socket_timeout = self.migration_statement_timeout_ms / 1000 + margin_seconds
+        return self.model_copy(
+            update={"db_socket_timeout_seconds": max(self.db_socket_timeout_seconds, socket_timeout)}
+        )
 
 
 @cache
