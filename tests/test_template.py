@@ -95,7 +95,7 @@ def test_every_function_runs_python312_on_arm64_from_globals_with_the_shared_lay
     globals_ = TEMPLATE["Globals"]["Function"]
     assert (globals_["Runtime"], globals_["Architectures"]) == ("python3.12", ["arm64"])
     assert globals_["Layers"] == [{"Ref": "SharedLayer"}]
-    assert globals_["Tracing"] == "Active"
+    assert globals_["Tracing"] == "PassThrough"  # no X-Ray, by the numbers (docs/deployment.md)
     for logical_id in SPECS:
         overridden = {"Runtime", "Architectures", "Layers"} & set(RESOURCES[logical_id]["Properties"])
         assert not overridden, f"{logical_id} overrides {overridden}"

@@ -20,10 +20,11 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from onboarding.auth import organization_claims
-from onboarding.observability import logger
+from onboarding.observability import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=PreTokenGenerationV2TriggerEvent)
 def lambda_handler(event: PreTokenGenerationV2TriggerEvent, context: LambdaContext) -> dict[str, Any]:
     claims = organization_claims(event.request.user_attributes)

@@ -9,6 +9,7 @@ publishes their `FeatureUnlocked` events right after its commit.
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,8 +17,8 @@ from onboarding import host_events, outbox
 from onboarding.observability import logger, metrics
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.EVENT_BRIDGE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         signup = host_events.parse_organization_created(event)

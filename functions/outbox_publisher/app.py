@@ -8,6 +8,7 @@ and reports the backlog (alarm on `OutboxOldestPendingAgeSeconds`).
 from datetime import timedelta
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,8 +22,8 @@ BATCH_SIZE = 50  # rows per transaction: five PutEvents calls while the rows sta
 TIME_RESERVE_MS = 25_000
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.EVENT_BRIDGE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     report = outbox.publish_pending(

@@ -8,6 +8,7 @@ late deliveries purge exactly what the scheduled run would have. Counts go out a
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,8 +17,8 @@ from onboarding.observability import logger, metrics
 from onboarding.settings import get_settings
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         invocation = purge.scheduled_invocation(event, now=datetime.now(UTC))

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -31,7 +32,7 @@ from onboarding.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from onboarding.observability import logger
+from onboarding.observability import logger, metrics
 from onboarding.settings import get_settings
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -108,7 +109,10 @@ def current_org_id(app: APIGatewayHttpResolver) -> str:
 def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHandler:
     """The function's handler: authorize and bound the body first, then let the resolver route."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    # Every log line carries the API Gateway request id (correlation_id; the access log's requestId);
+    # the first invocation of a container publishes the ColdStart metric.
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = authorize(event, group)
@@ -119,7 +123,9 @@ def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHan
         app.context["caller"] = caller
         return app.resolve(event, context)
 
-    return handler
+    # Powertools' decorators are untyped: the handler keeps its own signature.
+    entrypoint: LambdaHandler = handler
+    return entrypoint
 
 
 def error_response(error: DomainError) -> Response[Any]:
