@@ -25,6 +25,7 @@ _UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "28", "53", "57", "58")
 _UNAVAILABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock: retryable by the client
 _CONFLICT_SQLSTATES = {"23505", "23503", "23P01"}  # unique, foreign key, exclusion
 _INVALID_SQLSTATES = {"23502", "23514"}  # not null, check: a value the service should have rejected
+INVALID_PASSWORD = "28P01"  # noqa: S105 (a SQLSTATE, not a password)
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -127,9 +128,9 @@ def connection_target(settings: Settings) -> tuple[URL, dict[str, Any]]:
 def _fetch_credentials_per_connection(engine: Engine, settings: Settings) -> None:
     """Inject a password for each new connection: rotated secrets and 15-minute IAM tokens keep working.
 
-    A password the database refuses (28P01) while the secret comes from the cache is what a rotation
-    looks like from here: the secret is read again once, bypassing the cache, and the connection tried
-    once more. A second refusal is the database's answer (503, like any connection failure).
+    A password the database refuses (28P01) is what a rotation looks like from here (the cached copy of
+    the secret predates it): the secret is read again once, bypassing the cache, and the connection
+    tried once more. A second refusal is the database's answer (503, like any connection failure).
     """
 
     @event.listens_for(engine, "do_connect")
@@ -150,9 +151,6 @@ def _fetch_credentials_per_connection(engine: Engine, settings: Settings) -> Non
         logger.warning("the database refused the password; reading the secret again (rotation?)")
         _apply_secret(settings, cparams, _database_secret(settings, fresh=True))
         return dialect.connect(*cargs, **cparams)
-
-
-INVALID_PASSWORD = "28P01"  # noqa: S105 (a SQLSTATE, not a password)
 
 
 def _error_sqlstate(error: BaseException | None) -> str | None:
