@@ -8,9 +8,9 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv sam-venv lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
+.PHONY: dev test venv sam-venv lock lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
 
-$(VENV)/.installed: pyproject.toml layers/shared/requirements.txt tools/bootstrap.sh
+$(VENV)/.installed: pyproject.toml layers/shared/requirements.lock tools/bootstrap.sh
 	bash tools/bootstrap.sh $(VENV)
 	touch $@
 
@@ -21,6 +21,14 @@ $(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh $(VENV
 	touch $@
 
 sam-venv: $(SAM_VENV)/.installed
+
+## lock: re-resolve layers/shared/requirements.in into requirements.lock (every transitive runtime
+##       dependency, pinned with hashes, for Python 3.12 on every platform); the layer and .venv install it.
+##       Upgrade one package: make lock LOCK_ARGS="--upgrade-package sqlalchemy"
+lock: venv
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.12 --generate-hashes \
+	  --custom-compile-command "make lock" $(LOCK_ARGS) \
+	  layers/shared/requirements.in -o layers/shared/requirements.lock
 
 ## dev: prepare the local database, run the demo requests, then serve the API on 127.0.0.1:3000
 ##      (DEV ONLY: JWT signatures not verified). `make dev DEV_SERVE=0` stops after the requests.
