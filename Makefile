@@ -8,7 +8,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv sam-venv lock lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
+.PHONY: dev test venv sam-venv lock build lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
 
 $(VENV)/.installed: pyproject.toml layers/shared/requirements.lock tools/bootstrap.sh
 	bash tools/bootstrap.sh $(VENV)
@@ -35,8 +35,14 @@ lock: venv
 dev: venv
 	$(PY) -m tools.dev
 
-## test: lint, type-check, the whole test suite, then lint and build the SAM template
-test: venv lint typecheck unit unit-pg15 lint-template
+## test: lint, type-check, sam build (the suite's artifact tests load the functions from the build
+##       output), the whole test suite, then lint the SAM template and check the build
+test: venv lint typecheck build unit unit-pg15 lint-template
+
+## build: sam build (no container) into .aws-sam/build: the layer from the lock as aarch64 wheels, every
+##        function and the layer compiled to bytecode (tools/sam-build/Makefile)
+build: venv sam-venv
+	$(PY) -m tools.build_check --build-only
 
 lint: venv
 	$(VENV)/bin/ruff check .
