@@ -13,19 +13,22 @@ lock); every `.py` and `.pyc` is the built one. `stand_in_note()` says so wherev
 """
 
 import hashlib
+import json
 import os
 import platform
+import select
 import shutil
 import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from tools.lock import read_lock
-from tools.template import ROOT, FunctionSpec, functions, load_template
+from tools.template import ROOT, SHARED_LAYER_DIR, FunctionSpec, functions, load_template
 
 BUILD_DIR = ROOT / ".aws-sam" / "build"
 WORK_DIR = ROOT / ".aws-sam" / "build-check"
@@ -194,3 +197,92 @@ def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
         for path in directory.rglob("*")
         if path.is_file()
     }
+
+
+RUNNER = ROOT / "tools" / "lambda_runner.py"
+
+
+class FunctionError(Exception):
+    """The function raised: Lambda's errorType and errorMessage."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error['errorType']}: {error['errorMessage']}\n{''.join(error['stackTrace'])}")
+        self.error = error
+
+
+class FunctionProcess:
+    """One built function in its own fresh interpreter (a Lambda container: imported once, then warm)."""
+
+    def __init__(
+        self, spec: FunctionSpec, pythonpath: list[Path], environment: dict[str, str], *, timeout: float = 60
+    ) -> None:
+        self.spec, self.timeout = spec, timeout
+        self.process = subprocess.Popen(
+            [sys.executable, "-S", "-P", str(RUNNER), "--no-inet",
+             spec.handler_module, spec.handler_attribute,
+             *map(str, pythonpath)],
+            cwd=spec.code_uri,  # /var/task
+            env=lambda_like_environment(pythonpath, environment),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        self.startup: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.process.kill()
+            _, stderr = self.process.communicate()
+            raise RuntimeError(f"{self.spec.logical_id} stopped answering:\n{stderr[-4000:]}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def ready(self) -> dict[str, Any]:
+        if self.startup is None:
+            self.startup = self._read()
+        return self.startup
+
+    def invoke(self, event: Any) -> Any:
+        self.ready()
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(event) + "\n")
+        self.process.stdin.flush()
+        answer = self._read()
+        if "error" in answer:
+            raise FunctionError(answer["error"])
+        return answer["result"]
+
+    def close(self) -> dict[str, Any]:
+        """End of input: the container reports what it imported, then exits."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        done = self._read()
+        self.process.wait(timeout=self.timeout)
+        return done
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def stale_files(artifact: BuiltArtifact) -> list[str]:
+    """Source files whose copy in the build output differs or is missing (the build is out of date)."""
+    pairs = [(SHARED_LAYER_DIR / "onboarding", artifact.layer_python / "onboarding")]
+    for logical_id, spec in functions().items():
+        built_spec = artifact.functions.get(logical_id)
+        if built_spec is None:
+            return [f"{logical_id}: not built"]
+        pairs.append((spec.code_uri, built_spec.code_uri))
+    stale = []
+    for source_dir, built_dir in pairs:
+        for source in source_dir.rglob("*"):
+            if source.is_file() and "__pycache__" not in source.parts:
+                built = built_dir / source.relative_to(source_dir)
+                if not built.is_file() or built.read_bytes() != source.read_bytes():
+                    stale.append(str(source.relative_to(ROOT)))
+    return stale
