@@ -79,7 +79,7 @@ fuzz: venv
 ## bench: the benchmark suite (bench/README.md) on its own embedded PostgreSQL (.local/bench-pg); prints a
 ##        table per section, writes bench/results/latest.json and the README's table. Not part of
 ##        `make test`. Quick check: make bench BENCH_ARGS=--quick; one section: BENCH_ARGS="--only latency"
-bench: venv
+bench: venv build
 	PYTHONPATH=layers/shared:. $(PY) -m bench.run $(BENCH_ARGS)
 
 ## serve: the local HTTP API only (DEV ONLY: unverified JWTs, loopback only)

@@ -26,9 +26,7 @@ from tools.artifact import (
     HOST_MACHINE,
     BuiltArtifact,
     FunctionProcess,
-    built_artifact,
     snapshot,
-    stale_files,
     stand_in_note,
 )
 from tools.lambda_events import http_api_event
@@ -53,17 +51,9 @@ JOURNEY_FUNCTIONS = (
 @pytest.fixture(scope="session")
 def artifact() -> BuiltArtifact:
     try:
-        built = built_artifact()
-        stale = stale_files(built)
-    except FileNotFoundError:
-        stale = ["(no build output)"]
-    if stale:
-        if not build_check.SAM_VENV.joinpath("bin", "sam").is_file():
-            pytest.fail(f"the build output is out of date ({', '.join(stale[:5])}): run `make build`")
-        build_check.sam_build(build_check.buildable_template())
-        built = built_artifact()
-        assert stale_files(built) == []
-    return built
+        return build_check.fresh_artifact()  # `make test` built it; run alone, build when stale
+    except SystemExit as error:
+        pytest.fail(str(error))
 
 
 def test_the_built_layer_holds_exactly_the_locked_versions(artifact: BuiltArtifact) -> None:

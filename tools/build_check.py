@@ -33,6 +33,7 @@ from tools.artifact import (
     lambda_like_environment,
     layer_extensions,
     runnable_layer,
+    stale_files,
     stand_in_note,
 )
 from tools.template import ROOT, TEMPLATE, functions, load_template
@@ -102,6 +103,24 @@ def sam_build(template: Path) -> float:
         check=True,
     )
     return time.monotonic() - started
+
+
+def fresh_artifact() -> BuiltArtifact:
+    """The build output, built again first (`sam build --cached`) when the source changed since."""
+    try:
+        stale = stale_files(built_artifact())
+    except FileNotFoundError:
+        stale = ["(no build output)"]
+    if stale:
+        if not (SAM_VENV / "bin" / "sam").is_file():
+            raise SystemExit(f"the build output is out of date ({', '.join(stale[:5])}): run `make build`")
+        print(f"building: the build output is out of date ({', '.join(stale[:5])})", file=sys.stderr)
+        sam_build(buildable_template())
+    artifact = built_artifact()
+    stale = stale_files(artifact)
+    if stale:
+        raise SystemExit(f"sam build left stale files: {stale[:5]}")
+    return artifact
 
 
 def check_layer_architecture(layer_python: Path) -> list[Path]:
