@@ -8,9 +8,9 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv sam-venv lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
+.PHONY: dev test venv sam-venv lock build lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
 
-$(VENV)/.installed: pyproject.toml layers/shared/requirements.txt tools/bootstrap.sh
+$(VENV)/.installed: pyproject.toml layers/shared/requirements.lock tools/bootstrap.sh
 	bash tools/bootstrap.sh $(VENV)
 	touch $@
 
@@ -22,13 +22,27 @@ $(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh $(VENV
 
 sam-venv: $(SAM_VENV)/.installed
 
+## lock: re-resolve layers/shared/requirements.in into requirements.lock (every transitive runtime
+##       dependency, pinned with hashes, for Python 3.12 on every platform); the layer and .venv install it.
+##       Upgrade one package: make lock LOCK_ARGS="--upgrade-package sqlalchemy"
+lock: venv
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.12 --generate-hashes \
+	  --custom-compile-command "make lock" $(LOCK_ARGS) \
+	  layers/shared/requirements.in -o layers/shared/requirements.lock
+
 ## dev: prepare the local database, run the demo requests, then serve the API on 127.0.0.1:3000
 ##      (DEV ONLY: JWT signatures not verified). `make dev DEV_SERVE=0` stops after the requests.
 dev: venv
 	$(PY) -m tools.dev
 
-## test: lint, type-check, the whole test suite, then lint and build the SAM template
-test: venv lint typecheck unit unit-pg15 lint-template
+## test: lint, type-check, sam build (the suite's artifact tests load the functions from the build
+##       output), the whole test suite, then lint the SAM template and check the build
+test: venv lint typecheck build unit unit-pg15 lint-template
+
+## build: sam build (no container) into .aws-sam/build: the layer from the lock as aarch64 wheels, every
+##        function and the layer compiled to bytecode (tools/sam-build/Makefile)
+build: venv sam-venv
+	$(PY) -m tools.build_check --build-only
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -65,7 +79,7 @@ fuzz: venv
 ## bench: the benchmark suite (bench/README.md) on its own embedded PostgreSQL (.local/bench-pg); prints a
 ##        table per section, writes bench/results/latest.json and the README's table. Not part of
 ##        `make test`. Quick check: make bench BENCH_ARGS=--quick; one section: BENCH_ARGS="--only latency"
-bench: venv
+bench: venv build
 	PYTHONPATH=layers/shared:. $(PY) -m bench.run $(BENCH_ARGS)
 
 ## serve: the local HTTP API only (DEV ONLY: unverified JWTs, loopback only)

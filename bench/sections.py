@@ -44,7 +44,7 @@ from onboarding.db import get_engine, unit_of_work
 from onboarding.models import Event, OnboardingMetric
 from onboarding.sample_data import SIZES, SampleSize, build_sample_rows, insert_sample_rows
 from tools.lambda_events import EVENTS_DIR, LocalLambdaContext, http_api_event, local_context
-from tools.template import functions, http_routes
+from tools.template import http_routes
 
 CHECKLIST_GET = "GET /v1/onboarding/checklist"
 MAX_STATEMENTS = 3
@@ -207,25 +207,12 @@ def latency(ctx: BenchContext) -> Section:
 
 
 def cold_starts(ctx: BenchContext) -> Section:
-    rows = [
-        cold_start.measure(spec, runs=ctx.scale.cold_runs)
-        for spec in functions().values()
-        if spec.code_exists
-    ]
+    rows, summary, notes = cold_start.measure_all(runs=ctx.scale.cold_runs)
     return Section(
-        "3. Cold start: handler import vs. its dependencies alone (fresh interpreters)",
+        "3. Cold start of the built artifact: handler import vs. its dependencies alone and vs. no bytecode",
         rows,
-        summary={
-            "worst_ratio": max(row["ratio"] for row in rows),
-            "functions_importing_boto3": [row["function"] for row in rows if row["boto3_imported"]],
-            "all_met": all(row["met"] for row in rows),
-            "runs_per_side": ctx.scale.cold_runs,
-        },
-        notes=[
-            "ratio: import time of the handler module / import time of only the third-party modules it "
-            "loads, each in a fresh interpreter (bytecode cached), best of the runs on each side.",
-            "largest_imports_ms: top-level packages by cumulative time in `python -X importtime`.",
-        ],
+        summary=summary,
+        notes=notes,
     )
 
 

@@ -3,11 +3,13 @@
 `make lint-template` runs it on the real build; these tests prove it fails when it should.
 """
 
+import py_compile
+import sys
 from pathlib import Path
 
 import pytest
 
-from tools import build_check
+from tools import artifact, build_check
 
 ELF_HEADER = b"\x7fELF\x02\x01\x01" + b"\x00" * 11
 
@@ -98,3 +100,52 @@ def test_the_template_itself_is_built_when_every_function_has_code(tmp_path: Pat
         "    Properties: {CodeUri: functions/here, Handler: app.lambda_handler}\n"
     )
     assert build_check.buildable_template(template) == template
+
+
+def compile_unchecked(path: Path) -> None:
+    py_compile.compile(
+        str(path), invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH, doraise=True
+    )
+
+
+def test_a_module_without_its_bytecode_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "compiled.py").write_text("X = 1\n")
+    (tmp_path / "pkg" / "forgotten.py").write_text("Y = 2\n")
+    compile_unchecked(tmp_path / "pkg" / "compiled.py")
+    assert build_check.missing_bytecode(tmp_path) == [
+        f"pkg/forgotten.py: no forgotten.{sys.implementation.cache_tag}.pyc"
+    ]
+
+
+def test_timestamp_bytecode_is_reported_as_not_what_the_build_writes(tmp_path: Path) -> None:
+    # A timestamp .pyc is checked against the source's mtime, which the deployment zip does not keep.
+    (tmp_path / "module.py").write_text("X = 1\n")
+    py_compile.compile(
+        str(tmp_path / "module.py"), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
+    )
+    assert build_check.missing_bytecode(tmp_path) == [
+        f"module.py: module.{sys.implementation.cache_tag}.pyc is not hash-based and unchecked"
+    ]
+
+
+def test_a_build_with_bytecode_for_every_module_passes_the_bytecode_check(tmp_path: Path) -> None:
+    build = make_build(tmp_path, "def lambda_handler(e, c):\n    pass\n")
+    for source in build.rglob("*.py"):
+        compile_unchecked(source)
+    assert build_check.check_bytecode(artifact.built_artifact(build)) == 0
+
+
+def test_a_build_with_an_uncompiled_handler_fails_the_bytecode_check(tmp_path: Path) -> None:
+    build = make_build(tmp_path, "def lambda_handler(e, c):\n    pass\n")
+    compile_unchecked(build / "SharedLayer" / "python" / "shared_dep.py")
+    assert build_check.check_bytecode(artifact.built_artifact(build)) == 1
+
+
+def test_a_layer_that_is_not_the_lock_fails(tmp_path: Path) -> None:
+    layer = tmp_path / "python"
+    (layer / "six-1.16.0.dist-info").mkdir(parents=True)
+    (layer / "six-1.16.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n"
+    )
+    assert build_check.check_locked_layer(layer) == 1

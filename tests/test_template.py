@@ -102,7 +102,14 @@ def test_every_function_runs_python312_on_arm64_from_globals_with_the_shared_lay
     layer = RESOURCES["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/shared"
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "tools/sam-build"}
+
+
+def test_every_function_and_the_layer_are_built_by_the_makefile_that_compiles_them() -> None:
+    # Globals cannot hold Metadata: each resource names the build (tools/sam-build/Makefile) itself.
+    for logical_id in [*SPECS, "SharedLayer"]:
+        metadata = RESOURCES[logical_id].get("Metadata", {})
+        assert metadata == {"BuildMethod": "makefile", "ContextPath": "tools/sam-build"}, logical_id
 
 
 def test_powertools_is_configured_for_every_function() -> None:

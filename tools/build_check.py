@@ -1,36 +1,46 @@
-"""`sam build`, then prove every built function imports its handler from the build output and the layer.
+"""`sam build`, then prove the build output is what it must be. Part of `make lint-template` (and so
+of `make test`):
 
-Part of `make lint-template` (and so of `make test`). For each function in .aws-sam/build a fresh
-interpreter (`python -S`: no site-packages, the standard library only) gets PYTHONPATH = the function's
-build directory + the built layer's python/ directory, as Lambda arranges /var/task and /opt/python,
-and imports the handler with the network switched off (nothing may connect at import time) and a
-dummy DATABASE_URL (settings load; nothing may use them yet). Every module imported must come from
-those two directories or the standard library.
-
-The layer is built for arm64 (the functions' architecture). Its compiled extensions (pydantic-core,
-SQLAlchemy's, MarkupSafe's) are aarch64 ELF files: checked to be exactly that, then, on a machine of
-another architecture, replaced in a scratch copy of the layer by the same versions' extensions for
-this machine, so that the import check still runs every line of Python of the built layer.
+1. the layer holds exactly the packages and versions of layers/shared/requirements.lock;
+2. every `.py` of the layer and of every function has its CPython 3.12 `.pyc` (hash-based, unchecked,
+   as tools/sam-build/Makefile compiles them): no cold start compiles anything;
+3. every compiled extension of the layer is aarch64 (the functions' architecture);
+4. every function imports its handler from the build output alone: a fresh interpreter
+   (`python -S`: no site-packages) with PYTHONPATH = the function's build directory + the layer's
+   python/ (Lambda's /var/task, /opt/python), the network switched off (nothing may connect at import
+   time) and a dummy DATABASE_URL (settings load; nothing may use them yet). Every module imported
+   must come from those two directories or the standard library. On a machine that is not aarch64
+   the layer's extensions are replaced by this machine's builds of the same versions in a scratch
+   copy (tools/artifact.py), so that the check still runs every line of Python of the built layer.
 """
 
+import importlib.util
 import os
-import platform
-import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
+from tools import lock
+from tools.artifact import (
+    BUILD_DIR,
+    HOST_MACHINE,
+    TARGET_MACHINE,
+    BuiltArtifact,
+    built_artifact,
+    elf_machine,
+    lambda_like_environment,
+    layer_extensions,
+    runnable_layer,
+    stale_files,
+    stand_in_note,
+)
 from tools.template import ROOT, TEMPLATE, functions, load_template
 
-BUILD_DIR = ROOT / ".aws-sam" / "build"
-WORK_DIR = ROOT / ".aws-sam" / "build-check"
 SAM_VENV = Path(os.environ.get("SAM_VENV", ROOT / ".venv-sam"))
-TARGET_MACHINE = "aarch64"  # Architectures: [arm64]
-ELF_MACHINES = {0xB7: "aarch64", 0x3E: "x86_64"}
-HOST_MACHINE = {"arm64": "aarch64", "amd64": "x86_64"}.get(platform.machine().lower(), platform.machine())
+PYC_UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, check_source off
+__all__ = ["elf_machine"]  # re-exported for the tests
 
 IMPORT_CHECK = r"""
 import importlib, socket, sys, sysconfig
@@ -95,16 +105,27 @@ def sam_build(template: Path) -> float:
     return time.monotonic() - started
 
 
-def elf_machine(path: Path) -> str:
-    header = path.read_bytes()[:20]
-    if header[:4] != b"\x7fELF":
-        return "not ELF"
-    return ELF_MACHINES.get(int.from_bytes(header[18:20], "little"), f"machine {header[18:20].hex()}")
+def fresh_artifact() -> BuiltArtifact:
+    """The build output, built again first (`sam build --cached`) when the source changed since."""
+    try:
+        stale = stale_files(built_artifact())
+    except FileNotFoundError:
+        stale = ["(no build output)"]
+    if stale:
+        if not (SAM_VENV / "bin" / "sam").is_file():
+            raise SystemExit(f"the build output is out of date ({', '.join(stale[:5])}): run `make build`")
+        print(f"building: the build output is out of date ({', '.join(stale[:5])})", file=sys.stderr)
+        sam_build(buildable_template())
+    artifact = built_artifact()
+    stale = stale_files(artifact)
+    if stale:
+        raise SystemExit(f"sam build left stale files: {stale[:5]}")
+    return artifact
 
 
 def check_layer_architecture(layer_python: Path) -> list[Path]:
     """Every compiled extension in the layer is for the functions' architecture; returns them."""
-    extensions = sorted(layer_python.rglob("*.so"))
+    extensions = layer_extensions(layer_python)
     wrong = [f"{path.relative_to(layer_python)}: {elf_machine(path)}" for path in extensions
              if elf_machine(path) != TARGET_MACHINE]  # fmt: skip
     if wrong:
@@ -112,90 +133,78 @@ def check_layer_architecture(layer_python: Path) -> list[Path]:
     return extensions
 
 
-def _owning_distributions(layer_python: Path, files: list[Path]) -> dict[Path, tuple[str, str]]:
-    """Which installed distribution (name, version) each file belongs to, from the dist-info RECORDs."""
-    owners: dict[Path, tuple[str, str]] = {}
-    for record in layer_python.glob("*.dist-info/RECORD"):
-        metadata = (record.parent / "METADATA").read_text(errors="replace").splitlines()
-        fields = dict(line.split(": ", 1) for line in metadata if ": " in line and not line.startswith(" "))
-        for line in record.read_text().splitlines():
-            path = (layer_python / line.split(",", 1)[0]).resolve()
-            if path in files:
-                owners[path] = (fields["Name"], fields["Version"])
-    return owners
+def missing_bytecode(root: Path) -> list[str]:
+    """Every `.py` under `root` without its CPython 3.12 `.pyc` (hash-based, unchecked: what the build
+    writes), so that no cold start compiles a module the build could have compiled."""
+    problems = []
+    for source in sorted(root.rglob("*.py")):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        relative = source.relative_to(root)
+        if not cached.is_file():
+            problems.append(f"{relative}: no {cached.name}")
+            continue
+        header = cached.read_bytes()[:8]
+        if header[:4] != importlib.util.MAGIC_NUMBER:
+            problems.append(f"{relative}: {cached.name} is not CPython 3.12 bytecode")
+        elif int.from_bytes(header[4:8], "little") != PYC_UNCHECKED_HASH:
+            problems.append(f"{relative}: {cached.name} is not hash-based and unchecked")
+    return problems
 
 
-def layer_for_this_machine(layer_python: Path, extensions: list[Path]) -> Path:
-    """The layer itself on an arm64 machine; else a copy whose extensions are this machine's builds."""
-    if HOST_MACHINE == TARGET_MACHINE or not extensions:
-        return layer_python
-    owners = _owning_distributions(layer_python, [path.resolve() for path in extensions])
-    unowned = [str(path) for path in extensions if path.resolve() not in owners]
-    if unowned:
-        raise SystemExit(f"extensions without a distribution record: {unowned}")
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
-    copy, wheels = WORK_DIR / "python", WORK_DIR / "wheels"
-    shutil.copytree(layer_python, copy)
-    distributions = sorted(set(owners.values()))
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--dest", str(wheels), *(f"{name}=={version}" for name, version in distributions)],
-        check=True,
-    )  # fmt: skip
-    for extension in extensions:
-        relative = extension.relative_to(layer_python)
-        module = relative.name.split(".", 1)[0]
-        (copy / relative).unlink()
-        replacement = _find_in_wheels(wheels, relative.parent.as_posix(), module)
-        if replacement is None:
-            raise SystemExit(f"no {HOST_MACHINE} build of {relative} in {distributions}")
-        wheel, member = replacement
-        with zipfile.ZipFile(wheel) as archive:
-            (copy / member).write_bytes(archive.read(member))
-        print(f"  {relative} -> {Path(member).name} ({HOST_MACHINE}, import check only)")
-    return copy
+def check_bytecode(artifact: BuiltArtifact) -> int:
+    roots = [artifact.layer_python, *(spec.code_uri for spec in artifact.functions.values())]
+    failures = 0
+    for root in roots:
+        problems = missing_bytecode(root)
+        sources = sum(1 for _ in root.rglob("*.py"))
+        name = root.relative_to(artifact.build_dir)
+        if problems:
+            failures += 1
+            print(f"  FAIL {name}: {len(problems)} of {sources} modules without bytecode:")
+            print("    " + "\n    ".join(problems[:20]) + ("\n    ..." if len(problems) > 20 else ""))
+    if not failures:
+        print(f"bytecode: every .py of the layer and of {len(artifact.functions)} functions has its .pyc")
+    return failures
 
 
-def _find_in_wheels(wheels: Path, directory: str, module: str) -> tuple[Path, str] | None:
-    for wheel in wheels.glob("*.whl"):
-        with zipfile.ZipFile(wheel) as archive:
-            for member in archive.namelist():
-                parent, _, name = member.rpartition("/")
-                if parent == directory.strip(".") and name.startswith(f"{module}.") and name.endswith(".so"):
-                    return wheel, member
-    return None
+def check_locked_layer(layer_python: Path) -> int:
+    """The layer holds exactly the lock's packages, at the lock's versions (what applies to Lambda arm64)."""
+    found = lock.differences(
+        lock.locked_versions(lock.LAMBDA_ARM64), lock.installed_versions(layer_python), extra_allowed=False
+    )
+    if found:
+        print("  FAIL layer differs from layers/shared/requirements.lock:\n    " + "\n    ".join(found))
+        return 1
+    print(f"layer: {len(lock.installed_versions(layer_python))} distributions, exactly the lock's versions")
+    return 0
 
 
 def import_check_environment(pythonpath: list[Path]) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join(map(str, pythonpath)),
-        "PYTHONDONTWRITEBYTECODE": "1",  # the build output is what gets deployed: leave it as built
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": "import-check",
-        "POWERTOOLS_SERVICE_NAME": "onboarding",
-        "POWERTOOLS_METRICS_NAMESPACE": "SignUpFlow/Onboarding",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        # Loads the settings; the network is off during the import, so using it would fail the check.
-        "DATABASE_URL": "postgresql+pg8000://import_check:unused@192.0.2.1:5432/none",
-    }
+    return lambda_like_environment(
+        pythonpath,
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_LAMBDA_FUNCTION_NAME": "import-check",
+            "POWERTOOLS_SERVICE_NAME": "onboarding",
+            "POWERTOOLS_METRICS_NAMESPACE": "SignUpFlow/Onboarding",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            # Loads the settings; the network is off during the import, so using it would fail the check.
+            "DATABASE_URL": "postgresql+pg8000://import_check:unused@192.0.2.1:5432/none",
+        },
+    )
 
 
 def check_imports(build_dir: Path = BUILD_DIR) -> int:
-    built = load_template(build_dir / "template.yaml")
-    layers = [
-        build_dir / resource["Properties"]["ContentUri"] / "python"
-        for resource in built["Resources"].values()
-        if resource["Type"] == "AWS::Serverless::LayerVersion"
-    ]
-    if len(layers) != 1:
-        raise SystemExit(f"expected one built layer, found {layers}")
-    extensions = check_layer_architecture(layers[0])
+    artifact = built_artifact(build_dir)
+    extensions = check_layer_architecture(artifact.layer_python)
     print(f"layer: {len(extensions)} compiled extensions, all {TARGET_MACHINE}")
-    layer_python = layer_for_this_machine(layers[0], extensions)
+    layer_python = runnable_layer(artifact.layer_python)
+    note = stand_in_note(artifact.layer_python)
+    if note:
+        print(f"  import check on {HOST_MACHINE}: {note}")
     failures = 0
-    for spec in functions(built, base=build_dir).values():
-        roots = [spec.code_uri, layer_python]
+    for spec in artifact.functions.values():
+        roots = artifact.pythonpath(spec, layer_python)
         result = subprocess.run(
             [sys.executable, "-S", "-B", "-c", IMPORT_CHECK, spec.handler_module, spec.handler_attribute,
              *map(str, roots)],
@@ -212,6 +221,12 @@ def check_imports(build_dir: Path = BUILD_DIR) -> int:
         if (spec.code_uri / "env.py").is_file():
             failures += check_migration_scripts(spec.code_uri, roots)
     return failures
+
+
+def check_build(build_dir: Path = BUILD_DIR) -> int:
+    """Everything the build must be: locked layer, bytecode everywhere, every handler importable."""
+    artifact = built_artifact(build_dir)
+    return check_locked_layer(artifact.layer_python) + check_bytecode(artifact) + check_imports(build_dir)
 
 
 def check_migration_scripts(code_dir: Path, roots: list[Path]) -> int:
@@ -241,11 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     if "--skip-build" not in args:
         seconds = sam_build(buildable_template())
         print(f"sam build: {seconds:.1f} s")
-    failures = check_imports()
+    if "--build-only" in args:
+        return 0
+    failures = check_build()
     if failures:
-        print(f"{failures} function(s) do not import from the build output", file=sys.stderr)
+        print(f"{failures} check(s) of the build output failed", file=sys.stderr)
         return 1
-    print("every built function imports its handler from the build output and the layer")
+    print("the layer is the lock, everything is compiled, every built function imports its handler")
     return 0
 
 

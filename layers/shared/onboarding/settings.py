@@ -91,4 +91,6 @@ class Settings(BaseModel):
 
 @cache
 def get_settings() -> Settings:
-    return Settings.model_validate(dict(os.environ))
+    # An empty variable is an unset one: the template declares DATABASE_URL, DB_TLS, ... empty so that
+    # `sam local invoke --env-vars env.json` may set them (SAM CLI passes only declared variables).
+    return Settings.model_validate({name: value for name, value in os.environ.items() if value != ""})
