@@ -20,8 +20,6 @@ import pg8000.core
 import pg8000.native
 from sqlalchemy import Engine, event, make_url
 
-from onboarding import db as service_db
-from onboarding.settings import get_settings
 from tools.lambda_events import local_context
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -126,13 +124,6 @@ def select_one_floor(database_url: str, repeat: int) -> list[float]:
         return time_calls(lambda: connection.run("SELECT 1"), repeat)
     finally:
         connection.close()
-
-
-def reset_service_caches() -> None:
-    """Forget the service's settings and engine (after pointing DATABASE_URL at another database)."""
-    get_settings.cache_clear()
-    service_db.get_engine.cache_clear()
-    service_db._session_factory.cache_clear()
 
 
 def load_handler(function: str) -> Handler:

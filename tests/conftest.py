@@ -15,9 +15,8 @@ from sqlalchemy import Engine, create_engine, delete, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from onboarding import db as service_db
+from onboarding import container
 from onboarding.models import Base, OnboardingChecklistTask, Organization
-from onboarding.settings import get_settings
 from tools.lambda_events import LocalLambdaContext, http_api_event
 from tools.local_db import (
     create_database,
@@ -36,12 +35,6 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "onboarding-tests")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SignUpFlowOnboardingTests")
 os.environ.setdefault("DB_MAX_OVERFLOW", "60")  # concurrency tests run many requests in one process
-
-
-def reset_service_caches() -> None:
-    get_settings.cache_clear()
-    service_db.get_engine.cache_clear()
-    service_db._session_factory.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +59,7 @@ def database_url(server_url: str) -> str:
     admin.dispose()
     migrate(url)
     use_database(url)
-    reset_service_caches()
+    container.reset()
     return url
 
 
@@ -121,14 +114,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto for every AWS call (fake credentials), and fresh EventBridge clients inside it."""
     from moto import mock_aws
 
-    from onboarding import outbox
-
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     with mock_aws():
-        outbox.events_client.cache_clear()
+        container.reset()
         yield
-    outbox.events_client.cache_clear()
+    container.reset()
 
 
 @pytest.fixture
@@ -140,7 +131,7 @@ def bus(aws: None, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
     use_bus(monkeypatch, BUS)
     yield capture
     monkeypatch.undo()
-    get_settings.cache_clear()
+    container.reset()
 
 
 def admin_claims(org_id: str = "org_demo") -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, event, func, insert, make_url, select, text
 from sqlalchemy.orm import Session
 
-from onboarding import purge, sample_data
+from onboarding import container, purge, sample_data
 from onboarding.db import get_engine, unit_of_work
 from onboarding.errors import DatabaseUnavailable
 from onboarding.models import Base, OnboardingState, Organization
@@ -33,7 +33,7 @@ from tests.api_routes import (
     send,
 )
 from tests.concurrency import run_together
-from tests.conftest import HandlerResponse, admin_claims, analyst_claims, reset_service_caches
+from tests.conftest import HandlerResponse, admin_claims, analyst_claims
 from tests.host_rows import add_real_rows, start_onboarding
 from tests.tcp_proxy import TcpProxy, closed_port, silent_listener
 from tools.template import HttpRoute
@@ -72,16 +72,14 @@ def service_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iter
     """Point the service (settings and engine) at another database URL; the real one afterwards."""
 
     def point(url: str, **env: str) -> None:
-        get_engine().dispose()
         monkeypatch.setenv("DATABASE_URL", url)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        reset_service_caches()
+        container.reset()
 
     yield point
-    get_engine().dispose()
     monkeypatch.undo()
-    reset_service_caches()
+    container.reset()
 
 
 @pytest.fixture
@@ -209,8 +207,7 @@ def test_every_route_blocked_by_a_lock_answers_503_then_succeeds_once_the_lock_i
 
 
 def _in_child(task: Callable[[HttpRoute], None], route: HttpRoute) -> None:
-    get_engine().dispose(close=False)  # the parent's connections stay the parent's
-    reset_service_caches()
+    container.reset(close_connections=False)  # the parent's connections stay the parent's
     task(route)
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from functions.onboarding.app import lambda_handler
 from functions.outbox_publisher.app import lambda_handler as publisher
-from onboarding import outbox
+from onboarding import container
+from onboarding.domain_events import PUBLISHED_DETAIL_MODELS, DomainEventType
 from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
 from tests.concurrency import fresh_handler, run_together
@@ -67,7 +68,7 @@ def only_event(bus: EventCapture, detail_type: str) -> dict[str, Any]:
     assert len(received) == 1, received
     [event] = received
     assert event["source"] == SOURCE
-    outbox.PUBLISHED_DETAIL_MODELS[outbox.DomainEventType(detail_type)].model_validate(event["detail"])
+    PUBLISHED_DETAIL_MODELS[DomainEventType(detail_type)].model_validate(event["detail"])
     return event
 
 
@@ -391,7 +392,7 @@ def test_an_event_a_request_could_not_publish_is_sent_by_the_publisher_once(
 
 def test_an_unreachable_eventbridge_never_fails_the_request(api, org, bus, db, monkeypatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://127.0.0.1:9")  # connection refused
-    outbox.events_client.cache_clear()
+    container.reset()
 
     response = request(api, "POST", "/v1/onboarding/sample-data", {"size": "minimal"})
 
@@ -450,6 +451,7 @@ def boto3_loaded(modules: set[str]) -> bool:
 def test_a_request_that_causes_no_event_does_not_import_boto3(org, database_url) -> None:
     modules = handle_in_fresh_interpreter(database_url, "GET", "/v1/onboarding")
     assert "onboarding.outbox" in modules
+    assert "onboarding.publisher" not in modules
     assert not boto3_loaded(modules)
 
 

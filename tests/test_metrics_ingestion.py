@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
-from onboarding import metrics
+from onboarding import container, metrics
 from onboarding.metrics import CLIENT_EVENT_TYPES, MetricEventType, coarse_user_agent
 from onboarding.models import OnboardingMetric, OnboardingState
 from tests.conftest import admin_claims
@@ -438,16 +438,15 @@ def test_a_body_over_the_limit_is_413(send, org) -> None:
 
 
 def test_with_the_recommended_body_limit_a_full_batch_of_full_events_fits(send, org, monkeypatch) -> None:
-    from onboarding.settings import get_settings
 
     monkeypatch.setenv("MAX_BODY_BYTES", str(512 * 1024))  # the metrics function's setting
-    get_settings.cache_clear()
+    container.reset()
     try:
         data = {"note": "x" * (4096 - len('{"note":""}'))}
         response = send([event(event_data=data) for _ in range(100)])
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
+        container.reset()
     assert response.json == {"accepted": 100, "duplicates": 0}
 
 

@@ -1,9 +1,8 @@
 """Checklist function: the onboarding checklist and its manual override (`/v1/onboarding/checklist...`)."""
 
 from onboarding import checklist
-from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
-from onboarding.db import unit_of_work
 
 app = create_app()
 RACE = "The checklist changed concurrently too often; try again"
@@ -14,8 +13,7 @@ RACE = "The checklist changed concurrently too often; try again"
     responses=documented(errors={404: "Onboarding not started", 409: RACE}),
 )
 def get_checklist() -> checklist.ChecklistView:
-    with unit_of_work() as session:
-        return checklist.get_checklist(session, current_org_id(app))
+    return checklist.get_checklist(current_session(app), current_org_id(app))
 
 
 @app.put(
@@ -23,8 +21,8 @@ def get_checklist() -> checklist.ChecklistView:
     responses=documented(errors={404: "No active task has this id, or onboarding not started", 409: RACE}),
 )
 def set_task_completion(task_id: str, override: checklist.ChecklistOverride) -> checklist.ChecklistView:
-    with unit_of_work() as session:
-        return checklist.set_task_completion(session, current_org_id(app), task_id, override.completed)
+    session, org_id = current_session(app), current_org_id(app)
+    return checklist.set_task_completion(session, org_id, task_id, override.completed)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

@@ -1,9 +1,8 @@
 """Metrics function: client analytics events, ingested in idempotent batches (`/v1/onboarding/metrics`)."""
 
 from onboarding import metrics
-from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
-from onboarding.db import unit_of_work
 
 app = create_app()
 
@@ -18,8 +17,7 @@ app = create_app()
 def ingest(batch: metrics.MetricBatch) -> metrics.IngestResult:
     # The user agent comes from the request (coarsened before storage), never from the body.
     user_agent = app.current_event.headers.get("user-agent")
-    with unit_of_work() as session:
-        return metrics.ingest(session, current_org_id(app), batch, user_agent)
+    return metrics.ingest(current_session(app), current_org_id(app), batch, user_agent)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

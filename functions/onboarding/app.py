@@ -1,11 +1,11 @@
 """Onboarding function: onboarding state, the setup wizard and sample data (`/v1/onboarding...`).
 
-Each route: validate (pydantic), one transaction, one domain call. Status codes other than 200 are set
-here, and documented (with the errors particular to the route) in its decorator.
-Domain events (wizard completed or skipped, a feature unlocked, even by reading the state, sample data
-generated or cleared) are written in the route's transaction and published right after its commit:
-every route runs in `outbox.publishing_unit_of_work()`, so none can forget to. A route that causes no
-event pays nothing for it and never imports boto3.
+Each route: validate (pydantic), one domain call in the request's unit of work (`onboarding.api`).
+Status codes other than 200 are set here, and documented (with the errors particular to the route) in
+its decorator. Domain events (wizard completed or skipped, a feature unlocked, even by reading the
+state, sample data generated or cleared) are written in the request's transaction and published right
+after its commit by that unit of work, so no route can forget to; a request that causes no event pays
+nothing for it and never imports boto3.
 """
 
 from typing import Annotated, Any
@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from onboarding import outbox, sample_data, wizard
-from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
+from onboarding import sample_data, wizard
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 
 app = create_app()
@@ -30,8 +30,7 @@ NOT_STARTED = "Onboarding not started, or the organization does not exist"
     ),
 )
 def start_onboarding() -> Response[wizard.OnboardingStateView]:
-    with outbox.publishing_unit_of_work() as session:
-        state, created = wizard.start_onboarding(session, current_org_id(app))
+    state, created = wizard.start_onboarding(current_session(app), current_org_id(app))
     return Response(
         status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=state
     )
@@ -44,8 +43,7 @@ def start_onboarding() -> Response[wizard.OnboardingStateView]:
     ),
 )
 def get_onboarding() -> wizard.OnboardingOverview:
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.get_overview(session, current_org_id(app))
+    return wizard.get_overview(current_session(app), current_org_id(app))
 
 
 @app.put(
@@ -59,8 +57,7 @@ def get_onboarding() -> wizard.OnboardingOverview:
 )
 def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> wizard.OnboardingStateView:
     # The body's model depends on the step in the path, so the domain validates it (same 422 shape).
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.save_step(session, current_org_id(app), step, body)
+    return wizard.save_step(current_session(app), current_org_id(app), step, body)
 
 
 @app.post(
@@ -68,14 +65,12 @@ def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> wiza
     responses=documented(errors={404: NOT_STARTED, 409: "The wizard is already completed"}),
 )
 def skip_wizard() -> wizard.OnboardingStateView:
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.skip_wizard(session, current_org_id(app))
+    return wizard.skip_wizard(current_session(app), current_org_id(app))
 
 
 @app.put("/v1/onboarding/preferences", responses=documented(errors={404: NOT_STARTED}))
 def set_preferences(preferences: wizard.PreferencesRequest) -> wizard.OnboardingStateView:
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.set_preferences(session, current_org_id(app), preferences)
+    return wizard.set_preferences(current_session(app), current_org_id(app), preferences)
 
 
 @app.post(
@@ -86,21 +81,18 @@ def set_preferences(preferences: wizard.PreferencesRequest) -> wizard.Onboarding
     ),
 )
 def generate_sample_data(request: sample_data.SampleDataRequest) -> Response[sample_data.SampleDataStatus]:
-    with outbox.publishing_unit_of_work() as session:
-        status = sample_data.generate_sample_data(session, current_org_id(app), request)
+    status = sample_data.generate_sample_data(current_session(app), current_org_id(app), request)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=status)
 
 
 @app.get("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
 def get_sample_data() -> sample_data.SampleDataStatus:
-    with outbox.publishing_unit_of_work() as session:
-        return sample_data.sample_data_status(session, current_org_id(app))
+    return sample_data.sample_data_status(current_session(app), current_org_id(app))
 
 
 @app.delete("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
 def delete_sample_data() -> sample_data.SampleDataCleared:
-    with outbox.publishing_unit_of_work() as session:
-        return sample_data.clear_sample_data(session, current_org_id(app), reason="manual")
+    return sample_data.clear_sample_data(current_session(app), current_org_id(app), reason="manual")
 
 
 @app.post(
@@ -108,8 +100,7 @@ def delete_sample_data() -> sample_data.SampleDataCleared:
     responses=documented(errors={404: NOT_STARTED, 409: "There is no sample data to extend"}),
 )
 def extend_sample_data(request: sample_data.ExtendRequest) -> sample_data.SampleDataStatus:
-    with outbox.publishing_unit_of_work() as session:
-        return sample_data.extend_sample_data(session, current_org_id(app), request)
+    return sample_data.extend_sample_data(current_session(app), current_org_id(app), request)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

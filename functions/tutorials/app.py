@@ -1,9 +1,8 @@
 """Tutorials function: the five tutorials and the org's progress (`/v1/onboarding/tutorials...`)."""
 
 from onboarding import tutorials
-from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
-from onboarding.db import unit_of_work
 
 app = create_app()
 UNKNOWN = "No tutorial has this id, or the organization does not exist"
@@ -12,14 +11,12 @@ FINISHED = "The tutorial is in the other end state (completed or skipped); view 
 
 @app.get("/v1/onboarding/tutorials")
 def list_tutorials() -> tutorials.TutorialList:
-    with unit_of_work() as session:
-        return tutorials.list_tutorials(session, current_org_id(app))
+    return tutorials.list_tutorials(current_session(app), current_org_id(app))
 
 
 @app.post("/v1/onboarding/tutorials/<tutorial_id>/views", responses=documented(errors={404: UNKNOWN}))
 def record_view(tutorial_id: str) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.record_view(session, current_org_id(app), tutorial_id)
+    return tutorials.record_view(current_session(app), current_org_id(app), tutorial_id)
 
 
 @app.put(
@@ -29,8 +26,8 @@ def record_view(tutorial_id: str) -> tutorials.TutorialView:
     ),
 )
 def set_progress(tutorial_id: str, progress: tutorials.TutorialProgressUpdate) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.set_progress(session, current_org_id(app), tutorial_id, progress.steps_completed)
+    session, org_id = current_session(app), current_org_id(app)
+    return tutorials.set_progress(session, org_id, tutorial_id, progress.steps_completed)
 
 
 @app.post(
@@ -38,8 +35,7 @@ def set_progress(tutorial_id: str, progress: tutorials.TutorialProgressUpdate) -
     responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
 )
 def complete(tutorial_id: str) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.complete(session, current_org_id(app), tutorial_id)
+    return tutorials.complete(current_session(app), current_org_id(app), tutorial_id)
 
 
 @app.post(
@@ -47,8 +43,7 @@ def complete(tutorial_id: str) -> tutorials.TutorialView:
     responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
 )
 def skip(tutorial_id: str) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.skip(session, current_org_id(app), tutorial_id)
+    return tutorials.skip(current_session(app), current_org_id(app), tutorial_id)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

@@ -1,14 +1,20 @@
-"""HTTP glue shared by every API function: resolver factory, the one error mapping, the entry point.
+"""HTTP glue shared by every API function: resolver factory, the one error mapping, the entry point,
+and the one unit of work per request.
 
 Errors leave the service in one shape, `{"error": {"code", "message", "details"}}`, whatever raised
 them: a domain error, request validation, an unknown route, or the authorization and body-size checks
 that run before routing (as API Gateway's own authorizer would).
+
+Every routed request runs in one unit of work opened here, after its input was validated: a route
+takes the session with `current_session(app)` and calls one domain function. The domain events it
+stages are written with its change and published once it has committed (`publish_events`); a request
+that causes none never loads the publisher, nor boto3.
 """
 
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -20,8 +26,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from onboarding.auth import Caller, Group, authorize
+from onboarding.db import unit_of_work
 from onboarding.errors import (
     DomainError,
     InvalidInput,
@@ -35,6 +43,7 @@ from onboarding.observability import logger
 from onboarding.settings import get_settings
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+_SESSION = "session"  # app.context key of the request's session
 
 
 class ErrorBody(BaseModel):
@@ -72,7 +81,39 @@ def create_app() -> APIGatewayHttpResolver:
     app.exception_handler(DomainError)(_domain_error_response)
     app.exception_handler(RequestValidationError)(_validation_error_response)
     app.not_found(lambda _error: _route_not_found_response(app))
+    # Runs after Powertools' request validation: a request refused as invalid opens no transaction.
+    app.use([_request_unit_of_work])
     return app
+
+
+def _request_unit_of_work(
+    app: APIGatewayHttpResolver, next_middleware: Callable[[APIGatewayHttpResolver], Response[Any]]
+) -> Response[Any]:
+    """The request's one transaction around its route (a domain error raised in it rolls it back),
+    its staged domain events published after the commit."""
+    with unit_of_work(after_commit=publish_events) as session:
+        app.context[_SESSION] = session
+        try:
+            return next_middleware(app)
+        finally:
+            app.context.pop(_SESSION, None)
+
+
+def publish_events(event_ids: Sequence[str]) -> None:
+    """Publish committed domain events (`publisher.publish_after_commit`: never raises for the request).
+
+    Imported here, not at the top: only requests that caused events load the publisher.
+    """
+    from onboarding.publisher import publish_after_commit
+
+    publish_after_commit(event_ids)
+
+
+def current_session(app: APIGatewayHttpResolver) -> Session:
+    """The session of the request's unit of work."""
+    session = app.context.get(_SESSION)
+    assert isinstance(session, Session), "create_app() opens a unit of work around every route"
+    return session
 
 
 def parse_json_body(text: str) -> Any:

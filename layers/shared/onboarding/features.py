@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from onboarding import outbox
 from onboarding.counters import Counter, counter_columns
+from onboarding.domain_events import FeatureUnlocked
 from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
 from onboarding.models import OnboardingState
 
@@ -93,10 +94,9 @@ def store_unlocks(
     org_id = locked_state.organization_id
     locked_state.features_unlocked = [*locked_state.features_unlocked, *(m.feature.value for m in new)]
     record_metrics(session, [_unlock_metric(org_id, m, counts) for m in new])
-    outbox.enqueue_many(
+    outbox.stage_many(
         session,
-        outbox.DomainEventType.FEATURE_UNLOCKED,
-        [(org_id, outbox.FeatureUnlocked(feature_id=m.feature.value, unlocked_at=now)) for m in new],
+        [(org_id, FeatureUnlocked(feature_id=m.feature.value, unlocked_at=now)) for m in new],
     )
     return [m.feature for m in new]
 

@@ -12,7 +12,6 @@ to events that cannot be processed is in docs/events.md:
 """
 
 import json
-from functools import cache
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from onboarding import wizard
+from onboarding.container import per_container
 from onboarding.errors import NotFound
 from onboarding.observability import logger
 from onboarding.settings import Settings, get_settings
@@ -83,7 +83,7 @@ class SqsClient(Protocol):
     def send_message(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
-@cache
+@per_container
 def sqs_client() -> SqsClient:
     import boto3  # only a malformed event needs SQS
     from botocore.config import Config

@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from onboarding import outbox, wizard
+from onboarding import domain_events, outbox, wizard
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord, metrics_insert
@@ -117,9 +117,9 @@ class SampleRowCounts(BaseModel):
     def total(self) -> int:
         return self.events + self.teams + self.people + self.event_assignments
 
-    def event_counts(self) -> outbox.SampleDataCounts:
+    def event_counts(self) -> domain_events.SampleDataCounts:
         """The counts as domain events carry them (the contract's names for the kinds of rows)."""
-        return outbox.SampleDataCounts(
+        return domain_events.SampleDataCounts(
             events=self.events, teams=self.teams, volunteers=self.people, assignments=self.event_assignments
         )
 
@@ -193,11 +193,10 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
         .add_cte(metrics_insert([metric]).cte("generated_metric"))
         .execution_options(synchronize_session="evaluate")
     )
-    outbox.enqueue(
+    outbox.stage(
         session,
-        outbox.DomainEventType.SAMPLE_DATA_GENERATED,
         org_id,
-        outbox.SampleDataGenerated(
+        domain_events.SampleDataGenerated(
             size=request.size.value, counts=counts.event_counts(), generated_at=now, expires_at=expiry
         ),
     )
@@ -303,13 +302,12 @@ def clear_locked_organizations(
             )
             .execution_options(synchronize_session=False)
         )
-        outbox.enqueue_many(
+        outbox.stage_many(
             session,
-            outbox.DomainEventType.SAMPLE_DATA_CLEARED,
             [
                 (
                     item.org_id,
-                    outbox.SampleDataCleared(
+                    domain_events.SampleDataCleared(
                         reason=reason, counts=counts[item.org_id].event_counts(), cleared_at=now
                     ),
                 )

@@ -1,10 +1,11 @@
 """Typed configuration read once per container from the environment; a bad value fails the cold start."""
 
 import os
-from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from onboarding.container import per_container
 
 
 class Settings(BaseModel):
@@ -65,6 +66,6 @@ class Settings(BaseModel):
         return self
 
 
-@cache
+@per_container
 def get_settings() -> Settings:
     return Settings.model_validate(dict(os.environ))

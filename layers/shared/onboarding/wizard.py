@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from onboarding import checklist, features, outbox
 from onboarding.counters import Counter
+from onboarding.domain_events import OnboardingCompleted, OnboardingSkipped
 from onboarding.errors import Conflict, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
 from onboarding.models import OnboardingState, Organization
@@ -304,11 +305,10 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
                     wizard_step_reached=step.value,
                 )
             )
-            outbox.enqueue(
+            outbox.stage(
                 session,
-                outbox.DomainEventType.ONBOARDING_COMPLETED,
                 org_id,
-                outbox.OnboardingCompleted(
+                OnboardingCompleted(
                     started_at=state.started_at, completed_at=now, completion_time_minutes=minutes
                 ),
             )
@@ -340,11 +340,10 @@ def skip_wizard(session: Session, org_id: str) -> OnboardingStateView:
                 )
             ],
         )
-        outbox.enqueue(
+        outbox.stage(
             session,
-            outbox.DomainEventType.ONBOARDING_SKIPPED,
             org_id,
-            outbox.OnboardingSkipped(skipped_at=loaded.now, wizard_step=step.value),
+            OnboardingSkipped(skipped_at=loaded.now, wizard_step=step.value),
         )
     features.store_unlocks(session, state, loaded.counts, loaded.now)
     session.flush()
