@@ -39,7 +39,7 @@ from bench.scenarios import (
     settle_checklist,
     typical_orgs,
 )
-from onboarding import checklist, metrics
+from onboarding import checklist, client_metrics
 from onboarding.db import get_engine, unit_of_work
 from onboarding.models import Event, OnboardingMetric
 from onboarding.sample_data import SIZES, SampleSize, build_sample_rows, insert_sample_rows
@@ -245,7 +245,7 @@ def ingest(ctx: BenchContext) -> Section:
     org, copy_org, bulk_org = typical_orgs(ctx.arrange, "ingest_", 3, metrics=0)
     handler = load_handler("metrics")
     path = "/v1/onboarding/metrics"
-    agent = metrics.coarse_user_agent(USER_AGENT["user-agent"])
+    agent = client_metrics.coarse_user_agent(USER_AGENT["user-agent"])
     for _ in range(3):
         invoke("metrics", http_api_event("POST", path, claims=admin(org), body=metric_batch(100)), 200)
     _truncate_metrics(ctx)
@@ -705,13 +705,14 @@ def naive_comparisons(ctx: BenchContext) -> Section:
 
     # Metrics: one INSERT per batch of 100 vs one ORM insert per event.
     validated = [
-        metrics.MetricBatch.model_validate(metric_batch(100)) for _ in range(2 * (scale.naive_calls // 4 + 2))
+        client_metrics.MetricBatch.model_validate(metric_batch(100))
+        for _ in range(2 * (scale.naive_calls // 4 + 2))
     ]
     batches = iter(validated)
 
     def set_based_ingest() -> None:
         with unit_of_work() as session:
-            metrics.ingest(session, org, next(batches), USER_AGENT["user-agent"])
+            client_metrics.ingest(session, org, next(batches), USER_AGENT["user-agent"])
 
     def orm_per_event() -> None:
         with unit_of_work() as session:

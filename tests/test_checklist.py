@@ -8,7 +8,7 @@ from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler
-from onboarding import checklist
+from onboarding import checklist, state
 from onboarding.db import get_engine, unit_of_work
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Team
 from tests.conftest import admin_claims
@@ -291,8 +291,10 @@ def relation_loops(plan: dict[str, Any], loops: dict[str, int] | None = None) ->
 
 
 def test_each_counter_is_computed_once_per_get_not_once_per_task(org, db: Session) -> None:
-    compiled = checklist.snapshot_statement(org).compile(
-        dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    compiled = (
+        state.statement(checklist.READING)
+        .params(org_id=org)
+        .compile(dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True})
     )
     plan = db.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}")).scalar_one()[0]["Plan"]
     loops = relation_loops(plan)

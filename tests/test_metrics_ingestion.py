@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
-from onboarding import container, metrics
-from onboarding.metrics import CLIENT_EVENT_TYPES, MetricEventType, coarse_user_agent
+from onboarding import client_metrics, container
+from onboarding.client_metrics import CLIENT_EVENT_TYPES, coarse_user_agent
+from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingState
 from tests.conftest import admin_claims
 from tests.sql_statements import recorded_statements
@@ -285,7 +286,7 @@ def test_event_data_size_counts_encoded_bytes(send, org) -> None:
 )
 def test_the_size_bound_is_never_below_the_serialized_size(data) -> None:
     exact = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
-    assert metrics._check_json(data, depth=1) >= exact
+    assert client_metrics._check_json(data, depth=1) >= exact
 
 
 def test_event_data_nests_at_most_four_levels(send, org) -> None:

@@ -1,6 +1,6 @@
 """Metrics function: client analytics events, ingested in idempotent batches (`/v1/onboarding/metrics`)."""
 
-from onboarding import metrics
+from onboarding import client_metrics
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 
@@ -14,10 +14,10 @@ app = create_app()
         errors={404: "The organization does not exist"},
     ),
 )
-def ingest(batch: metrics.MetricBatch) -> metrics.IngestResult:
+def ingest(batch: client_metrics.MetricBatch) -> client_metrics.IngestResult:
     # The user agent comes from the request (coarsened before storage), never from the body.
     user_agent = app.current_event.headers.get("user-agent")
-    return metrics.ingest(current_session(app), current_org_id(app), batch, user_agent)
+    return client_metrics.ingest(current_session(app), current_org_id(app), batch, user_agent)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from onboarding import sample_data, wizard
+from onboarding import sample_data, state, wizard
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 
@@ -29,10 +29,10 @@ NOT_STARTED = "Onboarding not started, or the organization does not exist"
         errors={404: "The organization does not exist"},
     ),
 )
-def start_onboarding() -> Response[wizard.OnboardingStateView]:
-    state, created = wizard.start_onboarding(current_session(app), current_org_id(app))
+def start_onboarding() -> Response[state.OnboardingStateView]:
+    view, created = state.start_onboarding(current_session(app), current_org_id(app))
     return Response(
-        status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=state
+        status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=view
     )
 
 
@@ -55,7 +55,7 @@ def get_onboarding() -> wizard.OnboardingOverview:
         }
     ),
 )
-def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> wizard.OnboardingStateView:
+def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> state.OnboardingStateView:
     # The body's model depends on the step in the path, so the domain validates it (same 422 shape).
     return wizard.save_step(current_session(app), current_org_id(app), step, body)
 
@@ -64,12 +64,12 @@ def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> wiza
     "/v1/onboarding/wizard/skip",
     responses=documented(errors={404: NOT_STARTED, 409: "The wizard is already completed"}),
 )
-def skip_wizard() -> wizard.OnboardingStateView:
+def skip_wizard() -> state.OnboardingStateView:
     return wizard.skip_wizard(current_session(app), current_org_id(app))
 
 
 @app.put("/v1/onboarding/preferences", responses=documented(errors={404: NOT_STARTED}))
-def set_preferences(preferences: wizard.PreferencesRequest) -> wizard.OnboardingStateView:
+def set_preferences(preferences: wizard.PreferencesRequest) -> state.OnboardingStateView:
     return wizard.set_preferences(current_session(app), current_org_id(app), preferences)
 
 

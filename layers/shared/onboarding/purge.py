@@ -26,6 +26,7 @@ from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import OnboardingState
 from onboarding.observability import logger
 from onboarding.sample_data import LockedSampleState, SampleRowCounts, clear_locked_organizations
+from onboarding.validation import iso_text
 
 # Scheduler clocks and ours may differ a little; a scheduled time further ahead than this is a bad event
 # (it would purge data that has not expired yet).
@@ -44,18 +45,12 @@ class PurgeIncomplete(RuntimeError):
     """Some organizations could not be purged; raised after the rest was done, so the run is retried."""
 
 
-def _iso_text(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date-time string")  # not a number read as epoch seconds
-    return value
-
-
 class ScheduledInvocation(BaseModel):
     """What the purge reads from its event: the scheduled time, in EventBridge's `time` field."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    time: Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+    time: Annotated[AwareDatetime, BeforeValidator(iso_text)]
     id: str | None = None
     resources: list[str] = Field(default_factory=list)
     detail: dict[str, Any] = Field(default_factory=dict)

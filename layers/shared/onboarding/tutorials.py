@@ -22,8 +22,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from onboarding.errors import Conflict, InvalidInput, NotFound
-from onboarding.metrics import MetricEventType, count_with_metrics
+from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import OnboardingTutorialCompletion, Organization
+from onboarding.validation import field_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,28 +122,25 @@ def record_view(session: Session, org_id: str, tutorial_id: str) -> TutorialView
     tutorial = _tutorial(tutorial_id)
     record, now = _lock(session, org_id, tutorial)
     metrics: list[Metric] = []
-    return _save(session, tutorial, record, _viewed(tutorial, record, now, metrics), metrics)
+    return _save(session, org_id, tutorial, record, _viewed(tutorial, record, now, metrics), metrics=metrics)
 
 
 def set_progress(session: Session, org_id: str, tutorial_id: str, steps_completed: int) -> TutorialView:
     tutorial = _tutorial(tutorial_id)
     if steps_completed > tutorial.total_steps:
+        reason = f"Input should be less than or equal to {tutorial.total_steps}"
         raise InvalidInput(
             f"{tutorial.id} has {tutorial.total_steps} steps.",
-            details=[
-                {
-                    "field": "body.steps_completed",
-                    "reason": f"Input should be less than or equal to {tutorial.total_steps}",
-                    "type": "less_than_equal",
-                }
-            ],
+            details=[field_error("body.steps_completed", reason, "less_than_equal")],
         )
     record, now = _lock(session, org_id, tutorial)
     metrics: list[Metric] = []
     current = _implicit_first_view(tutorial, record, now, metrics)
     if current.finished:
         raise Conflict(_finished_message(current, "change its progress"))
-    return _save(session, tutorial, record, replace(current, steps_completed=steps_completed), metrics)
+    return _save(
+        session, org_id, tutorial, record, replace(current, steps_completed=steps_completed), metrics=metrics
+    )
 
 
 def complete(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
@@ -151,7 +149,7 @@ def complete(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
     metrics: list[Metric] = []
     current = _implicit_first_view(tutorial, record, now, metrics)
     if current.completed:
-        return _save(session, tutorial, record, current, metrics)  # idempotent
+        return _save(session, org_id, tutorial, record, current, metrics=metrics)  # idempotent
     if current.skipped:
         raise Conflict(_finished_message(current, "complete it"))
     started = current.last_viewed_at or now
@@ -162,7 +160,7 @@ def complete(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
         )
     )
     done = replace(current, completed=True, completed_at=now, steps_completed=tutorial.total_steps)
-    return _save(session, tutorial, record, done, metrics)
+    return _save(session, org_id, tutorial, record, done, metrics=metrics)
 
 
 def skip(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
@@ -171,7 +169,7 @@ def skip(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
     metrics: list[Metric] = []
     current = _implicit_first_view(tutorial, record, now, metrics)
     if current.skipped:
-        return _save(session, tutorial, record, current, metrics)  # idempotent
+        return _save(session, org_id, tutorial, record, current, metrics=metrics)  # idempotent
     if current.completed:
         raise Conflict(_finished_message(current, "skip it"))
     metrics.append(
@@ -180,7 +178,9 @@ def skip(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
             {"tutorial_id": tutorial.id, "step_reached": current.steps_completed},
         )
     )
-    return _save(session, tutorial, record, replace(current, skipped=True, skipped_at=now), metrics)
+    return _save(
+        session, org_id, tutorial, record, replace(current, skipped=True, skipped_at=now), metrics=metrics
+    )
 
 
 # --- State machine ---
@@ -223,10 +223,8 @@ def _finished_message(record: _Record, action: str) -> str:
 def _tutorial(tutorial_id: str) -> Tutorial:
     tutorial = CATALOG.get(tutorial_id)
     if tutorial is None:
-        raise NotFound(
-            "No tutorial has this id.",
-            details=[{"field": "path.tutorial_id", "reason": f"expected one of {', '.join(TUTORIAL_IDS)}"}],
-        )
+        reason = f"expected one of {', '.join(TUTORIAL_IDS)}"
+        raise NotFound("No tutorial has this id.", details=[field_error("path.tutorial_id", reason, "enum")])
     return tutorial
 
 
@@ -252,8 +250,15 @@ def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[_Record, d
 
 
 def _save(
-    session: Session, tutorial: Tutorial, before: _Record, after: _Record, metrics: list[Metric]
+    session: Session,
+    org_id: str,
+    tutorial: Tutorial,
+    before: _Record,
+    after: _Record,
+    *,
+    metrics: list[Metric],
 ) -> TutorialView:
+    """Write the columns that changed with the metrics the change emits, in one statement."""
     changes = {
         column: getattr(after, column)
         for column in _RECORD_COLUMNS
@@ -261,14 +266,8 @@ def _save(
     }
     if changes:
         table = OnboardingTutorialCompletion
-        updated = (
-            update(table)
-            .where(table.id == before.id)
-            .values(**changes)
-            .returning(table.organization_id)
-            .cte("updated")
-        )
-        session.execute(count_with_metrics(updated, metrics))
+        change = update(table).where(table.id == before.id).values(**changes).returning(table.organization_id)
+        record_with(session, change, [MetricRecord(org_id, kind, event_data=data) for kind, data in metrics])
     return _view(tutorial, after)
 
 
