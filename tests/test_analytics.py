@@ -9,14 +9,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bench.harness import count_statements
 from functions.analytics.app import lambda_handler
 from onboarding import analytics
-from onboarding.db import get_engine
 from onboarding.models import OnboardingMetric
 from tests.conftest import admin_claims, analyst_claims
 from tests.host_rows import start_onboarding
-from tests.sql_statements import recorded_statements
+from tests.sql_statements import captured_statements, recorded_statements
 
 JUNE_10 = datetime(2026, 6, 10, 12, tzinfo=UTC)
 
@@ -358,9 +356,9 @@ def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
 ) -> None:
     done = {"completed": True}
     add_orgs(make_org, db, [{"checklist_progress": {"add_team": done}} for _ in range(8)])
-    with count_statements(get_engine()) as statements:
+    with captured_statements() as statements:
         api("completion-rate")
-    [(sql, parameters)] = statements.captured
+    [(sql, parameters)] = statements
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()

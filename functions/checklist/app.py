@@ -3,6 +3,7 @@
 from onboarding import checklist
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.measured import Given, measured
 
 app = create_app()
 RACE = "The checklist changed concurrently too often; try again"
@@ -12,6 +13,7 @@ RACE = "The checklist changed concurrently too often; try again"
     "/v1/onboarding/checklist",
     responses=documented(errors={404: "Onboarding not started", 409: RACE}),
 )
+@measured(statements=1, why="tasks, state and counters", given=Given(settled=True))
 def get_checklist() -> checklist.ChecklistView:
     return checklist.get_checklist(current_session(app), current_org_id(app))
 
@@ -19,6 +21,13 @@ def get_checklist() -> checklist.ChecklistView:
 @app.put(
     "/v1/onboarding/checklist/<task_id>",
     responses=documented(errors={404: "No active task has this id, or onboarding not started", 409: RACE}),
+)
+@measured(
+    statements=2,
+    why="read; compare-and-swap update with its metric",
+    given=Given(settled=True),
+    path={"task_id": "complete_profile"},
+    body=({"completed": True}, {"completed": False}),
 )
 def set_task_completion(task_id: str, override: checklist.ChecklistOverride) -> checklist.ChecklistView:
     session, org_id = current_session(app), current_org_id(app)

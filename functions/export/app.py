@@ -10,12 +10,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from onboarding import export
 from onboarding.api import create_app, current_org_id, current_session, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.measured import measured
 from onboarding.pagination import MAX_CURSOR_LENGTH
 
 app = create_app()
 
 
 @app.get("/v1/onboarding/export")
+@measured(statements=1, why="state, tutorials and a page of metrics")
 def export_organization(
     limit: Annotated[int, Query(ge=1, le=export.MAX_METRICS_PAGE)] = export.DEFAULT_METRICS_PAGE,
     cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,

@@ -3,6 +3,7 @@
 from onboarding import client_metrics
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.measured import measured
 
 app = create_app()
 
@@ -13,6 +14,13 @@ app = create_app()
         {200: "Stored once per event id: how many were new and how many were replays"},
         errors={404: "The organization does not exist"},
     ),
+)
+@measured(
+    "10 events",
+    statements=1,
+    why="one INSERT for the batch",
+    body="metric batch",
+    headers={"user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36"},
 )
 def ingest(batch: client_metrics.MetricBatch) -> client_metrics.IngestResult:
     # The user agent comes from the request (coarsened before storage), never from the body.

@@ -16,10 +16,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from onboarding import sample_data, state, wizard
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.measured import Given, measured
 
 app = create_app()
 # OpenAPI descriptions of the errors these routes share.
 NOT_STARTED = "Onboarding not started, or the organization does not exist"
+# The organizations the measured paths find (onboarding/measured.py).
+NOT_YET_STARTED = Given(started=False)
+WITH_SAMPLE_DATA = Given(sample_data=True)
 
 
 @app.post(
@@ -28,6 +32,21 @@ NOT_STARTED = "Onboarding not started, or the organization does not exist"
         {201: "Onboarding started now", 200: "Already started: the existing state, unchanged"},
         errors={404: "The organization does not exist"},
     ),
+)
+@measured(
+    "first call",
+    statements=2,
+    why="insert the state with its metric; read it back",
+    given=NOT_YET_STARTED,
+    once=True,
+    status=201,
+)
+@measured(
+    "again",
+    statements=2,
+    why="the insert that changes nothing; read it back",
+    common=False,
+    given=Given(step=1),
 )
 def start_onboarding() -> Response[state.OnboardingStateView]:
     view, created = state.start_onboarding(current_session(app), current_org_id(app))
@@ -42,6 +61,7 @@ def start_onboarding() -> Response[state.OnboardingStateView]:
         errors={404: NOT_STARTED, 409: "The checklist changed concurrently too often; try again"}
     ),
 )
+@measured(statements=2, why="the state with the milestone counters; the checklist", given=Given(settled=True))
 def get_onboarding() -> wizard.OnboardingOverview:
     return wizard.get_overview(current_session(app), current_org_id(app))
 
@@ -55,6 +75,33 @@ def get_onboarding() -> wizard.OnboardingOverview:
         }
     ),
 )
+@measured(
+    "next step",
+    statements=2,
+    why="lock and read; update with its metric",
+    given=Given(step=1),
+    once=True,
+    path={"step": "1"},
+    body="wizard step 1",
+)
+@measured(
+    "edit an earlier step",
+    statements=2,
+    why="lock and read; update",
+    common=False,
+    path={"step": "1"},
+    body="wizard step 1",
+)
+@measured(
+    "last step, completes",
+    statements=3,
+    why="lock and read; update with its metrics; the event",
+    common=False,
+    given=Given(step=5),
+    once=True,
+    path={"step": "5"},
+    body="wizard step 5",
+)
 def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> state.OnboardingStateView:
     # The body's model depends on the step in the path, so the domain validates it (same 422 shape).
     return wizard.save_step(current_session(app), current_org_id(app), step, body)
@@ -64,11 +111,19 @@ def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> stat
     "/v1/onboarding/wizard/skip",
     responses=documented(errors={404: NOT_STARTED, 409: "The wizard is already completed"}),
 )
+@measured(
+    statements=3, why="lock and read; update with its metric; the event", given=Given(step=2), once=True
+)
 def skip_wizard() -> state.OnboardingStateView:
     return wizard.skip_wizard(current_session(app), current_org_id(app))
 
 
 @app.put("/v1/onboarding/preferences", responses=documented(errors={404: NOT_STARTED}))
+@measured(
+    statements=2,
+    why="lock and read; update",
+    body=({"show_all_features": True}, {"show_all_features": False}),
+)
 def set_preferences(preferences: wizard.PreferencesRequest) -> state.OnboardingStateView:
     return wizard.set_preferences(current_session(app), current_org_id(app), preferences)
 
@@ -80,17 +135,31 @@ def set_preferences(preferences: wizard.PreferencesRequest) -> state.OnboardingS
         errors={404: NOT_STARTED, 409: "Sample data exists; delete it first"},
     ),
 )
+@measured(
+    statements=4,
+    why="lock and read; the four tables; flags with the metric; the event",
+    once=True,
+    status=201,
+    body={"size": "standard", "expiry_days": 30},
+)
 def generate_sample_data(request: sample_data.SampleDataRequest) -> Response[sample_data.SampleDataStatus]:
     status = sample_data.generate_sample_data(current_session(app), current_org_id(app), request)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=status)
 
 
 @app.get("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
+@measured(statements=1, why="the state with its sample rows", given=WITH_SAMPLE_DATA)
 def get_sample_data() -> sample_data.SampleDataStatus:
     return sample_data.sample_data_status(current_session(app), current_org_id(app))
 
 
 @app.delete("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
+@measured(
+    statements=4,
+    why="lock and read; the four tables; flags with the metric; the event",
+    given=WITH_SAMPLE_DATA,
+    once=True,
+)
 def delete_sample_data() -> sample_data.SampleDataCleared:
     return sample_data.clear_sample_data(current_session(app), current_org_id(app), reason="manual")
 
@@ -99,6 +168,7 @@ def delete_sample_data() -> sample_data.SampleDataCleared:
     "/v1/onboarding/sample-data/extend",
     responses=documented(errors={404: NOT_STARTED, 409: "There is no sample data to extend"}),
 )
+@measured(statements=2, why="lock and read; update", given=WITH_SAMPLE_DATA, body={"days": 7})
 def extend_sample_data(request: sample_data.ExtendRequest) -> sample_data.SampleDataStatus:
     return sample_data.extend_sample_data(current_session(app), current_org_id(app), request)
 
