@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from onboarding import sample_data
 from onboarding.db import unit_of_work
 from onboarding.models import Base, Event, EventAssignment, OnboardingState, Person
-from tests.conftest import HandlerResponse
+from tests.fixtures import HandlerResponse
 from tools import openapi
 from tools.lambda_events import LocalLambdaContext, http_api_event
 from tools.scenarios import body as scenario_body

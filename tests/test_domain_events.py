@@ -14,34 +14,21 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from functions.onboarding.app import lambda_handler
 from functions.outbox_publisher.app import lambda_handler as publisher
 from onboarding import container
 from onboarding.domain_events import PUBLISHED_DETAIL_MODELS, DomainEventType
 from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
 from tests.concurrency import fresh_handler, run_together
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 from tests.host_rows import add_real_rows
 from tests.sql_statements import recorded_statements
 from tests.wizard_steps import complete_steps, step_body
 from tools.lambda_events import EVENTS_DIR, http_api_event, local_context
 from tools.local_db import ROOT
 
-ORG = "org_events"
+ORG = "org_a"  # the `org` fixture's
 OUTBOX_INSERT = "INSERT INTO onboarding_outbox"
-
-
-@pytest.fixture
-def api(call):
-    return call(lambda_handler)
-
-
-@pytest.fixture
-def org(make_org, api) -> str:
-    make_org(ORG)
-    assert api("POST", "/v1/onboarding", claims=admin_claims(ORG)).status == 201
-    return ORG
 
 
 def request(api, method: str, path: str, body: Any = None, org_id: str = ORG):

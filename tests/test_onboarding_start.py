@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from functions.onboarding.app import lambda_handler
 from onboarding import container
 from onboarding.models import OnboardingMetric, OnboardingState
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 
 
 def test_start_creates_state_once_then_returns_it(call, make_org, db: Session) -> None:

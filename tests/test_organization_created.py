@@ -83,7 +83,7 @@ def test_a_redelivered_or_duplicate_event_changes_nothing(make_org, db: Session,
 
 def test_onboarding_started_through_the_api_first_is_left_as_it_is(make_org, call, db: Session, dlq) -> None:
     from functions.onboarding.app import lambda_handler as onboarding_api
-    from tests.conftest import admin_claims
+    from tests.fixtures import admin_claims
 
     make_org("org_demo")
     assert call(onboarding_api)("POST", "/v1/onboarding", claims=admin_claims("org_demo")).status == 201

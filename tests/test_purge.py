@@ -24,7 +24,7 @@ from onboarding.models import (
 )
 from tests.aws_capture import BUS, EventCapture, use_bus
 from tests.concurrency import run_together
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 from tests.host_rows import add_real_rows
 from tests.sql_statements import recorded_statements
 from tools.lambda_events import EVENTS_DIR, LocalLambdaContext

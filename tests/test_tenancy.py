@@ -28,7 +28,7 @@ from tests.api_routes import (
     route_id,
     send,
 )
-from tests.conftest import HandlerResponse
+from tests.fixtures import HandlerResponse
 from tests.host_rows import add_real_rows, start_onboarding
 from tests.wizard_steps import step_body
 from tools.template import HttpRoute
