@@ -9,6 +9,7 @@ tasks restored) and talks to the service only through its real handlers and API 
 import json
 import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from onboarding import container
 from onboarding.models import Base, OnboardingChecklistTask, Organization
+from onboarding.state import StateRecord
 from tools.lambda_events import LocalLambdaContext, http_api_event
 from tools.local_db import (
     create_database,
@@ -63,6 +65,30 @@ def worker_suffix() -> str:
     """`_gw0`, `_gw1`, ... under pytest-xdist (each worker its own databases), else empty."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     return f"_{worker}" if worker else ""
+
+
+def state_record(**columns: Any) -> StateRecord:
+    """An `onboarding_state` row as `state.load` returns it: a new organization's, `columns` changed."""
+    defaults: dict[str, Any] = {
+        "id": "onboard_1",
+        "organization_id": "org_a",
+        "wizard_completed": False,
+        "wizard_current_step": 1,
+        "wizard_step_data": {},
+        "sample_data_generated": False,
+        "sample_data_generated_at": None,
+        "sample_data_expiry": None,
+        "sample_data_cleared": False,
+        "checklist_progress": {},
+        "features_unlocked": [],
+        "show_all_features": False,
+        "skipped": False,
+        "skipped_at": None,
+        "started_at": datetime(2026, 10, 16, 3, 0, tzinfo=UTC),
+        "completed_at": None,
+        "updated_at": datetime(2026, 10, 16, 3, 0, tzinfo=UTC),
+    }
+    return StateRecord(**(defaults | columns))
 
 
 # --- The database ---

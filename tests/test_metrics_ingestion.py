@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
 from onboarding import client_metrics, container
-from onboarding.client_metrics import CLIENT_EVENT_TYPES, coarse_user_agent
+from onboarding.client_metrics import CLIENT_EVENT_TYPES
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingState
 from tests.fixtures import ORG, admin_claims
@@ -366,43 +366,6 @@ def test_the_user_agent_comes_from_the_header_coarsened(send, new_org, db: Sessi
 def test_without_a_user_agent_header_none_is_stored(send, new_org, db: Session) -> None:
     send([event()], headers={"user-agent": ""})
     assert [row.user_agent for row in stored(db)] == [None]
-
-
-@pytest.mark.parametrize(
-    ("header", "coarse"),
-    [
-        (CHROME_ON_WINDOWS, "Chrome 126 / Windows"),
-        (
-            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-            "Version/17.5 Safari/605.1.15",
-            "Safari 17 / macOS",
-        ),
-        (
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-            "Version/17.5 Mobile/15E148 Safari/604.1",
-            "Safari 17 / iOS",
-        ),
-        ("Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0", "Firefox 127 / Linux"),
-        (
-            "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-            "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
-            "Samsung Internet 25 / Android",
-        ),
-        (CHROME_ON_WINDOWS + " Edg/126.0.2592.87", "Edge 126 / Windows"),
-        ("curl/8.5.0", "Bot"),
-        ("Googlebot/2.1 (+http://www.google.com/bot.html)", "Bot"),
-        ("something\x00odd " + "z" * 5000, "Other / Other"),
-        (None, None),
-        ("   ", None),
-    ],
-)
-def test_user_agents_are_reduced_to_browser_major_version_and_os(header, coarse) -> None:
-    assert coarse_user_agent(header) == coarse
-
-
-def test_a_coarse_user_agent_never_exceeds_one_hundred_characters() -> None:
-    result = coarse_user_agent("Mozilla/5.0 (Windows NT 10.0) Chrome/9999.1 " + "x" * 10_000)
-    assert result is not None and len(result) <= 100
 
 
 # --- The rest of the contract ---
