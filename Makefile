@@ -8,16 +8,17 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv sam-venv lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
+.PHONY: dev test venv sam-venv lint typecheck unit unit-pg15 unit-pg18 unit-fast lint-template bench serve invoke openapi fuzz clean
 
-$(VENV)/.installed: pyproject.toml layers/shared/requirements.txt tools/bootstrap.sh
+$(VENV)/.installed: pyproject.toml layers/shared/requirements.txt tools/bootstrap.sh tools/python312.sh
 	bash tools/bootstrap.sh $(VENV)
 	touch $@
 
 venv: $(VENV)/.installed
 
-$(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh $(VENV)/.installed
-	bash tools/bootstrap_sam.sh $(SAM_VENV) $(PY)
+# Independent of the project's venv (both are built on the same Python 3.12): `make -j` builds them at once.
+$(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh tools/python312.sh
+	bash tools/bootstrap_sam.sh $(SAM_VENV)
 	touch $@
 
 sam-venv: $(SAM_VENV)/.installed
@@ -27,8 +28,13 @@ sam-venv: $(SAM_VENV)/.installed
 dev: venv
 	$(PY) -m tools.dev
 
-## test: lint, type-check, the whole test suite, then lint and build the SAM template
-test: venv lint typecheck unit unit-pg15 lint-template
+## test: lint, type-check, the whole suite on PostgreSQL 15 and its version-sensitive tests on 18, then
+##       lint and build the SAM template. Independent steps run at once (-j), each one's output kept
+##       together (-O); the two virtualenvs are built first, also at once.
+TEST_JOBS ?= 3
+test:
+	@$(MAKE) --no-print-directory -j2 venv sam-venv
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget lint typecheck unit lint-template
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -37,13 +43,27 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy layers/shared functions migrations tools tests bench
 
+## unit: the whole suite on PostgreSQL 15, the oldest version production supports, so nothing relies on
+##       a newer version's features; then the version-sensitive tests (migrations, schema, query plans:
+##       marker `versions`) on the embedded PostgreSQL 18 as well. PYTEST_WORKERS processes each.
+PYTEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
 unit: venv
-	$(VENV)/bin/pytest
+	$(MAKE) --no-print-directory unit-pg15
+	$(MAKE) --no-print-directory unit-pg18
 
-## unit-pg15: the suite again on PostgreSQL 15, the oldest version production supports (Debian's
-##            postgresql-15 server, installed when missing), so nothing relies on 18-only features
+## unit-pg15: the whole suite on Debian's postgresql-15 server (installed when missing; a throwaway cluster)
 unit-pg15: venv
-	bash tools/with_postgres15.sh $(VENV)/bin/pytest -q -p no:cacheprovider
+	bash tools/with_postgres15.sh $(PYTEST)
+
+## unit-pg18: the version-sensitive tests on the embedded PostgreSQL 18 (`make unit-pg18 PYTEST_ARGS=`: all)
+PYTEST_ARGS ?= -m versions
+unit-pg18: venv
+	env -u DATABASE_URL $(PYTEST) $(PYTEST_ARGS)
+
+## unit-fast: the unit tests only (pure logic, no database): seconds
+unit-fast: venv
+	$(VENV)/bin/pytest -q tests/unit
 
 ## lint-template: sam validate --lint, cfn-lint + serverless rules, sam build (no container), and an
 ##                import of every built handler from the build output with the built layer

@@ -335,6 +335,7 @@ def test_each_report_is_one_statement(analytics_api, make_org, db, report: str) 
     assert len(statements) == 1
 
 
+@pytest.mark.versions  # a query plan: checked on PostgreSQL 15 and 18
 def test_incomplete_pages_read_the_partial_index_of_incomplete_organizations(db: Session) -> None:
     statement = analytics.incomplete_organizations_statement(analytics.period(None, None), limit=100)
     compiled = statement.compile(dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True})
@@ -355,6 +356,7 @@ def relation_loops(plan: dict[str, Any], loops: dict[str, int] | None = None) ->
     return loops
 
 
+@pytest.mark.versions  # a query plan: checked on PostgreSQL 15 and 18
 def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
     analytics_api, make_org, db, engine
 ) -> None:

@@ -287,6 +287,7 @@ def relation_loops(plan: dict[str, Any], loops: dict[str, int] | None = None) ->
     return loops
 
 
+@pytest.mark.versions  # a query plan: checked on PostgreSQL 15 and 18
 def test_each_counter_is_computed_once_per_get_not_once_per_task(org, db: Session) -> None:
     compiled = (
         state.statement(checklist.READING)

@@ -16,6 +16,8 @@ from onboarding.models import (
     OnboardingTutorialCompletion,
 )
 
+pytestmark = pytest.mark.versions  # DDL and constraints: checked on PostgreSQL 15 and 18
+
 SEED_TASKS = [
     (
         "complete_profile",

@@ -3,19 +3,6 @@
 # its dev tools. Works on a fresh machine: finds python3.12 on PATH or in pyenv.
 set -euo pipefail
 venv=${1:-.venv}
-
-find_python() {
-  local candidate
-  for candidate in "${PYTHON:-}" python3.12 "$(command -v pyenv >/dev/null && pyenv root)/versions/"3.12*/bin/python3.12; do
-    [ -n "$candidate" ] || continue
-    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
-      echo "$candidate"; return 0
-    fi
-  done
-  return 1
-}
-
-python=$(find_python) || { echo "Python 3.12 (the Lambda runtime's version) is required; set PYTHON=/path/to/python3.12" >&2; exit 1; }
+python=$(bash "$(dirname "$0")/python312.sh")
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[dev]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
