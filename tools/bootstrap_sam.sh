@@ -9,6 +9,7 @@ set -euo pipefail
 venv=${1:-.venv-sam}
 python=$(bash "$(dirname "$0")/python312.sh")
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tools/sam-requirements.txt
+# --no-compile: bytecode is written on first import, for the modules actually used.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -r tools/sam-requirements.txt
 "$venv/bin/sam" --version
 "$venv/bin/cfn-lint" --version
