@@ -8,6 +8,8 @@ tasks restored) and talks to the service only through its real handlers and API 
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +61,28 @@ class HandlerResponse:
 
 
 Invoke = Callable[..., HandlerResponse]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def python_imports(code: str, *, cwd: Path = ROOT, path: tuple[Path, ...] = (), **env: str) -> set[str]:
+    """Modules loaded after running `code` in a fresh interpreter (the way a Lambda cold start would),
+    with the repository and the shared layer on its path (or `path`)."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={
+            "PYTHONPATH": os.pathsep.join(map(str, path or (ROOT, ROOT / "layers" / "shared"))),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            **env,
+        },
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
 
 
 def worker_suffix() -> str:

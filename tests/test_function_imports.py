@@ -2,12 +2,9 @@
 where nothing is published, never the wizard's graph (its forms, e-mail validation) where no wizard
 route is served. Checked in a fresh interpreter, the way Lambda imports a handler."""
 
-import json
-import subprocess
-import sys
-
 import pytest
 
+from tests.fixtures import python_imports
 from tools.template import SHARED_LAYER_DIR, functions
 
 WIZARD_GRAPH = {"onboarding.wizard", "onboarding.checklist", "email_validator"}
@@ -15,16 +12,9 @@ WIZARD_GRAPH = {"onboarding.wizard", "onboarding.checklist", "email_validator"}
 
 def imported_by(logical_id: str) -> set[str]:
     spec = functions()[logical_id]
-    code = f"import {spec.handler_module}, json, sys; print(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=spec.code_uri,
-        env={"PYTHONPATH": f"{spec.code_uri}:{SHARED_LAYER_DIR}", "AWS_DEFAULT_REGION": "us-east-1"},
+    return python_imports(
+        f"import {spec.handler_module}", cwd=spec.code_uri, path=(spec.code_uri, SHARED_LAYER_DIR)
     )
-    return set(json.loads(result.stdout.splitlines()[-1]))
 
 
 @pytest.mark.parametrize("logical_id", ["PurgeFunction", "OrganizationCreatedFunction"])

@@ -2,8 +2,6 @@
 retried by the scheduled publisher, sent once per row (moto EventBridge, real PostgreSQL)."""
 
 import json
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,8 +19,8 @@ from onboarding.errors import InvalidInput
 from onboarding.models import OutboxEvent
 from onboarding.settings import Settings, get_settings
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
+from tests.fixtures import python_imports
 from tools.lambda_events import EVENTS_DIR, local_context
-from tools.local_db import ROOT
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 COUNTS = {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}
@@ -373,20 +371,6 @@ def test_pending_rows_are_found_through_partial_indexes(engine: Engine, database
 
 
 # --- Cold starts ---
-
-
-def python_imports(code: str, **env: str) -> set[str]:
-    """Modules loaded after running `code` in a fresh interpreter (the way a Lambda cold start would)."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'shared'}", "AWS_DEFAULT_REGION": "us-east-1", **env},
-    )
-    return set(json.loads(result.stdout.splitlines()[-1]))
 
 
 def test_importing_the_api_functions_does_not_import_boto3() -> None:
