@@ -32,7 +32,6 @@ from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
     DomainError,
-    InvalidInput,
     MalformedRequest,
     MethodNotAllowed,
     NotFound,
@@ -41,6 +40,7 @@ from onboarding.errors import (
 )
 from onboarding.observability import logger
 from onboarding.settings import get_settings
+from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 _SESSION = "session"  # app.context key of the request's session
@@ -197,20 +197,18 @@ def _validation_error_response(error: RequestValidationError) -> Response[Any]:
     errors = list(error.errors())
     if any(item.get("type") == "json_invalid" for item in errors):
         return error_response(MalformedRequest("The request body is not valid JSON."))
-    details = [_describe_validation_error(item) for item in errors]
-    fields = ", ".join(sorted({detail["field"] for detail in details}))
-    return error_response(InvalidInput(f"The request is not valid: check {fields}.", details=details))
+    return error_response(invalid_input_from_details(_describe_validation_error(item) for item in errors))
 
 
-def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, Any]:
+def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, str]:
     # With one (non-embedded) body model Powertools reports ("body", <field>, ...), the path a client
     # knows, e.g. "body.events.3.event_type". Nested paths are kept whole.
     location = [str(part) for part in item.get("loc", ())]
-    return {
-        "field": ".".join(location) or "body",
-        "reason": str(item.get("msg", "invalid value")),
-        "type": str(item.get("type", "value_error")),
-    }
+    return field_error(
+        ".".join(location) or "body",
+        str(item.get("msg", "invalid value")),
+        str(item.get("type", "value_error")),
+    )
 
 
 def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:
