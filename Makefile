@@ -47,7 +47,9 @@ typecheck: venv
 ##       a newer version's features; then the version-sensitive tests (migrations, schema, query plans:
 ##       marker `versions`) on the embedded PostgreSQL 18 as well. PYTEST_WORKERS processes each.
 PYTEST_WORKERS ?= 2
-PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
+# --dist loadfile: a test module runs whole on one worker (the fuzz coverage check counts its module's
+# cases; module-level caches stay warm).
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 unit: venv
 	$(MAKE) --no-print-directory unit-pg15
 	$(MAKE) --no-print-directory unit-pg18

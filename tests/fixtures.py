@@ -115,6 +115,16 @@ def state_record(**columns: Any) -> StateRecord:
     return StateRecord(**(defaults | columns))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under pytest 9, schemathesis gives every operation's test of tests/test_fuzz.py the same node id
+    # (the operation is only in the item's name), and pytest-xdist schedules tests by node id: it ran
+    # one of the 22. Each gets its operation as the id's parameter, as pytest's own parametrize does.
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label and label not in item.nodeid:
+            item._id = item.id.with_params(label)
+
+
 # --- The database ---
 
 

@@ -411,7 +411,7 @@ def test_no_identity_is_401(checklist_api) -> None:
 def test_summary_is_the_progress_of_the_checklist(checklist_api, org, db: Session) -> None:
     add_events(db, org)
     with unit_of_work() as session:
-        summary = checklist.checklist_summary(session, org)
+        summary = checklist.checklist_summary(session, org, state.load(session, org, checklist.READING))
     assert summary.model_dump() == {"completed_count": 1, "total_count": 6, "completion_percent": 16.7}
     assert summary == checklist.ChecklistProgress.model_validate(checklist_api("GET").json["progress"])
 

@@ -278,7 +278,11 @@ READING = state.Reading(counters=tuple(Counter), extra=(("tasks", _active_tasks)
 
 
 def _read(session: Session, org_id: str) -> _Snapshot:
-    snapshot = state.load(session, org_id, READING)
+    return _checklist_of(state.load(session, org_id, READING))
+
+
+def _checklist_of(snapshot: state.Snapshot) -> _Snapshot:
+    """The checklist's view of a state snapshot read with `READING`."""
     return _Snapshot(
         tasks=[_task(fields) for fields in snapshot.extra["tasks"]],
         facts=Facts(
@@ -382,10 +386,12 @@ def _settle(
     session: Session,
     org_id: str,
     override: tuple[str, bool] | None = None,
+    read: state.Snapshot | None = None,
 ) -> tuple[_Snapshot, dict[str, ProgressEntry]]:
     """Read, and write first completions (plus an override) when there are any; retried on a race."""
     for _attempt in range(_MAX_ATTEMPTS):
-        snapshot = _read(session, org_id)
+        # What the caller has just read serves the first attempt; a retry reads again.
+        snapshot = _checklist_of(read) if read is not None and _attempt == 0 else _read(session, org_id)
         entries = _entries(snapshot.progress)
         changes = _auto_completions(snapshot, entries)
         if override is not None:
@@ -452,6 +458,7 @@ def set_task_completion(session: Session, org_id: str, task_id: str, completed: 
     return _view(*_settle(session, org_id, override=(task_id, completed)))
 
 
-def checklist_summary(session: Session, org_id: str) -> ChecklistProgress:
-    """Progress for GET /v1/onboarding: the same evaluation (and bookkeeping) as the checklist route."""
-    return get_checklist(session, org_id).progress
+def checklist_summary(session: Session, org_id: str, read: state.Snapshot) -> ChecklistProgress:
+    """Progress for GET /v1/onboarding: the same evaluation (and bookkeeping) as the checklist route,
+    from the state the caller read with `READING` (no statement of its own unless something changed)."""
+    return _view(*_settle(session, org_id, read=read)).progress

@@ -208,9 +208,12 @@ def start_onboarding(session: Session, org_id: str) -> tuple["OnboardingStateVie
     return get_onboarding(session, org_id), created
 
 
-def get_onboarding(session: Session, org_id: str) -> "OnboardingStateView":
-    """The state, after storing any feature unlock the organization has earned since the last look."""
-    snapshot = load(session, org_id)
+def get_onboarding(session: Session, org_id: str, read: Snapshot | None = None) -> "OnboardingStateView":
+    """The state, after storing any feature unlock the organization has earned since the last look.
+
+    `read`: the state the caller has just read (with at least the milestone counters), else it is read.
+    """
+    snapshot = read or load(session, org_id)
     if features.reached(snapshot.counters, snapshot.state.features_unlocked):
         # Re-read under the row lock: of two concurrent readers, only one stores (and reports) the unlock.
         snapshot = load(session, org_id, lock=True)

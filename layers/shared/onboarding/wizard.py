@@ -168,9 +168,12 @@ class PreferencesRequest(BaseModel):
 
 
 def get_overview(session: Session, org_id: str) -> OnboardingOverview:
-    """The full state for GET /v1/onboarding: one statement for the state, one for the checklist."""
-    view = state.get_onboarding(session, org_id)
-    return OnboardingOverview(**dict(view), checklist=checklist.checklist_summary(session, org_id))
+    """The full state for GET /v1/onboarding, from one statement: the state, every counter (the
+    milestones' among them) and the checklist's tasks. A feature unlock or a first checklist
+    completion found there is stored, as the state route and the checklist route store them."""
+    read = state.load(session, org_id, checklist.READING)
+    view = state.get_onboarding(session, org_id, read)
+    return OnboardingOverview(**dict(view), checklist=checklist.checklist_summary(session, org_id, read))
 
 
 def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]) -> OnboardingStateView:
