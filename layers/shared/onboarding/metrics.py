@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Insert, Integer, String, Update, cast, column, func, insert, select, values
+from sqlalchemy import Insert, Integer, String, Update, bindparam, column, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -48,7 +48,9 @@ class MetricRecord:
     wizard_step_dropped: int | None = None
 
 
-# The metric columns a record fills, in the order of the VALUES rows `record_with` sends.
+# The metric columns a record fills: the rows travel as one JSON parameter (`jsonb_to_recordset`), so
+# the statement's text and its compiled form do not depend on the values (SQLAlchemy caches the compiled
+# statement; a VALUES list of bound literals was compiled again for every request).
 _COLUMNS = (
     column("organization_id", String(50)),
     column("event_type", String(50)),
@@ -71,24 +73,28 @@ def record_with(session: Session, change: Insert | Update, records: Sequence[Met
     changed = change.cte("changed")
     statement = select(func.count()).select_from(changed)
     if records:
-        emitted = values(*_COLUMNS, name="emitted").data(
-            [
-                (
-                    record.org_id,
-                    record.event_type.value,
-                    record.event_data,
-                    record.completion_time_minutes,
-                    record.step_duration_seconds,
-                    record.wizard_step_reached,
-                    record.wizard_step_dropped,
-                )
-                for record in records
-            ]
+        rows = [
+            {
+                "organization_id": record.org_id,
+                "event_type": record.event_type.value,
+                "event_data": record.event_data,
+                "completion_time_minutes": record.completion_time_minutes,
+                "step_duration_seconds": record.step_duration_seconds,
+                "wizard_step_reached": record.wizard_step_reached,
+                "wizard_step_dropped": record.wizard_step_dropped,
+            }
+            for record in records
+        ]
+        emitted = (
+            func.jsonb_to_recordset(bindparam("metric_rows", rows, type_=JSONB))
+            .table_valued(*_COLUMNS)
+            .render_derived("emitted", with_types=True)
         )
-        # Cast: a column of NULLs in VALUES is text to PostgreSQL (None binds render as a bare NULL).
-        rows = select(*(cast(emitted.c[c.name], c.type) for c in _COLUMNS)).select_from(
-            changed.join(emitted, emitted.c.organization_id == changed.c.organization_id)
+        metrics = insert(OnboardingMetric).from_select(
+            [c.name for c in _COLUMNS],
+            select(*emitted.c).select_from(
+                changed.join(emitted, emitted.c.organization_id == changed.c.organization_id)
+            ),
         )
-        metrics = insert(OnboardingMetric).from_select([c.name for c in _COLUMNS], rows)
         statement = statement.add_cte(metrics.cte("emitted_metrics"))
     return int(session.execute(statement).scalar_one())
