@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from onboarding import outbox
 from onboarding.counters import Counter
-from onboarding.domain_events import FeatureUnlocked
 from onboarding.metrics import MetricEventType, MetricRecord
 
 
@@ -86,6 +85,10 @@ def unlock(
     new = reached(counts, unlocked)
     if not new:
         return unlocked, []
+    # Imported when a feature unlocks: the checklist function reads the state (and imports this module)
+    # but never unlocks, so its cold start does not build the event schemas.
+    from onboarding.domain_events import FeatureUnlocked
+
     outbox.stage_many(
         session, [(org_id, FeatureUnlocked(feature_id=m.feature.value, unlocked_at=now)) for m in new]
     )

@@ -13,14 +13,18 @@ written by the next commit.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, SessionTransaction
 
-from onboarding.domain_events import EventDetail
 from onboarding.ids import new_id
 from onboarding.models import OutboxEvent
+
+if TYPE_CHECKING:
+    # Only for the annotations: `db` imports this module, and every function imports `db`; the event
+    # schemas (pydantic models) are loaded by the modules that stage events, not by every cold start.
+    from onboarding.domain_events import EventDetail
 
 _STAGED_KEY = "onboarding.outbox.staged"  # Session.info key of the current transaction's `_Staged`
 
@@ -31,12 +35,12 @@ class _Staged:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def stage(session: Session, org_id: str, detail: EventDetail) -> str:
+def stage(session: Session, org_id: str, detail: "EventDetail") -> str:
     """Stage one event in the session's transaction; returns its event id. See `stage_many`."""
     return stage_many(session, [(org_id, detail)])[0]
 
 
-def stage_many(session: Session, events: Sequence[tuple[str, EventDetail]]) -> list[str]:
+def stage_many(session: Session, events: Sequence[tuple[str, "EventDetail"]]) -> list[str]:
     """Stage events (e.g. one per organization the purge cleared) in the session's transaction.
 
     The details are pydantic models, validated when they were built; their ids are made here (the
