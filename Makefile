@@ -8,16 +8,17 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv sam-venv lock build lint typecheck unit unit-pg15 lint-template bench serve invoke openapi fuzz clean
+.PHONY: dev test venv sam-venv lock build lint typecheck unit unit-pg15 unit-pg18 unit-fast lint-template template-check bench serve invoke openapi fuzz clean
 
-$(VENV)/.installed: pyproject.toml layers/shared/requirements.lock tools/bootstrap.sh
+$(VENV)/.installed: pyproject.toml layers/shared/requirements.lock tools/bootstrap.sh tools/python312.sh
 	bash tools/bootstrap.sh $(VENV)
 	touch $@
 
 venv: $(VENV)/.installed
 
-$(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh $(VENV)/.installed
-	bash tools/bootstrap_sam.sh $(SAM_VENV) $(PY)
+# Independent of the project's venv (both are built on the same Python 3.12): `make -j` builds them at once.
+$(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh tools/python312.sh
+	bash tools/bootstrap_sam.sh $(SAM_VENV)
 	touch $@
 
 sam-venv: $(SAM_VENV)/.installed
@@ -35,9 +36,15 @@ lock: venv
 dev: venv
 	$(PY) -m tools.dev
 
-## test: lint, type-check, sam build (the suite's artifact tests load the functions from the build
-##       output), the whole test suite, then lint the SAM template and check the build
-test: venv lint typecheck build unit unit-pg15 lint-template
+## test: lint, type-check, sam build, the whole suite on PostgreSQL 15 and its version-sensitive tests on
+##       18 (the suite's artifact tests load the functions from the build output), then lint the SAM
+##       template and check the build. Independent steps run at once (-j), each one's output kept
+##       together (-O): the two virtualenvs first; then the build beside lint and type-check; then the tests.
+TEST_JOBS ?= 3
+test:
+	@$(MAKE) --no-print-directory -j2 venv sam-venv
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget build typecheck lint
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget unit-pg15 unit-pg18 template-check
 
 ## build: sam build (no container) into .aws-sam/build: the layer from the lock as aarch64 wheels, every
 ##        function and the layer compiled to bytecode (tools/sam-build/Makefile)
@@ -51,20 +58,41 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy layers/shared functions migrations tools tests bench
 
+## unit: the whole suite on PostgreSQL 15, the oldest version production supports, so nothing relies on
+##       a newer version's features; then the version-sensitive tests (migrations, schema, query plans:
+##       marker `versions`) on the embedded PostgreSQL 18 as well. PYTEST_WORKERS processes each.
+PYTEST_WORKERS ?= 2
+# --dist loadfile: a test module runs whole on one worker (the fuzz coverage check counts its module's
+# cases; module-level caches stay warm).
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 unit: venv
-	$(VENV)/bin/pytest
+	$(MAKE) --no-print-directory unit-pg15
+	$(MAKE) --no-print-directory unit-pg18
 
-## unit-pg15: the suite again on PostgreSQL 15, the oldest version production supports (Debian's
-##            postgresql-15 server, installed when missing), so nothing relies on 18-only features
+## unit-pg15: the whole suite on Debian's postgresql-15 server (installed when missing; a throwaway cluster)
 unit-pg15: venv
-	bash tools/with_postgres15.sh $(VENV)/bin/pytest -q -p no:cacheprovider
+	bash tools/with_postgres15.sh $(PYTEST)
+
+## unit-pg18: the version-sensitive tests on the embedded PostgreSQL 18, in one process (35 tests: a
+##            second server would cost more than it saves); `make unit-pg18 PYTEST_ARGS=`: all of them
+PYTEST_ARGS ?= -m versions -n 0
+unit-pg18: venv
+	env -u DATABASE_URL $(PYTEST) $(PYTEST_ARGS)
+
+## unit-fast: the unit tests only (pure logic, no database): seconds
+unit-fast: venv
+	$(VENV)/bin/pytest -q tests/unit
 
 ## lint-template: sam validate --lint, cfn-lint + serverless rules, sam build (no container), and an
 ##                import of every built handler from the build output with the built layer
-lint-template: venv sam-venv
+lint-template: build
+	$(MAKE) --no-print-directory template-check
+
+## template-check: lint-template without the build (`make test` builds once, before the tests)
+template-check: venv sam-venv
 	$(SAM_BIN)/sam validate --lint --template-file template.yaml
 	$(SAM_BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
-	$(PY) -m tools.build_check
+	$(PY) -m tools.build_check --skip-build
 
 ## openapi: regenerate openapi.json from the code (tests/test_openapi.py fails while it is stale)
 openapi: venv

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from bench.harness import reset_service_caches, select_one_floor
-from onboarding import db as service_db
+from bench.harness import select_one_floor
+from onboarding import container
 from tools.local_db import create_database, migrate, use_database
 
 
@@ -88,7 +88,7 @@ class BenchContext:
         url = create_database(self.server_url, name, replace=True)
         migrate(url)
         use_database(url)
-        reset_service_caches()
+        container.reset()
         self._url, self._arrange = url, create_engine(url, poolclass=NullPool)
         if name not in self.databases:
             self.databases.append(name)
@@ -128,5 +128,4 @@ class BenchContext:
     def _release(self) -> None:
         if self._arrange is not None:
             self._arrange.dispose()
-        if service_db.get_engine.cache_info().currsize:
-            service_db.get_engine().dispose()
+        container.reset()

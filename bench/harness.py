@@ -8,7 +8,6 @@ Two counts per request:
   (Parse/Sync, Describe/Sync, Bind+Execute/Sync) and the COMMIT. This is what a network hop multiplies.
 """
 
-import importlib
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +18,6 @@ from typing import Any
 import pg8000.core
 import pg8000.native
 from sqlalchemy import Engine, event, make_url
-
-from onboarding import db as service_db
-from onboarding.settings import get_settings
-from tools.lambda_events import local_context
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @dataclass
@@ -71,6 +64,23 @@ def count_round_trips() -> Iterator[WireCounter]:
         yield counter
     finally:
         pg8000.core.CoreConnection.handle_messages = original
+
+
+CHECKLIST_GET = "GET /v1/onboarding/checklist"
+SAFARI = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"
+USER_AGENT = {"user-agent": SAFARI}
+
+
+def ms(value: float) -> float:
+    return round(value, 3)
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def p99(samples: list[float]) -> float:
+    return percentile(samples, 0.99)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -126,28 +136,3 @@ def select_one_floor(database_url: str, repeat: int) -> list[float]:
         return time_calls(lambda: connection.run("SELECT 1"), repeat)
     finally:
         connection.close()
-
-
-def reset_service_caches() -> None:
-    """Forget the service's settings and engine (after pointing DATABASE_URL at another database)."""
-    get_settings.cache_clear()
-    service_db.get_engine.cache_clear()
-    service_db._session_factory.cache_clear()
-
-
-def load_handler(function: str) -> Handler:
-    """The Lambda handler of functions/<function>/app.py."""
-    module = importlib.import_module(f"functions.{function}.app")
-    handler: Handler = module.lambda_handler
-    return handler
-
-
-def invoke(function: str, event: dict[str, Any], expected_status: int | None = None) -> dict[str, Any]:
-    """Send one event through a function's handler, as Lambda would (one at a time: Powertools keeps
-    the current event in a class attribute)."""
-    response = load_handler(function)(event, local_context())
-    status = response.get("statusCode")
-    if expected_status is not None and status != expected_status:
-        route = event.get("routeKey")
-        raise RuntimeError(f"{route} -> {status} (expected {expected_status}): {response.get('body')}")
-    return response

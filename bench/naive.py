@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from onboarding import checklist, counters
 from onboarding.checklist import CompositeAnd, CompositeOr, CounterCriterion, Criterion, StateCheckCriterion
-from onboarding.metrics import MetricBatch, coarse_user_agent
+from onboarding.client_metrics import MetricBatch, coarse_user_agent
 from onboarding.models import (
     Event,
     EventAssignment,

@@ -2,7 +2,8 @@
 
 The suites that must cover every route (tenancy, limits, database faults) take the list from here, and
 the list comes from the template (tools/template.py), so a new route is covered without anyone
-remembering to add it; `valid_body` fails loudly for a new route that takes a body.
+remembering to add it. A route's valid request (path parameters, body) and the organization it needs
+come from its common measured path, declared on the route (`@measured`, tools/scenarios.py).
 """
 
 import json
@@ -17,16 +18,16 @@ from sqlalchemy.orm import Session
 from onboarding import sample_data
 from onboarding.db import unit_of_work
 from onboarding.models import Base, Event, EventAssignment, OnboardingState, Person
-from tests.conftest import HandlerResponse
-from tests.wizard_steps import step_body
+from tests.fixtures import HandlerResponse
 from tools import openapi
 from tools.lambda_events import LocalLambdaContext, http_api_event
+from tools.scenarios import body as scenario_body
+from tools.scenarios import common_scenario
 from tools.template import HttpRoute, functions, http_routes, load_handler
 
 ROUTES: list[HttpRoute] = http_routes()
 ORG_ROUTES = [route for route in ROUTES if route.path.startswith("/v1/onboarding")]
 ANALYTICS_ROUTES = [route for route in ROUTES if route.path.startswith("/v1/analytics")]
-PATH_VALUES = {"step": "1", "task_id": "add_team", "tutorial_id": "events_intro"}
 _DOCUMENT: dict[str, Any] = json.loads(openapi.DOCUMENT.read_text())
 
 
@@ -36,7 +37,7 @@ def route_id(route: HttpRoute) -> str:
 
 def concrete_path(route: HttpRoute, **values: str) -> str:
     path = route.path
-    for name, value in {**PATH_VALUES, **values}.items():
+    for name, value in {**common_scenario(route.route_key).declared.path, **values}.items():
         path = path.replace(f"{{{name}}}", value)
     assert "{" not in path, f"no value for a parameter of {route.route_key}"
     return path
@@ -61,22 +62,13 @@ def metric_event(event_id: uuid.UUID | str | None = None, **fields: Any) -> dict
     }
 
 
-def valid_body(route: HttpRoute) -> dict[str, Any] | None:
-    """A body the route accepts (None for routes that take none)."""
-    bodies: dict[str, Any] = {
-        "PUT /v1/onboarding/wizard/steps/{step}": step_body(1),
-        "PUT /v1/onboarding/preferences": {"show_all_features": True},
-        "POST /v1/onboarding/sample-data": {"size": "minimal", "expiry_days": 7},
-        "POST /v1/onboarding/sample-data/extend": {"days": 5},
-        "PUT /v1/onboarding/checklist/{task_id}": {"completed": True},
-        "PUT /v1/onboarding/tutorials/{tutorial_id}/progress": {"steps_completed": 2},
-        "POST /v1/onboarding/metrics": {"events": [metric_event()]},
-    }
+def valid_body(route: HttpRoute) -> Any:
+    """A body the route accepts (None for routes that take none): its common measured path's."""
     if not takes_body(route):
         return None
-    assert route.route_key in bodies, f"tests/api_routes.py: add a valid body for {route.route_key}"
-    body: dict[str, Any] = bodies[route.route_key]
-    return body
+    declared = common_scenario(route.route_key).declared.body
+    assert declared is not None, f"{route.route_key}: declare the body of its common measured path"
+    return scenario_body(declared, 0)
 
 
 def send(
@@ -118,19 +110,18 @@ def spec_timeout(route: HttpRoute) -> int:
 
 
 def make_ready(route: HttpRoute, org_id: str) -> None:
-    """Put the organization in a state where `route` succeeds and writes: onboarding not started yet for
-    POST /v1/onboarding (its first-time path), no sample data to generate, some to extend."""
-    if route.route_key == "POST /v1/onboarding":
-        with unit_of_work() as session:
+    """Put the organization in the state its common measured path finds, so that `route` succeeds and
+    writes: onboarding not started yet (POST /v1/onboarding, first time), sample data present (to
+    extend or delete it) or absent (to generate it)."""
+    given = common_scenario(route.route_key).declared.given
+    with unit_of_work() as session:
+        if not given.started:
             session.execute(delete(OnboardingState).where(OnboardingState.organization_id == org_id))
-    if route.route_key == "POST /v1/onboarding/sample-data":
-        with unit_of_work() as session:
+        elif given.sample_data and not sample_data.sample_data_status(session, org_id).present:
+            request = sample_data.SampleDataRequest(size=sample_data.SampleSize.MINIMAL)
+            sample_data.generate_sample_data(session, org_id, request)
+        elif not given.sample_data:
             sample_data.clear_sample_data(session, org_id, reason="manual")
-    if route.route_key == "POST /v1/onboarding/sample-data/extend":
-        with unit_of_work() as session:
-            if not sample_data.sample_data_status(session, org_id).present:
-                request = sample_data.SampleDataRequest(size=sample_data.SampleSize.MINIMAL)
-                sample_data.generate_sample_data(session, org_id, request)
 
 
 def assert_contract_error(response: HandlerResponse, status: int) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from onboarding.settings import get_settings
+from onboarding import container
 
 BUS = "signupflow-test"
 SOURCE = "signupflow.onboarding"  # the default EVENT_SOURCE
@@ -65,4 +65,4 @@ def queue_messages(queue_url: str) -> list[dict[str, Any]]:
 def use_bus(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Point the service at the bus `name` (EVENT_BUS_NAME), e.g. one that does not exist."""
     monkeypatch.setenv("EVENT_BUS_NAME", name)
-    get_settings.cache_clear()
+    container.reset()

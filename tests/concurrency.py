@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from onboarding import db as service_db
-from onboarding.settings import get_settings
+from onboarding import container
 
 ROOT = Path(__file__).resolve().parent.parent
 _FORK = multiprocessing.get_context("fork")
@@ -70,10 +69,7 @@ def run_together[T](tasks: Sequence[Callable[[], T]], *, timeout: float = 120) -
 
 def _child(index: int, task: Callable[[], Any], barrier: Any, results: Any) -> None:
     # The parent's pooled connections stay the parent's: drop them here without closing them.
-    service_db.get_engine().dispose(close=False)
-    get_settings.cache_clear()
-    service_db.get_engine.cache_clear()
-    service_db._session_factory.cache_clear()
+    container.reset(close_connections=False)
     try:
         barrier.wait(timeout=60)
         results.put((index, True, task()))

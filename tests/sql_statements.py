@@ -1,6 +1,6 @@
 """Count the SQL statements the service sends (its round trips), with a `before_cursor_execute` hook."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,15 +11,29 @@ from onboarding.db import get_engine
 
 @contextmanager
 def recorded_statements() -> Iterator[list[str]]:
-    """Every statement the service's engine executes inside the block, in order."""
-    engine = get_engine()
+    """Every statement the service's engine executes inside the block, in order (as they run)."""
     seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with _hooked(lambda statement, _parameters: seen.append(statement)):
         yield seen
+
+
+@contextmanager
+def captured_statements() -> Iterator[list[tuple[str, Any]]]:
+    """The same, each with its parameters (to run it again, under EXPLAIN for instance)."""
+    seen: list[tuple[str, Any]] = []
+    with _hooked(lambda statement, parameters: seen.append((statement, parameters))):
+        yield seen
+
+
+@contextmanager
+def _hooked(record: Callable[[str, Any], None]) -> Iterator[None]:
+    engine = get_engine()
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        record(statement, parameters)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", before)

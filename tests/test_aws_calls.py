@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from onboarding import aws
+from onboarding.container import reset as reset_service_caches
 from onboarding.settings import Settings
 from tests.api_routes import assert_contract_error, lambda_context, send
-from tests.conftest import admin_claims, reset_service_caches
+from tests.fixtures import admin_claims
 from tests.host_rows import start_onboarding
 from tests.tcp_proxy import silent_listener
 from tools.template import ROOT, functions
@@ -126,7 +127,6 @@ def test_an_eventbridge_that_never_answers_leaves_the_request_successful_and_the
 ) -> None:
     from sqlalchemy import select
 
-    from onboarding import outbox
     from onboarding.models import OutboxEvent
 
     with silent_listener() as port:
@@ -134,13 +134,12 @@ def test_an_eventbridge_that_never_answers_leaves_the_request_successful_and_the
         for name, value in SMALL_TIMEOUTS.items():
             monkeypatch.setenv(name, value)
         reset_service_caches()
-        outbox.events_client.cache_clear()
         route = next(r for r in functions()["OnboardingFunction"].routes if r.route_key.endswith("skip"))
         context = lambda_context(route)
         started = time.monotonic()
         response = send(route, claims=admin_claims(ORG), context=context)
         elapsed = time.monotonic() - started
-    outbox.events_client.cache_clear()
+    reset_service_caches()
     assert response.status == 200, response
     assert elapsed < GENEROUS_BOUND_SECONDS
     [row] = db.execute(select(OutboxEvent.sent_at, OutboxEvent.attempts, OutboxEvent.last_error)).all()

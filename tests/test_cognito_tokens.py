@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from functions.access_token_claims.app import lambda_handler as access_token_claims
 from functions.onboarding.app import lambda_handler as onboarding
-from tests.conftest import HandlerResponse
+from tests.fixtures import HandlerResponse
 from tests.host_rows import start_onboarding
 from tools.lambda_events import EVENTS_DIR, http_api_event, local_context
 from tools.serve import claims_from_authorization, dev_token

@@ -30,8 +30,7 @@ from onboarding.sample_data import SIZES
 from onboarding.tutorials import CATALOG
 from tests.api_routes import ROUTES, metric_event, send
 from tests.concurrency import run_together
-from tests.conftest import admin_claims
-from tests.host_rows import add_real_rows, start_onboarding
+from tests.fixtures import admin_claims
 from tests.wizard_steps import step_body
 
 ORG = "org_busy"
@@ -50,11 +49,8 @@ def save_step(step: int, body: dict[str, Any]) -> tuple[int, Any]:
 
 
 @pytest.fixture
-def org(make_org, db: Session) -> str:
-    make_org(ORG)
-    start_onboarding(db, ORG)
-    add_real_rows(db, ORG, events=3, volunteers=4, assignments=6, teams=2)
-    return ORG
+def busy_org(make_started_org):
+    return make_started_org(ORG, events=3, volunteers=4, assignments=6, teams=2)
 
 
 def state(db: Session) -> OnboardingState:
@@ -74,7 +70,7 @@ def metric_counts(db: Session) -> Counter[str]:
 # --- Wizard ---
 
 
-def test_fifty_different_writers_on_one_organization_lose_no_update(org, db) -> None:
+def test_fifty_different_writers_on_one_organization_lose_no_update(busy_org, db) -> None:
     """Every kind of write at once, each with an effect of its own that must be there afterwards: the
     five wizard steps, a checklist override per task, progress per tutorial, preferences, sample data,
     metric batches, and reads that write too (checklist first completions, feature unlocks)."""
@@ -149,7 +145,7 @@ def test_fifty_different_writers_on_one_organization_lose_no_update(org, db) -> 
     assert counts["tutorial_started"] == len(CATALOG)
 
 
-def test_concurrent_saves_of_all_steps_keep_the_current_step_consistent_with_the_data(org, db) -> None:
+def test_concurrent_saves_of_all_steps_keep_the_current_step_consistent_with_the_data(busy_org, db) -> None:
     tasks = [partial(save_step, step, step_body(step)) for _ in range(WRITERS // 5) for step in range(1, 6)]
     results = run_together(tasks)
     assert {status for status, _ in results} <= {200, 409}
@@ -187,7 +183,9 @@ def tutorial_call(action: str, tutorial: str, body: Any = None) -> tuple[int, An
     )
 
 
-def test_concurrent_progress_on_every_tutorial_creates_one_record_each_and_loses_no_update(org, db) -> None:
+def test_concurrent_progress_on_every_tutorial_creates_one_record_each_and_loses_no_update(
+    busy_org, db
+) -> None:
     writes = [(tutorial, n % (CATALOG[tutorial].total_steps + 1)) for n in range(10) for tutorial in CATALOG]
     results = run_together(
         [
@@ -206,7 +204,7 @@ def test_concurrent_progress_on_every_tutorial_creates_one_record_each_and_loses
     assert metric_counts(db)["tutorial_started"] == len(CATALOG)
 
 
-def test_concurrent_complete_and_skip_of_one_tutorial_end_in_exactly_one_state(org, db) -> None:
+def test_concurrent_complete_and_skip_of_one_tutorial_end_in_exactly_one_state(busy_org, db) -> None:
     actions = ["complete", "skip"] * (WRITERS // 2)
     results = run_together([partial(tutorial_call, action, "solver_run") for action in actions])
     (record,) = tutorial_records(db)
@@ -221,7 +219,7 @@ def test_concurrent_complete_and_skip_of_one_tutorial_end_in_exactly_one_state(o
     assert counts["tutorial_started"] == 1
 
 
-def test_concurrent_views_of_a_finished_tutorial_replay_it_once(org, db) -> None:
+def test_concurrent_views_of_a_finished_tutorial_replay_it_once(busy_org, db) -> None:
     assert tutorial_call("complete", "teams_setup")[0] == 200
     results = run_together([partial(tutorial_call, "views", "teams_setup") for _ in range(WRITERS)])
     assert [status for status, _ in results] == [200] * WRITERS
@@ -233,7 +231,7 @@ def test_concurrent_views_of_a_finished_tutorial_replay_it_once(org, db) -> None
 # --- Metrics ---
 
 
-def test_concurrent_batches_with_shared_event_ids_store_each_event_once(org, db) -> None:
+def test_concurrent_batches_with_shared_event_ids_store_each_event_once(busy_org, db) -> None:
     pool = [uuid.uuid4() for _ in range(2 * WRITERS + 30)]
     now = datetime.now(UTC)
     batches = [
@@ -297,7 +295,7 @@ def run_purge() -> purge.PurgeReport:
     )
 
 
-def test_generate_clear_extend_and_purge_racing_keep_flags_and_rows_in_agreement(org, db) -> None:
+def test_generate_clear_extend_and_purge_racing_keep_flags_and_rows_in_agreement(busy_org, db) -> None:
     sizes = ["minimal", "standard", "comprehensive"]
     tasks: list[Any] = []
     for n in range(10):

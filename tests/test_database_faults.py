@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, event, func, insert, make_url, select, text
 from sqlalchemy.orm import Session
 
-from onboarding import purge, sample_data
+from onboarding import container, purge, sample_data
 from onboarding.db import get_engine, unit_of_work
 from onboarding.errors import DatabaseUnavailable
 from onboarding.models import Base, OnboardingState, Organization
@@ -33,8 +33,7 @@ from tests.api_routes import (
     send,
 )
 from tests.concurrency import run_together
-from tests.conftest import HandlerResponse, admin_claims, analyst_claims, reset_service_caches
-from tests.host_rows import add_real_rows, start_onboarding
+from tests.fixtures import HandlerResponse, admin_claims, analyst_claims
 from tests.tcp_proxy import TcpProxy, closed_port, silent_listener
 from tools.template import HttpRoute
 
@@ -60,11 +59,8 @@ def assert_unavailable(response: HandlerResponse, remaining_ms: int) -> None:
 
 
 @pytest.fixture
-def org(make_org, db: Session) -> str:
-    make_org(ORG)
-    start_onboarding(db, ORG)
-    add_real_rows(db, ORG, events=2, volunteers=2, assignments=2, teams=1)
-    return ORG
+def faults_org(make_started_org):
+    return make_started_org(ORG, events=2, volunteers=2, assignments=2, teams=1)
 
 
 @pytest.fixture
@@ -72,16 +68,14 @@ def service_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iter
     """Point the service (settings and engine) at another database URL; the real one afterwards."""
 
     def point(url: str, **env: str) -> None:
-        get_engine().dispose()
         monkeypatch.setenv("DATABASE_URL", url)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        reset_service_caches()
+        container.reset()
 
     yield point
-    get_engine().dispose()
     monkeypatch.undo()
-    reset_service_caches()
+    container.reset()
 
 
 @pytest.fixture
@@ -106,7 +100,7 @@ def via(database_url: str, port: int) -> str:
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)
 def test_every_route_answers_503_when_the_database_refuses_connections(
-    route: HttpRoute, org, database_url, service_database
+    route: HttpRoute, faults_org, database_url, service_database
 ) -> None:
     service_database(via(database_url, closed_port()), DB_SOCKET_TIMEOUT_SECONDS=SHORT_TIMEOUT)
     assert_unavailable(*call(route))
@@ -114,7 +108,7 @@ def test_every_route_answers_503_when_the_database_refuses_connections(
 
 @pytest.mark.parametrize("tls", ["verify", "disable"])
 def test_every_route_answers_503_when_the_database_never_answers(
-    tls: str, org, database_url, service_database
+    tls: str, faults_org, database_url, service_database
 ) -> None:
     # Each route in its own process (its own container and engine), all at once: one timeout, not 22.
     # With TLS the wait is in the TLS negotiation (where pg8000 raised a bare TimeoutError: a 500).
@@ -133,7 +127,7 @@ def test_every_route_answers_503_when_the_database_never_answers(
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)
 def test_after_connections_are_reset_the_route_is_503_then_recovers_with_the_same_engine(
-    route: HttpRoute, org, database_url, service_database, proxy: TcpProxy
+    route: HttpRoute, faults_org, database_url, service_database, proxy: TcpProxy
 ) -> None:
     service_database(via(database_url, proxy.port), DB_SOCKET_TIMEOUT_SECONDS=SHORT_TIMEOUT)
     make_ready(route, ORG)  # through the proxy: the engine now holds a pooled connection
@@ -150,7 +144,7 @@ def test_after_connections_are_reset_the_route_is_503_then_recovers_with_the_sam
     "key", ["PUT /v1/onboarding/preferences", "GET /v1/onboarding", "GET /v1/analytics/funnel"]
 )
 def test_a_database_that_hangs_mid_session_is_503_within_the_lambda_timeout_then_recovers(
-    key: str, org, database_url, service_database, proxy: TcpProxy
+    key: str, faults_org, database_url, service_database, proxy: TcpProxy
 ) -> None:
     route = next(route for route in ROUTES if route.route_key == key)
     service_database(via(database_url, proxy.port), DB_SOCKET_TIMEOUT_SECONDS=SHORT_TIMEOUT)
@@ -209,8 +203,7 @@ def test_every_route_blocked_by_a_lock_answers_503_then_succeeds_once_the_lock_i
 
 
 def _in_child(task: Callable[[HttpRoute], None], route: HttpRoute) -> None:
-    get_engine().dispose(close=False)  # the parent's connections stay the parent's
-    reset_service_caches()
+    container.reset(close_connections=False)  # the parent's connections stay the parent's
     task(route)
 
 
@@ -242,7 +235,7 @@ class InjectedFault:
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)
 def test_a_failure_at_any_statement_of_a_request_leaves_nothing_half_written(
-    route: HttpRoute, org, db
+    route: HttpRoute, faults_org, db
 ) -> None:
     make_ready(route, ORG)
     before = org_rows(db, ORG)
@@ -259,7 +252,9 @@ def test_a_failure_at_any_statement_of_a_request_leaves_nothing_half_written(
     assert 200 <= response.status < 300, response  # the same request, without a fault, succeeds
 
 
-def test_a_failure_at_any_statement_of_the_nightly_purge_leaves_each_organization_whole(org, db) -> None:
+def test_a_failure_at_any_statement_of_the_nightly_purge_leaves_each_organization_whole(
+    faults_org, db
+) -> None:
     with unit_of_work() as session:
         sample_data.generate_sample_data(
             session, ORG, sample_data.SampleDataRequest(size=sample_data.SampleSize.STANDARD)

@@ -16,9 +16,9 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from onboarding.container import reset as reset_service_caches
 from onboarding.db import sqlstate
 from tests.api_routes import send
-from tests.conftest import reset_service_caches
 from tests.test_migrations_on_a_live_database import HOST_TABLES_WITHOUT_SAMPLE_FLAG
 from tools.lambda_events import EVENTS_DIR, local_context
 from tools.local_db import create_database

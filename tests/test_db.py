@@ -16,6 +16,7 @@ from onboarding.db import build_engine, connection_target, translate_database_er
 from onboarding.errors import Conflict, DatabaseUnavailable
 from onboarding.models import Organization
 from onboarding.settings import Settings
+from tests.fixtures import worker_suffix
 from tools.template import functions
 
 
@@ -51,12 +52,13 @@ def test_iam_auth_needs_a_user() -> None:
 
 @pytest.fixture
 def app_role(engine: Engine) -> Iterator[str]:
+    role = f"onboarding_app{worker_suffix()}"  # roles belong to the server, which xdist workers may share
     with engine.begin() as connection:
-        connection.execute(text("DROP ROLE IF EXISTS onboarding_app"))
-        connection.execute(text("CREATE ROLE onboarding_app LOGIN"))
-    yield "onboarding_app"
+        connection.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+    yield role
     with engine.begin() as connection:
-        connection.execute(text("DROP ROLE onboarding_app"))
+        connection.execute(text(f"DROP ROLE {role}"))
 
 
 def test_credentials_come_from_the_secrets_manager_secret(database_url: str, app_role: str) -> None:

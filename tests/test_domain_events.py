@@ -14,33 +14,21 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from functions.onboarding.app import lambda_handler
 from functions.outbox_publisher.app import lambda_handler as publisher
-from onboarding import aws, outbox
+from onboarding import container
+from onboarding.domain_events import PUBLISHED_DETAIL_MODELS, DomainEventType
 from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
 from tests.concurrency import fresh_handler, run_together
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 from tests.host_rows import add_real_rows
 from tests.sql_statements import recorded_statements
 from tests.wizard_steps import complete_steps, step_body
 from tools.lambda_events import EVENTS_DIR, http_api_event, local_context
 from tools.local_db import ROOT
 
-ORG = "org_events"
+ORG = "org_a"  # the `org` fixture's
 OUTBOX_INSERT = "INSERT INTO onboarding_outbox"
-
-
-@pytest.fixture
-def api(call):
-    return call(lambda_handler)
-
-
-@pytest.fixture
-def org(make_org, api) -> str:
-    make_org(ORG)
-    assert api("POST", "/v1/onboarding", claims=admin_claims(ORG)).status == 201
-    return ORG
 
 
 def request(api, method: str, path: str, body: Any = None, org_id: str = ORG):
@@ -67,7 +55,7 @@ def only_event(bus: EventCapture, detail_type: str) -> dict[str, Any]:
     assert len(received) == 1, received
     [event] = received
     assert event["source"] == SOURCE
-    outbox.PUBLISHED_DETAIL_MODELS[outbox.DomainEventType(detail_type)].model_validate(event["detail"])
+    PUBLISHED_DETAIL_MODELS[DomainEventType(detail_type)].model_validate(event["detail"])
     return event
 
 
@@ -391,8 +379,7 @@ def test_an_event_a_request_could_not_publish_is_sent_by_the_publisher_once(
 
 def test_an_unreachable_eventbridge_never_fails_the_request(api, org, bus, db, monkeypatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://127.0.0.1:9")  # connection refused
-    outbox.events_client.cache_clear()
-    aws.client.cache_clear()
+    container.reset()
 
     response = request(api, "POST", "/v1/onboarding/sample-data", {"size": "minimal"})
 
@@ -451,6 +438,7 @@ def boto3_loaded(modules: set[str]) -> bool:
 def test_a_request_that_causes_no_event_does_not_import_boto3(org, database_url) -> None:
     modules = handle_in_fresh_interpreter(database_url, "GET", "/v1/onboarding")
     assert "onboarding.outbox" in modules
+    assert "onboarding.publisher" not in modules
     assert not boto3_loaded(modules)
 
 

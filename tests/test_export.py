@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from functions.export.app import lambda_handler
 from functions.tutorials.app import lambda_handler as tutorials_handler
 from onboarding.models import OnboardingMetric, OnboardingState, OnboardingTutorialCompletion
-from tests.conftest import admin_claims
+from tests.fixtures import ORG, admin_claims
 from tests.host_rows import start_onboarding
 from tests.sql_statements import recorded_statements
 
@@ -21,23 +21,21 @@ PATH = "/v1/onboarding/export"
 
 
 @pytest.fixture
-def api(call):
-    invoke = call(lambda_handler)
-
-    def get(org_id: str = "org_a", **query: str):
-        return invoke("GET", PATH, claims=admin_claims(org_id), query=query or None)
-
-    return get
-
-
-@pytest.fixture
-def org(make_org, db: Session, call):
+def exported_org(make_org, db: Session, call):
     make_org("org_a")
     start_onboarding(db, "org_a", wizard_step_data={"step_1": {"organization_name": "Grace Church"}})
     call(tutorials_handler)(
         "POST", "/v1/onboarding/tutorials/solver_run/complete", claims=admin_claims("org_a")
     )
     return "org_a"
+
+
+@pytest.fixture
+def export_api(api):
+    def get(org_id: str = ORG, **query: str):
+        return api("GET", PATH, org=org_id, query=query or None)
+
+    return get
 
 
 def add_metrics(db: Session, org_id: str, count: int, at: datetime | None = None) -> None:
@@ -59,8 +57,8 @@ def column_names(model: Any) -> set[str]:
     return {column.name for column in model.__table__.columns}
 
 
-def test_the_export_holds_state_tutorials_and_metrics(api, org) -> None:
-    response = api()
+def test_the_export_holds_state_tutorials_and_metrics(export_api, exported_org) -> None:
+    response = export_api()
     assert response.status == 200
     document = response.json
     assert document["organization_id"] == "org_a"
@@ -72,49 +70,51 @@ def test_the_export_holds_state_tutorials_and_metrics(api, org) -> None:
     assert document["metrics_next_cursor"] is None
 
 
-def test_every_stored_column_is_exported(api, org, db: Session) -> None:
-    add_metrics(db, org, 1)
-    document = api().json
+def test_every_stored_column_is_exported(export_api, exported_org, db: Session) -> None:
+    add_metrics(db, exported_org, 1)
+    document = export_api().json
     assert set(document["onboarding_state"]) == column_names(OnboardingState)
     assert set(document["tutorials"][0]) == column_names(OnboardingTutorialCompletion)
     assert all(set(metric) == column_names(OnboardingMetric) for metric in document["metrics"])
 
 
-def test_an_org_that_never_started_onboarding_gets_an_empty_export(api, make_org) -> None:
+def test_an_org_that_never_started_onboarding_gets_an_empty_export(export_api, make_org) -> None:
     make_org("org_new")
-    document = api("org_new").json
+    document = export_api("org_new").json
     assert (document["onboarding_state"], document["tutorials"], document["metrics"]) == (None, [], [])
 
 
-def test_nothing_of_another_org_is_exported(api, org, make_org, db: Session, call) -> None:
+def test_nothing_of_another_org_is_exported(export_api, exported_org, make_org, db: Session, call) -> None:
     make_org("org_b", name="Other Parish")
     start_onboarding(db, "org_b", wizard_step_data={"step_1": {"organization_name": "Other Parish"}})
     call(tutorials_handler)(
         "POST", "/v1/onboarding/tutorials/teams_setup/views", claims=admin_claims("org_b")
     )
     add_metrics(db, "org_b", 3)
-    text = json.dumps(api().json)
+    text = json.dumps(export_api().json)
     assert "org_b" not in text and "Other Parish" not in text and "teams_setup" not in text
 
 
-def test_the_export_is_one_statement(api, org, db: Session) -> None:
-    add_metrics(db, org, 5)
+def test_the_export_is_one_statement(export_api, exported_org, db: Session) -> None:
+    add_metrics(db, exported_org, 5)
     with recorded_statements() as statements:
-        api()
+        export_api()
     assert len(statements) == 1
 
 
 @pytest.mark.parametrize("same_timestamp", [False, True])
-def test_metrics_come_in_pages_without_gaps_or_repeats(api, org, db: Session, same_timestamp: bool) -> None:
-    add_metrics(db, org, 7, at=datetime(2026, 6, 1, tzinfo=UTC) if same_timestamp else None)
+def test_metrics_come_in_pages_without_gaps_or_repeats(
+    export_api, exported_org, db: Session, same_timestamp: bool
+) -> None:
+    add_metrics(db, exported_org, 7, at=datetime(2026, 6, 1, tzinfo=UTC) if same_timestamp else None)
     expected = sorted(
-        (m["timestamp"], m["id"]) for m in api(limit="500").json["metrics"]
+        (m["timestamp"], m["id"]) for m in export_api(limit="500").json["metrics"]
     )  # 7 + the 2 tutorial metrics
     seen: list[tuple[str, str]] = []
     cursor: str | None = None
     pages = 0
     while True:
-        page = api(limit="4", **({"cursor": cursor} if cursor else {})).json
+        page = export_api(limit="4", **({"cursor": cursor} if cursor else {})).json
         seen += [(m["timestamp"], m["id"]) for m in page["metrics"]]
         pages += 1
         assert page["onboarding_state"] is not None  # every page is a complete document
@@ -126,11 +126,13 @@ def test_metrics_come_in_pages_without_gaps_or_repeats(api, org, db: Session, sa
     assert sorted(seen) == expected
 
 
-def test_another_orgs_cursor_only_moves_within_my_own_metrics(api, org, make_org, db: Session) -> None:
+def test_another_orgs_cursor_only_moves_within_my_own_metrics(
+    export_api, exported_org, make_org, db: Session
+) -> None:
     make_org("org_b")
     add_metrics(db, "org_b", 3)
-    cursor = api("org_b", limit="1").json["metrics_next_cursor"]
-    assert all(m["organization_id"] == "org_a" for m in api(cursor=cursor).json["metrics"])
+    cursor = export_api("org_b", limit="1").json["metrics_next_cursor"]
+    assert all(m["organization_id"] == "org_a" for m in export_api(cursor=cursor).json["metrics"])
 
 
 @pytest.mark.parametrize(
@@ -147,8 +149,8 @@ def test_another_orgs_cursor_only_moves_within_my_own_metrics(api, org, make_org
         ),
     ],
 )
-def test_bad_paging_parameters_are_422(api, org, query: dict[str, Any], field: str) -> None:
-    response = api(**query)
+def test_bad_paging_parameters_are_422(export_api, exported_org, query: dict[str, Any], field: str) -> None:
+    response = export_api(**query)
     assert response.status == 422
     assert response.json["error"]["details"][0]["field"] == field
 

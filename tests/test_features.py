@@ -4,10 +4,9 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from functions.onboarding.app import lambda_handler
 from onboarding.models import Event, OnboardingMetric, OnboardingState, Person
 from tests.concurrency import fresh_handler, run_together
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 from tests.host_rows import add_real_rows
 from tests.wizard_steps import step_body
 from tools.lambda_events import http_api_event, local_context
@@ -17,18 +16,6 @@ MILESTONES = [
     ("manual_editing", "assignments", 10, "assignments_created"),
     ("sms_notifications", "volunteers", 10, "volunteers_added"),
 ]
-
-
-@pytest.fixture
-def api(call):
-    return call(lambda_handler)
-
-
-@pytest.fixture
-def org(make_org, api):
-    org_id = make_org("org_a")
-    api("POST", "/v1/onboarding", claims=admin_claims(org_id))
-    return org_id
 
 
 def read_state(api, org_id: str):

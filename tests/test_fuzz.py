@@ -30,7 +30,7 @@ from onboarding import sample_data
 from onboarding.db import unit_of_work
 from onboarding.sample_data import SampleDataRequest, SampleSize
 from tests.api_routes import ROUTES, metric_event, send
-from tests.conftest import admin_claims, analyst_claims
+from tests.fixtures import admin_claims, analyst_claims
 from tests.host_rows import add_real_rows, start_onboarding
 from tests.wizard_steps import future, step_body
 from tools import openapi

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
-from onboarding import metrics
-from onboarding.metrics import CLIENT_EVENT_TYPES, MetricEventType, coarse_user_agent
+from onboarding import client_metrics, container
+from onboarding.client_metrics import CLIENT_EVENT_TYPES
+from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingState
-from tests.conftest import admin_claims
+from tests.fixtures import ORG, admin_claims
 from tests.sql_statements import recorded_statements
 
 PATH = "/v1/onboarding/metrics"
@@ -26,19 +27,11 @@ SERVICE_EVENT_TYPES = sorted(set(MetricEventType) - CLIENT_EVENT_TYPES)
 
 
 @pytest.fixture
-def org(make_org):
-    return make_org("org_a")
-
-
-@pytest.fixture
-def send(call):
-    invoke = call(lambda_handler)
-
-    def post(events: list[dict[str, Any]] | None = None, org_id: str = "org_a", **kwargs: Any):
-        kwargs.setdefault("claims", admin_claims(org_id))
+def send(api):
+    def post(events: list[dict[str, Any]] | None = None, org_id: str = ORG, **kwargs: Any):
         if events is not None:
             kwargs["body"] = {"events": events}
-        return invoke("POST", PATH, **kwargs)
+        return api("POST", PATH, org=org_id, **kwargs)
 
     return post
 
@@ -68,7 +61,7 @@ def error_types(response) -> list[str]:
 # --- Storing a batch ---
 
 
-def test_a_batch_is_stored_and_counted(send, org, db: Session) -> None:
+def test_a_batch_is_stored_and_counted(send, new_org, db: Session) -> None:
     batch = [event(), event("checklist_viewed", event_data={"entry_point": "dashboard"})]
     response = send(batch)
     assert response.status == 200
@@ -80,7 +73,7 @@ def test_a_batch_is_stored_and_counted(send, org, db: Session) -> None:
     assert all(r.organization_id == "org_a" for r in rows)
 
 
-def test_the_clients_timestamp_and_typed_fields_are_kept(send, org, db: Session) -> None:
+def test_the_clients_timestamp_and_typed_fields_are_kept(send, new_org, db: Session) -> None:
     at = datetime.now(UTC) - timedelta(hours=3)
     sent = event(
         "wizard_step_viewed",
@@ -96,20 +89,22 @@ def test_the_clients_timestamp_and_typed_fields_are_kept(send, org, db: Session)
     assert row.session_id == sent["session_id"]
 
 
-def test_a_batch_is_one_statement(send, org) -> None:
+def test_a_batch_is_one_statement(send, new_org) -> None:
     with recorded_statements() as statements:
         send([event() for _ in range(100)])
     assert len(statements) == 1
 
 
-def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, org) -> None:
+def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, new_org) -> None:
     with recorded_statements() as statements:
         send([event()])
         send([event() for _ in range(100)])
     assert statements[0] == statements[1]
 
 
-def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unknown_org(send, org) -> None:
+def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unknown_org(
+    send, new_org
+) -> None:
     batch = [event() for _ in range(3)]
     send(batch)
     with recorded_statements() as statements:
@@ -117,14 +112,14 @@ def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unkn
     assert len(statements) == 2
 
 
-def test_a_batch_of_one_hundred_events_is_accepted(send, org, db: Session) -> None:
+def test_a_batch_of_one_hundred_events_is_accepted(send, new_org, db: Session) -> None:
     response = send([event() for _ in range(100)])
     assert response.json == {"accepted": 100, "duplicates": 0}
     assert len(stored(db)) == 100
 
 
 @pytest.mark.parametrize("count", [0, 101])
-def test_a_batch_needs_one_to_one_hundred_events(send, org, db: Session, count: int) -> None:
+def test_a_batch_needs_one_to_one_hundred_events(send, new_org, db: Session, count: int) -> None:
     response = send([event() for _ in range(count)])
     assert response.status == 422
     assert error_fields(response) == ["body.events"]
@@ -134,7 +129,7 @@ def test_a_batch_needs_one_to_one_hundred_events(send, org, db: Session, count: 
 # --- Idempotency ---
 
 
-def test_replaying_a_batch_stores_nothing_twice(send, org, db: Session) -> None:
+def test_replaying_a_batch_stores_nothing_twice(send, new_org, db: Session) -> None:
     batch = [event(), event()]
     send(batch)
     again = send(batch)
@@ -142,20 +137,20 @@ def test_replaying_a_batch_stores_nothing_twice(send, org, db: Session) -> None:
     assert len(stored(db)) == 2
 
 
-def test_a_partly_replayed_batch_stores_only_the_new_events(send, org, db: Session) -> None:
+def test_a_partly_replayed_batch_stores_only_the_new_events(send, new_org, db: Session) -> None:
     old = event()
     send([old])
     assert send([old, event()]).json == {"accepted": 1, "duplicates": 1}
 
 
-def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(send, org, db: Session) -> None:
+def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(send, new_org, db: Session) -> None:
     first = event(event_data={"attempt": 1})
     repeat = {**first, "event_data": {"attempt": 2}}
     assert send([first, repeat]).json == {"accepted": 1, "duplicates": 1}
     assert [row.event_data for row in stored(db)] == [{"attempt": 1}]
 
 
-def test_equal_event_ids_from_different_orgs_never_interfere(send, org, make_org, db: Session) -> None:
+def test_equal_event_ids_from_different_orgs_never_interfere(send, new_org, make_org, db: Session) -> None:
     make_org("org_b")
     shared = event()
     assert send([shared]).json == {"accepted": 1, "duplicates": 0}
@@ -167,12 +162,12 @@ def test_equal_event_ids_from_different_orgs_never_interfere(send, org, make_org
 
 
 @pytest.mark.parametrize("event_type", sorted(CLIENT_EVENT_TYPES))
-def test_clients_may_send_what_only_the_browser_sees(send, org, event_type: str) -> None:
+def test_clients_may_send_what_only_the_browser_sees(send, new_org, event_type: str) -> None:
     assert send([event(event_type)]).status == 200
 
 
 @pytest.mark.parametrize("event_type", SERVICE_EVENT_TYPES)
-def test_service_emitted_types_are_reserved(send, org, db: Session, event_type: str) -> None:
+def test_service_emitted_types_are_reserved(send, new_org, db: Session, event_type: str) -> None:
     response = send([event(), event(event_type)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.1.event_type"]
@@ -181,7 +176,7 @@ def test_service_emitted_types_are_reserved(send, org, db: Session, event_type: 
 
 
 @pytest.mark.parametrize("event_type", ["page_view", "", "VIEW_REPORTS", "view_reports\x00", 42, None])
-def test_an_unknown_type_is_422_naming_the_event_index(send, org, db: Session, event_type) -> None:
+def test_an_unknown_type_is_422_naming_the_event_index(send, new_org, db: Session, event_type) -> None:
     response = send([event(), event(), event(), event(event_type)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.3.event_type"]
@@ -194,19 +189,19 @@ def test_an_unknown_type_is_422_naming_the_event_index(send, org, db: Session, e
 @pytest.mark.parametrize(
     "field", ["wizard_step_dropped", "completion_time_minutes", "user_agent", "organization_id", "id"]
 )
-def test_unknown_and_service_owned_fields_are_422(send, org, field: str) -> None:
+def test_unknown_and_service_owned_fields_are_422(send, new_org, field: str) -> None:
     response = send([{**event(), field: 1}])
     assert response.status == 422
     assert error_fields(response) == [f"body.events.0.{field}"]
 
 
-def test_an_unknown_top_level_field_is_422(send, org) -> None:
+def test_an_unknown_top_level_field_is_422(send, new_org) -> None:
     response = send(body={"events": [event()], "source": "web"})
     assert error_fields(response) == ["body.source"]
 
 
 @pytest.mark.parametrize("event_id", ["not-a-uuid", "", 123, None, "ffffffff-ffff-ffff-ffff-fffffffffffff"])
-def test_event_id_must_be_a_uuid(send, org, event_id) -> None:
+def test_event_id_must_be_a_uuid(send, new_org, event_id) -> None:
     response = send([event(event_id=event_id)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.event_id"]
@@ -222,13 +217,13 @@ def test_event_id_must_be_a_uuid(send, org, event_id) -> None:
         (-timedelta(days=7, minutes=1), 422),
     ],
 )
-def test_timestamps_allow_small_clock_skew_and_one_week_of_backlog(send, org, offset, status) -> None:
+def test_timestamps_allow_small_clock_skew_and_one_week_of_backlog(send, new_org, offset, status) -> None:
     response = send([event(timestamp=(datetime.now(UTC) + offset).isoformat())])
     assert response.status == status
 
 
 @pytest.mark.parametrize("timestamp", ["2026-01-01T10:00:00", "yesterday", "", None, "9999-99-99T00:00:00Z"])
-def test_timestamps_must_be_iso_with_a_timezone(send, org, timestamp) -> None:
+def test_timestamps_must_be_iso_with_a_timezone(send, new_org, timestamp) -> None:
     response = send([event(timestamp=timestamp)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.timestamp"]
@@ -244,12 +239,12 @@ def test_timestamps_must_be_iso_with_a_timezone(send, org, timestamp) -> None:
         ({"step_duration_seconds": 10**30}, "step_duration_seconds"),
     ],
 )
-def test_typed_fields_are_range_checked(send, org, fields, field) -> None:
+def test_typed_fields_are_range_checked(send, new_org, fields, field) -> None:
     response = send([event("wizard_step_viewed", **fields)])
     assert error_fields(response) == [f"body.events.0.{field}"]
 
 
-def test_wizard_fields_belong_to_wizard_step_viewed_only(send, org) -> None:
+def test_wizard_fields_belong_to_wizard_step_viewed_only(send, new_org) -> None:
     response = send([event("view_reports", wizard_step_reached=2)])
     assert error_types(response) == ["field_not_allowed_for_event_type"]
 
@@ -257,18 +252,18 @@ def test_wizard_fields_belong_to_wizard_step_viewed_only(send, org) -> None:
 # --- event_data bounds ---
 
 
-def test_event_data_of_four_kilobytes_is_accepted(send, org) -> None:
+def test_event_data_of_four_kilobytes_is_accepted(send, new_org) -> None:
     data = {"note": "x" * (4096 - len('{"note":""}'))}
     assert send([event(event_data=data)]).status == 200
 
 
-def test_event_data_over_four_kilobytes_is_422(send, org) -> None:
+def test_event_data_over_four_kilobytes_is_422(send, new_org) -> None:
     data = {"note": "x" * 4096}
     response = send([event(event_data=data)])
     assert error_types(response) == ["event_data_too_large"]
 
 
-def test_event_data_size_counts_encoded_bytes(send, org) -> None:
+def test_event_data_size_counts_encoded_bytes(send, new_org) -> None:
     data = {"note": "é" * 2100}  # 2100 characters, 4200 bytes
     assert error_types(send([event(event_data=data)])) == ["event_data_too_large"]
 
@@ -285,16 +280,16 @@ def test_event_data_size_counts_encoded_bytes(send, org) -> None:
 )
 def test_the_size_bound_is_never_below_the_serialized_size(data) -> None:
     exact = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
-    assert metrics._check_json(data, depth=1) >= exact
+    assert client_metrics._check_json(data, depth=1) >= exact
 
 
-def test_event_data_nests_at_most_four_levels(send, org) -> None:
+def test_event_data_nests_at_most_four_levels(send, new_org) -> None:
     assert send([event(event_data={"a": {"b": {"c": [1]}}})]).status == 200
     response = send([event(event_data={"a": {"b": {"c": {"d": [1]}}}})])
     assert error_types(response) == ["event_data_too_deep"]
 
 
-def test_deeply_nested_event_data_is_one_clear_422(send, org) -> None:
+def test_deeply_nested_event_data_is_one_clear_422(send, new_org) -> None:
     raw = json.dumps({"events": [event()]})[:-3] + ', "event_data": {"a": ' + "[" * 900 + "]" * 900 + "}}]}"
     response = send(raw_body=raw)
     assert response.status == 422
@@ -315,7 +310,7 @@ def test_deeply_nested_event_data_is_one_clear_422(send, org) -> None:
     ],
 )
 def test_event_data_rejects_unstorable_text_and_personal_data(
-    send, org, db: Session, data, error_type
+    send, new_org, db: Session, data, error_type
 ) -> None:
     response = send([event(event_data=data)])
     assert response.status == 422
@@ -325,7 +320,7 @@ def test_event_data_rejects_unstorable_text_and_personal_data(
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_non_json_numbers_are_malformed_json(send, org, literal: str) -> None:
+def test_non_json_numbers_are_malformed_json(send, new_org, literal: str) -> None:
     raw = json.dumps({"events": [event()]}).replace('"event_data"', '"x"')
     raw = raw[:-2] + f', "event_data": {{"n": {literal}}}}}]}}'
     assert send(raw_body=raw).status == 400
@@ -338,7 +333,7 @@ def test_non_json_numbers_are_malformed_json(send, org, literal: str) -> None:
     "session_id",
     ["4f1c2a9e-8d7b-4c1e-9f3a-0b2c4d6e8f10", "Zx8_Qm3-Lp0aWv7Rt2Yb", "a" * 50],
 )
-def test_opaque_session_tokens_are_accepted(send, org, session_id: str) -> None:
+def test_opaque_session_tokens_are_accepted(send, new_org, session_id: str) -> None:
     assert send([event(session_id=session_id)]).status == 200
 
 
@@ -356,75 +351,38 @@ def test_opaque_session_tokens_are_accepted(send, org, session_id: str) -> None:
         "",
     ],
 )
-def test_session_ids_that_could_be_personal_data_are_422(send, org, db: Session, session_id: str) -> None:
+def test_session_ids_that_could_be_personal_data_are_422(send, new_org, db: Session, session_id: str) -> None:
     response = send([event(session_id=session_id)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.session_id"]
     assert stored(db) == []
 
 
-def test_the_user_agent_comes_from_the_header_coarsened(send, org, db: Session) -> None:
+def test_the_user_agent_comes_from_the_header_coarsened(send, new_org, db: Session) -> None:
     send([event()], headers={"User-Agent": CHROME_ON_WINDOWS})
     assert [row.user_agent for row in stored(db)] == ["Chrome 126 / Windows"]
 
 
-def test_without_a_user_agent_header_none_is_stored(send, org, db: Session) -> None:
+def test_without_a_user_agent_header_none_is_stored(send, new_org, db: Session) -> None:
     send([event()], headers={"user-agent": ""})
     assert [row.user_agent for row in stored(db)] == [None]
-
-
-@pytest.mark.parametrize(
-    ("header", "coarse"),
-    [
-        (CHROME_ON_WINDOWS, "Chrome 126 / Windows"),
-        (
-            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-            "Version/17.5 Safari/605.1.15",
-            "Safari 17 / macOS",
-        ),
-        (
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-            "Version/17.5 Mobile/15E148 Safari/604.1",
-            "Safari 17 / iOS",
-        ),
-        ("Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0", "Firefox 127 / Linux"),
-        (
-            "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-            "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
-            "Samsung Internet 25 / Android",
-        ),
-        (CHROME_ON_WINDOWS + " Edg/126.0.2592.87", "Edge 126 / Windows"),
-        ("curl/8.5.0", "Bot"),
-        ("Googlebot/2.1 (+http://www.google.com/bot.html)", "Bot"),
-        ("something\x00odd " + "z" * 5000, "Other / Other"),
-        (None, None),
-        ("   ", None),
-    ],
-)
-def test_user_agents_are_reduced_to_browser_major_version_and_os(header, coarse) -> None:
-    assert coarse_user_agent(header) == coarse
-
-
-def test_a_coarse_user_agent_never_exceeds_one_hundred_characters() -> None:
-    result = coarse_user_agent("Mozilla/5.0 (Windows NT 10.0) Chrome/9999.1 " + "x" * 10_000)
-    assert result is not None and len(result) <= 100
 
 
 # --- The rest of the contract ---
 
 
-def test_view_reports_events_complete_the_view_reports_task(send, call, org, db: Session) -> None:
-    db.add(OnboardingState(organization_id=org))
+def test_view_reports_events_complete_the_view_reports_task(send, call, new_org, db: Session) -> None:
+    db.add(OnboardingState(organization_id=new_org))
     db.commit()
     send([event("view_reports")])
-    response = call(checklist_handler)("GET", "/v1/onboarding/checklist", claims=admin_claims(org))
+    response = call(checklist_handler)("GET", "/v1/onboarding/checklist", claims=admin_claims(new_org))
     task = next(task for task in response.json["tasks"] if task["id"] == "view_reports")
     assert task["completed"] is True
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "GET"])
-def test_metrics_are_append_only(call, org, method: str) -> None:
-    response = call(lambda_handler)(method, PATH, claims=admin_claims(org))
+def test_metrics_are_append_only(call, new_org, method: str) -> None:
+    response = call(lambda_handler)(method, PATH, claims=admin_claims(new_org))
     assert response.status == 405
 
 
@@ -432,22 +390,21 @@ def test_an_organization_that_does_not_exist_is_404(send) -> None:
     assert send([event()], org_id="org_ghost").status == 404
 
 
-def test_a_body_over_the_limit_is_413(send, org) -> None:
+def test_a_body_over_the_limit_is_413(send, new_org) -> None:
     events = [event(event_data={"note": "x" * 4000}) for _ in range(20)]
     assert send(events).status == 413
 
 
-def test_with_the_recommended_body_limit_a_full_batch_of_full_events_fits(send, org, monkeypatch) -> None:
-    from onboarding.settings import get_settings
+def test_with_the_recommended_body_limit_a_full_batch_of_full_events_fits(send, new_org, monkeypatch) -> None:
 
     monkeypatch.setenv("MAX_BODY_BYTES", str(512 * 1024))  # the metrics function's setting
-    get_settings.cache_clear()
+    container.reset()
     try:
         data = {"note": "x" * (4096 - len('{"note":""}'))}
         response = send([event(event_data=data) for _ in range(100)])
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
+        container.reset()
     assert response.json == {"accepted": 100, "duplicates": 0}
 
 

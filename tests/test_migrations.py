@@ -10,7 +10,10 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from onboarding.models import Base
+from tests.fixtures import worker_suffix
 from tools.local_db import alembic_config, create_database
+
+pytestmark = pytest.mark.versions  # DDL and constraints: checked on PostgreSQL 15 and 18
 
 ONBOARDING_TABLES = {
     "onboarding_state",
@@ -22,7 +25,9 @@ ONBOARDING_TABLES = {
 
 @pytest.fixture
 def scratch_engine(server_url: str) -> Iterator[Engine]:
-    engine = create_engine(create_database(server_url, "migration_scratch", replace=True), poolclass=NullPool)
+    """An empty database of its own (per pytest-xdist worker: workers may share the server)."""
+    url = create_database(server_url, f"migration_scratch{worker_suffix()}", replace=True)
+    engine = create_engine(url, poolclass=NullPool)
     yield engine
     engine.dispose()
 
@@ -45,9 +50,9 @@ def test_upgrade_downgrade_upgrade_round_trips(scratch_engine: Engine) -> None:
     assert tables(scratch_engine) >= ONBOARDING_TABLES
 
 
-def test_models_and_migrations_do_not_drift(scratch_engine: Engine) -> None:
-    run(scratch_engine, "upgrade", "head")
-    with scratch_engine.connect() as connection:
+def test_models_and_migrations_do_not_drift(engine: Engine) -> None:
+    # The suite's database, migrated to head by alembic (tests/fixtures.py).
+    with engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "compare_server_default": True}
         )

@@ -8,21 +8,26 @@ from typing import Any
 import boto3
 import pytest
 from alembic.script import ScriptDirectory
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
+from onboarding import container
 from onboarding.errors import DatabaseUnavailable
-from tests.conftest import reset_service_caches
+from tests.fixtures import worker_suffix
 from tools.lambda_events import local_context
 from tools.local_db import alembic_config, create_database
 from tools.template import functions, load_handler
 
-CREATE_APP_ROLE = """
+pytestmark = pytest.mark.versions  # DDL and constraints: checked on PostgreSQL 15 and 18
+
+# Roles and database names belong to the server, which pytest-xdist workers may share.
+APP_ROLE = f"onboarding_app{worker_suffix()}"
+SCRATCH = f"migrations_function_scratch{worker_suffix()}"
+CREATE_APP_ROLE = f"""
 DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'onboarding_app') THEN
-    CREATE ROLE onboarding_app LOGIN;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+    CREATE ROLE {APP_ROLE} LOGIN;
   END IF;
 END $$
 """
@@ -33,15 +38,15 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 @pytest.fixture
 def fresh_database(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """An empty database the function's settings point at (restored to the test database afterwards)."""
-    url = create_database(server_url, "migrations_function_scratch", replace=True)
+    url = create_database(server_url, SCRATCH, replace=True)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DB_TLS", "disable")
-    reset_service_caches()
+    container.reset()
     engine = create_engine(url, poolclass=NullPool)
     yield engine
     engine.dispose()
     monkeypatch.undo()
-    reset_service_caches()
+    container.reset()
 
 
 @pytest.fixture
@@ -110,9 +115,8 @@ def test_a_failing_migration_leaves_the_schema_untouched(fresh_database, migrate
 @pytest.fixture
 def database_secret(fresh_database, monkeypatch):
     """Secrets Manager (moto) holding the database user, as in AWS with DatabaseAuth=secret."""
-    # Powertools leaves clear_caches() unannotated.
     with mock_aws():
-        parameters.clear_caches()  # type: ignore[no-untyped-call]  # nothing cached from another test
+        container.reset()  # nothing cached from another test
 
         def use_secret(username: str) -> str:
             arn: str = boto3.client("secretsmanager").create_secret(
@@ -121,11 +125,11 @@ def database_secret(fresh_database, monkeypatch):
             )["ARN"]
             monkeypatch.setenv("DB_SECRET_ARN", arn)
             monkeypatch.setenv("DB_SECRET_MAX_AGE_SECONDS", "0")
-            reset_service_caches()
+            container.reset()
             return arn
 
         yield use_secret
-        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        container.reset()
 
 
 def test_upgrade_connects_as_the_user_in_the_secret(
@@ -134,22 +138,22 @@ def test_upgrade_connects_as_the_user_in_the_secret(
     # A user of its own that owns the database: the tables it creates prove who connected.
     with fresh_database.connect() as connection:
         connection.execute(text(CREATE_APP_ROLE))
-        connection.execute(text("ALTER DATABASE migrations_function_scratch OWNER TO onboarding_app"))
+        connection.execute(text(f"ALTER DATABASE {SCRATCH} OWNER TO {APP_ROLE}"))
         connection.commit()
-    database_secret("onboarding_app")
+    database_secret(APP_ROLE)
     assert migrate_function({})["current_revision"] == HEAD
     with fresh_database.connect() as connection:
         owners = connection.execute(
             text("SELECT DISTINCT tableowner FROM pg_tables WHERE tablename LIKE 'onboarding_%'")
         ).scalars()
-        assert list(owners) == ["onboarding_app"]
+        assert list(owners) == [APP_ROLE]
 
 
 def test_a_missing_secret_fails_the_run_and_migrates_nothing(
     fresh_database, migrate_function, database_secret, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:absent-AbCdEf")
-    reset_service_caches()
+    container.reset()
     with pytest.raises(DatabaseUnavailable):
         migrate_function({})
     assert inspect(fresh_database).get_table_names() == []

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from onboarding.container import reset as reset_service_caches
 from onboarding.db import sqlstate
 from onboarding.settings import Settings
-from tests.conftest import reset_service_caches
 from tools.lambda_events import local_context
 from tools.local_db import alembic_config, create_database
 from tools.template import functions, load_handler

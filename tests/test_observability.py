@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics.provider.base import reset_cold_start_flag_provider
 
+from onboarding.container import reset as reset_service_caches
 from tests.api_routes import send
-from tests.conftest import admin_claims, reset_service_caches
+from tests.fixtures import admin_claims
 from tests.tcp_proxy import closed_port
 from tools.lambda_events import EVENTS_DIR, LocalLambdaContext, http_api_event, local_context
 from tools.template import functions, load_handler

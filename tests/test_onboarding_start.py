@@ -4,8 +4,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from functions.onboarding.app import lambda_handler
+from onboarding import container
 from onboarding.models import OnboardingMetric, OnboardingState
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 
 
 def test_start_creates_state_once_then_returns_it(call, make_org, db: Session) -> None:
@@ -81,16 +82,14 @@ def test_body_over_the_limit_is_413(call) -> None:
 
 
 def test_database_outage_is_503_and_the_next_request_recovers(call, make_org, monkeypatch) -> None:
-    from tests.conftest import reset_service_caches
-
     make_org("org_a")
     api = call(lambda_handler)
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/none")
     monkeypatch.setenv("DB_SOCKET_TIMEOUT_SECONDS", "1")
-    reset_service_caches()
+    container.reset()
     outage = api("GET", "/v1/onboarding", claims=admin_claims("org_a"))
     monkeypatch.undo()
-    reset_service_caches()
+    container.reset()
     assert outage.status == 503
     assert outage.json["error"]["code"] == "database_unavailable"
     assert api("POST", "/v1/onboarding", claims=admin_claims("org_a")).status == 201

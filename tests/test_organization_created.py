@@ -11,9 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from functions.organization_created.app import lambda_handler
-from onboarding import aws, host_events
+from onboarding import container, host_events
 from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
-from onboarding.settings import get_settings
 from tests.aws_capture import queue_messages
 from tests.host_rows import add_real_rows
 from tools.lambda_events import EVENTS_DIR, local_context
@@ -39,15 +38,12 @@ def dlq(database_url, monkeypatch) -> Any:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     with mock_aws():
-        host_events.sqs_client.cache_clear()
-        aws.client.cache_clear()
+        container.reset()
         queue_url = boto3.client("sqs").create_queue(QueueName="organization-created-dlq")["QueueUrl"]
         monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", queue_url)
-        get_settings.cache_clear()
+        container.reset()
         yield queue_url
-    host_events.sqs_client.cache_clear()
-    aws.client.cache_clear()
-    get_settings.cache_clear()
+    container.reset()
 
 
 def states(db: Session) -> list[OnboardingState]:
@@ -87,7 +83,7 @@ def test_a_redelivered_or_duplicate_event_changes_nothing(make_org, db: Session,
 
 def test_onboarding_started_through_the_api_first_is_left_as_it_is(make_org, call, db: Session, dlq) -> None:
     from functions.onboarding.app import lambda_handler as onboarding_api
-    from tests.conftest import admin_claims
+    from tests.fixtures import admin_claims
 
     make_org("org_demo")
     assert call(onboarding_api)("POST", "/v1/onboarding", claims=admin_claims("org_demo")).status == 201
@@ -159,7 +155,7 @@ def test_without_a_dead_letter_queue_a_malformed_event_fails_the_invocation(
     database_url, monkeypatch
 ) -> None:
     monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
-    get_settings.cache_clear()
+    container.reset()
 
     with pytest.raises(RuntimeError, match="DEAD_LETTER_QUEUE_URL"):
         invoke(organization_created(organization_id=None))

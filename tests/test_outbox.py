@@ -2,8 +2,6 @@
 retried by the scheduled publisher, sent once per row (moto EventBridge, real PostgreSQL)."""
 
 import json
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,17 +11,16 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.orm import Session
 
-from functions.outbox_publisher.app import lambda_handler as publisher
-from onboarding import outbox
+from functions.outbox_publisher.app import lambda_handler as outbox_publisher
+from onboarding import container, outbox, publisher
 from onboarding.db import get_engine, unit_of_work
+from onboarding.domain_events import DETAIL_MODELS, PUBLISHED_DETAIL_MODELS, DomainEventType, EventDetail
 from onboarding.errors import InvalidInput
 from onboarding.models import OutboxEvent
-from onboarding.outbox import DomainEventType
 from onboarding.settings import Settings, get_settings
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
-from tests.conftest import reset_service_caches
+from tests.fixtures import python_imports
 from tools.lambda_events import EVENTS_DIR, local_context
-from tools.local_db import ROOT
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 COUNTS = {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}
@@ -43,13 +40,24 @@ DETAILS: dict[DomainEventType, dict[str, Any]] = {
     },
     DomainEventType.SAMPLE_DATA_CLEARED: {"reason": "expired", "counts": COUNTS, "cleared_at": NOW},
 }
-SKIPPED = (DomainEventType.ONBOARDING_SKIPPED, DETAILS[DomainEventType.ONBOARDING_SKIPPED])
 
 
-def commit_events(*events: tuple[DomainEventType, dict[str, Any]], org_id: str = "org_a") -> list[str]:
-    """A request's unit of work that enqueues `events`, then publishes them after its commit."""
-    with outbox.publishing_unit_of_work() as session:
-        return [outbox.enqueue(session, event_type, org_id, detail) for event_type, detail in events]
+def detail(event_type: DomainEventType) -> EventDetail:
+    return DETAIL_MODELS[event_type].model_validate(DETAILS[event_type])
+
+
+SKIPPED = detail(DomainEventType.ONBOARDING_SKIPPED)
+
+
+def publishing() -> Any:
+    """A unit of work that publishes its events after its commit, as a request's does."""
+    return unit_of_work(after_commit=publisher.publish_after_commit)
+
+
+def commit_events(*events: EventDetail, org_id: str = "org_a") -> list[str]:
+    """A request's unit of work that stages `events`, then publishes them after its commit."""
+    with publishing() as session:
+        return [outbox.stage(session, org_id, event) for event in events]
 
 
 def stored(db: Session) -> list[OutboxEvent]:
@@ -60,7 +68,7 @@ def stored(db: Session) -> list[OutboxEvent]:
 def run_publisher(**context: Any) -> dict[str, Any]:
     scheduled = json.loads((EVENTS_DIR / "outbox_publisher_scheduled.json").read_text())
     context = {"function_name": "OutboxPublisherFunction", "timeout_seconds": 60, **context}
-    summary: dict[str, Any] = publisher(scheduled, local_context(**context))
+    summary: dict[str, Any] = outbox_publisher(scheduled, local_context(**context))
     return summary
 
 
@@ -70,7 +78,7 @@ class FailingEntries:
 
     def __init__(self, event_ids: set[str]) -> None:
         self.event_ids = event_ids
-        self.real = outbox.events_client()
+        self.real = publisher.events_client()
 
     def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
         rejected = [json.loads(entry["Detail"])["event_id"] in self.event_ids for entry in Entries]
@@ -88,7 +96,7 @@ class Recording:
 
     def __init__(self) -> None:
         self.calls: list[list[dict[str, Any]]] = []
-        self.real = outbox.events_client()
+        self.real = publisher.events_client()
 
     def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
         self.calls.append(Entries)
@@ -114,7 +122,7 @@ class Blocking(Recording):
 
 @pytest.mark.parametrize("event_type", list(DomainEventType))
 def test_each_event_type_is_published_once_with_its_detail(bus: EventCapture, db, event_type) -> None:
-    [event_id] = commit_events((event_type, DETAILS[event_type]))
+    [event_id] = commit_events(detail(event_type))
 
     [received] = bus.received()
     [row] = stored(db)
@@ -125,16 +133,16 @@ def test_each_event_type_is_published_once_with_its_detail(bus: EventCapture, db
         "organization_id": "org_a",
         "occurred_at": row.created_at.isoformat().replace("+00:00", "Z"),
         "schema_version": 1,
-        **outbox.DETAIL_MODELS[event_type].model_validate(DETAILS[event_type]).model_dump(mode="json"),
+        **detail(event_type).model_dump(mode="json"),
     }
-    outbox.PUBLISHED_DETAIL_MODELS[event_type].model_validate(received["detail"])
+    PUBLISHED_DETAIL_MODELS[event_type].model_validate(received["detail"])
     assert row.sent_at is not None
     assert (row.attempts, row.last_error) == (1, None)
 
 
 def test_a_rolled_back_change_leaves_no_event_and_sends_nothing(bus: EventCapture, db) -> None:
-    with pytest.raises(InvalidInput), outbox.publishing_unit_of_work() as session:
-        outbox.enqueue(session, SKIPPED[0], "org_a", SKIPPED[1])
+    with pytest.raises(InvalidInput), publishing() as session:
+        outbox.stage(session, "org_a", SKIPPED)
         raise InvalidInput("the change itself failed after the event was written")
 
     assert stored(db) == []
@@ -150,12 +158,9 @@ def test_events_of_one_type_are_written_in_one_statement(database_url, db) -> No
 
     event.listen(service_engine, "before_cursor_execute", count)
     try:
-        with outbox.publishing_unit_of_work() as session:
-            ids = outbox.enqueue_many(
-                session,
-                DomainEventType.SAMPLE_DATA_CLEARED,
-                [(f"org_{n}", DETAILS[DomainEventType.SAMPLE_DATA_CLEARED]) for n in range(25)],
-            )
+        with publishing() as session:
+            cleared = detail(DomainEventType.SAMPLE_DATA_CLEARED)
+            ids = outbox.stage_many(session, [(f"org_{n}", cleared) for n in range(25)])
     finally:
         event.remove(service_engine, "before_cursor_execute", count)
 
@@ -166,26 +171,25 @@ def test_events_of_one_type_are_written_in_one_statement(database_url, db) -> No
 
 def test_events_of_a_rolled_back_transaction_are_not_written_by_a_later_commit(database_url, db) -> None:
     with unit_of_work() as session:
-        outbox.enqueue(session, SKIPPED[0], "org_rolled_back", SKIPPED[1])
+        outbox.stage(session, "org_rolled_back", SKIPPED)
         session.rollback()
-        kept = outbox.enqueue(session, SKIPPED[0], "org_kept", SKIPPED[1])
-        assert outbox.enqueued_event_ids(session) == [kept]
+        kept = outbox.stage(session, "org_kept", SKIPPED)
+        assert outbox.staged_event_ids(session) == [kept]
 
     assert [(row.id, row.organization_id) for row in stored(db)] == [(kept, "org_kept")]
 
 
-def test_a_detail_that_does_not_match_its_event_type_is_refused(database_url, db) -> None:
-    with pytest.raises(ValidationError), outbox.publishing_unit_of_work() as session:
-        outbox.enqueue(
-            session, DomainEventType.FEATURE_UNLOCKED, "org_a", DETAILS[DomainEventType.ONBOARDING_SKIPPED]
+def test_a_detail_that_does_not_match_its_event_type_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        DETAIL_MODELS[DomainEventType.FEATURE_UNLOCKED].model_validate(
+            DETAILS[DomainEventType.ONBOARDING_SKIPPED]
         )
-    assert stored(db) == []
 
 
-def test_a_detail_with_personal_data_fields_is_refused(database_url) -> None:
-    detail = {**DETAILS[DomainEventType.ONBOARDING_COMPLETED], "admin_email": "pat@example.com"}
-    with pytest.raises(ValidationError, match="admin_email"), outbox.publishing_unit_of_work() as session:
-        outbox.enqueue(session, DomainEventType.ONBOARDING_COMPLETED, "org_a", detail)
+def test_a_detail_with_personal_data_fields_is_refused() -> None:
+    fields = {**DETAILS[DomainEventType.ONBOARDING_COMPLETED], "admin_email": "pat@example.com"}
+    with pytest.raises(ValidationError, match="admin_email"):
+        DETAIL_MODELS[DomainEventType.ONBOARDING_COMPLETED].model_validate(fields)
 
 
 def test_without_a_bus_events_wait_in_the_outbox(database_url, db) -> None:
@@ -232,17 +236,17 @@ def test_publishing_after_commit_never_fails_the_request_when_the_database_is_go
     try:
         with monkeypatch.context() as database_gone:
             database_gone.setenv("DATABASE_URL", "postgresql://onboarding@127.0.0.1:9/nowhere")  # refused
-            reset_service_caches()
-            assert outbox.publish_after_commit([event_id]) is None  # logged, not raised
+            container.reset()
+            assert publisher.publish_after_commit([event_id]) is None  # logged, not raised
     finally:
-        reset_service_caches()
+        container.reset()
 
 
 def test_rejected_entries_stay_pending_while_the_others_are_marked_sent(bus, db) -> None:
     with unit_of_work() as session:  # not published after commit: the test publishes
-        ids = [outbox.enqueue(session, SKIPPED[0], f"org_{n}", SKIPPED[1]) for n in range(3)]
+        ids = [outbox.stage(session, f"org_{n}", SKIPPED) for n in range(3)]
 
-    report = outbox.publish_pending(client=FailingEntries({ids[1]}))
+    report = publisher.publish_pending(client=FailingEntries({ids[1]}))
 
     assert (report.sent, report.failed, report.unavailable) == (2, 1, False)
     by_id = {row.id: row for row in stored(db)}
@@ -257,7 +261,7 @@ def test_publishing_an_already_sent_event_again_sends_nothing(bus, db) -> None:
     event_ids = commit_events(SKIPPED)
     [row] = stored(db)
 
-    report = outbox.publish_pending(event_ids=event_ids)
+    report = publisher.publish_pending(event_ids=event_ids)
 
     assert (report.sent, report.batches) == (0, 0)
     assert len(bus.received()) == 1
@@ -269,15 +273,15 @@ def test_publishing_an_already_sent_event_again_sends_nothing(bus, db) -> None:
 
 def test_concurrent_publishers_never_send_the_same_event_twice(bus, db) -> None:
     with unit_of_work() as session:
-        ids = outbox.enqueue_many(session, SKIPPED[0], [(f"org_{n}", SKIPPED[1]) for n in range(12)])
+        ids = outbox.stage_many(session, [(f"org_{n}", SKIPPED) for n in range(12)])
 
     slow = Blocking()
-    results: dict[str, outbox.PublishReport] = {}
-    first = threading.Thread(target=lambda: results.update(first=outbox.publish_pending(client=slow)))
+    results: dict[str, publisher.PublishReport] = {}
+    first = threading.Thread(target=lambda: results.update(first=publisher.publish_pending(client=slow)))
     first.start()
     try:
         assert slow.entered.wait(timeout=30)
-        results["second"] = outbox.publish_pending(client=Recording())  # while the first holds its rows
+        results["second"] = publisher.publish_pending(client=Recording())  # while the first holds its rows
     finally:
         slow.release.set()
         first.join(timeout=30)
@@ -294,9 +298,9 @@ def test_the_publisher_sends_oldest_first_in_batches_of_at_most_ten(bus, db, dat
         [
             {
                 "id": f"outbox_{n:02d}",
-                "event_type": SKIPPED[0].value,
+                "event_type": SKIPPED.event_type.value,
                 "organization_id": "org_a",
-                "detail": json.loads(outbox.OnboardingSkipped.model_validate(SKIPPED[1]).model_dump_json()),
+                "detail": SKIPPED.model_dump(mode="json"),
                 "created_at": NOW - timedelta(minutes=n),
             }
             for n in range(23)
@@ -305,7 +309,7 @@ def test_the_publisher_sends_oldest_first_in_batches_of_at_most_ten(bus, db, dat
     db.commit()
     client = Recording()
 
-    report = outbox.publish_pending(client=client, batch_size=20)
+    report = publisher.publish_pending(client=client, batch_size=20)
 
     assert (report.sent, report.batches) == (23, 2)
     assert [len(call) for call in client.calls] == [10, 10, 3]
@@ -315,7 +319,7 @@ def test_the_publisher_sends_oldest_first_in_batches_of_at_most_ten(bus, db, dat
 
 def test_the_publisher_stops_before_the_lambda_time_limit(bus, db) -> None:
     with unit_of_work() as session:
-        outbox.enqueue(session, SKIPPED[0], "org_a", SKIPPED[1])
+        outbox.stage(session, "org_a", SKIPPED)
 
     summary = run_publisher(timeout_seconds=20)  # less than the publisher's reserve is left
 
@@ -324,7 +328,7 @@ def test_the_publisher_stops_before_the_lambda_time_limit(bus, db) -> None:
 
 def test_the_publisher_deletes_sent_events_after_the_retention_period(bus, db) -> None:
     old = {
-        "event_type": SKIPPED[0].value,
+        "event_type": SKIPPED.event_type.value,
         "organization_id": "org_a",
         "detail": {"skipped_at": NOW.isoformat(), "wizard_step": 1},
     }
@@ -369,31 +373,18 @@ def test_pending_rows_are_found_through_partial_indexes(engine: Engine, database
 # --- Cold starts ---
 
 
-def python_imports(code: str, **env: str) -> set[str]:
-    """Modules loaded after running `code` in a fresh interpreter (the way a Lambda cold start would)."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'shared'}", "AWS_DEFAULT_REGION": "us-east-1", **env},
-    )
-    return set(json.loads(result.stdout.splitlines()[-1]))
-
-
 def test_importing_the_api_functions_does_not_import_boto3() -> None:
-    modules = python_imports("import functions.onboarding.app, onboarding.outbox")
+    modules = python_imports("import functions.onboarding.app, onboarding.publisher")
     # Powertools imports the bare `botocore` package (its __init__ only) for its user-agent hook.
     assert not {name for name in modules if name.startswith(("boto3", "botocore."))}
 
 
 def test_a_request_without_events_does_not_import_boto3(database_url) -> None:
     code = (
-        "from onboarding import outbox\n"
+        "from onboarding.api import publish_events\n"
+        "from onboarding.db import unit_of_work\n"
         "from sqlalchemy import text\n"
-        "with outbox.publishing_unit_of_work() as session:\n"
+        "with unit_of_work(after_commit=publish_events) as session:\n"
         "    session.execute(text('SELECT 1'))"
     )
     modules = python_imports(code, DATABASE_URL=database_url, DB_TLS="disable", EVENT_BUS_NAME=BUS)

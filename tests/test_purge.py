@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from functions.onboarding.app import lambda_handler as onboarding_handler
 from functions.purge.app import lambda_handler as purge_handler
-from onboarding import outbox, purge
+from onboarding import container, publisher, purge
 from onboarding.models import (
     Event,
     EventAssignment,
@@ -22,10 +22,9 @@ from onboarding.models import (
     Person,
     Team,
 )
-from onboarding.settings import get_settings
 from tests.aws_capture import BUS, EventCapture, use_bus
 from tests.concurrency import run_together
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 from tests.host_rows import add_real_rows
 from tests.sql_statements import recorded_statements
 from tools.lambda_events import EVENTS_DIR, LocalLambdaContext
@@ -62,11 +61,11 @@ def run_purge(at: datetime = CUTOFF, context: LocalLambdaContext | None = None):
 def batch_size(monkeypatch) -> Iterator[Callable[[int], None]]:
     def set_size(size: int) -> None:
         monkeypatch.setenv("PURGE_BATCH_SIZE", str(size))
-        get_settings.cache_clear()
+        container.reset()
 
     yield set_size
     monkeypatch.undo()
-    get_settings.cache_clear()
+    container.reset()
 
 
 @pytest.fixture
@@ -440,7 +439,7 @@ def test_when_eventbridge_fails_the_purge_goes_on_and_the_publisher_sends_the_ev
     # Only the first batch tried EventBridge; the later ones left their events to the publisher.
     assert sorted(row.attempts for row in outbox_rows(db)) == [0, 0, 0, 1, 1]
     use_bus(monkeypatch, BUS)
-    outbox.publish_pending()
+    publisher.publish_pending()
     assert sorted(event["detail"]["organization_id"] for event in cleared_events(bus)) == [
         f"org_{n}" for n in range(5)
     ]

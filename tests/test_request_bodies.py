@@ -5,8 +5,7 @@ import pytest
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler as metrics_handler
 from functions.tutorials.app import lambda_handler as tutorials_handler
-from tests.conftest import admin_claims
-from tests.host_rows import start_onboarding
+from tests.fixtures import admin_claims
 
 ROUTES = [
     (checklist_handler, "PUT", "/v1/onboarding/checklist/add_team"),
@@ -14,13 +13,6 @@ ROUTES = [
     (metrics_handler, "POST", "/v1/onboarding/metrics"),
 ]
 ROUTE_IDS = ["checklist", "tutorial-progress", "metrics"]
-
-
-@pytest.fixture
-def org(make_org, db):
-    make_org("org_a")
-    start_onboarding(db, "org_a")
-    return "org_a"
 
 
 @pytest.mark.parametrize(("handler", "method", "path"), ROUTES, ids=ROUTE_IDS)

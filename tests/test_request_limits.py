@@ -30,7 +30,7 @@ from tests.api_routes import (
     takes_body,
     valid_body,
 )
-from tests.conftest import admin_claims, analyst_claims
+from tests.fixtures import admin_claims, analyst_claims
 from tests.host_rows import add_real_rows, start_onboarding
 from tests.wizard_steps import step_body
 from tools.template import HttpRoute
@@ -48,7 +48,7 @@ def by_key(key: str) -> HttpRoute:
 
 
 @pytest.fixture
-def org(make_org, db: Session) -> str:
+def full_org(make_org, db: Session) -> str:
     """An organization with rows everywhere: state, wizard data, sample and real rows, tutorials, metrics."""
 
     def build() -> None:
@@ -68,11 +68,11 @@ def org(make_org, db: Session) -> str:
 
 
 @pytest.fixture
-def unchanged(org: str, db: Session) -> Iterator[None]:
+def unchanged(full_org: str, db: Session) -> Iterator[None]:
     """Fails the test if any of the organization's rows changed."""
-    before = org_rows(db, org)
+    before = org_rows(db, full_org)
     yield
-    assert org_rows(db, org) == before, "a rejected request changed the database"
+    assert org_rows(db, full_org) == before, "a rejected request changed the database"
 
 
 def assert_rejected(response: Any, status: int) -> None:
@@ -93,12 +93,12 @@ def test_a_body_over_the_limit_is_413_on_every_route(route: HttpRoute, unchanged
     assert_rejected(send(route, claims=claims_for(route), raw_body=encoded, is_base64=True), 413)
 
 
-def test_a_body_just_under_the_limit_is_read(org: str) -> None:
+def test_a_body_just_under_the_limit_is_read(full_org: str) -> None:
     route = by_key("POST /v1/onboarding/metrics")
     events = [metric_event(event_data={"note": "n" * 400}) for _ in range(100)]
     raw = json.dumps({"events": events})
     assert len(raw.encode()) < get_settings().max_body_bytes
-    assert send(route, claims=admin_claims(org), raw_body=raw).json == {"accepted": 100, "duplicates": 0}
+    assert send(route, claims=admin_claims(full_org), raw_body=raw).json == {"accepted": 100, "duplicates": 0}
 
 
 # --- Content type and encoding ---
@@ -131,11 +131,11 @@ def test_a_body_that_is_not_utf8_text_is_400(route: HttpRoute, unchanged) -> Non
         assert_rejected(send(route, claims=claims_for(route), raw_body=body, is_base64=True), 400)
 
 
-def test_a_base64_encoded_json_body_is_read(org: str) -> None:
+def test_a_base64_encoded_json_body_is_read(full_org: str) -> None:
     body = base64.b64encode(json.dumps({"show_all_features": True}).encode()).decode()
     response = send(
         by_key("PUT /v1/onboarding/preferences"),
-        claims=admin_claims(org),
+        claims=admin_claims(full_org),
         raw_body=body,
         is_base64=True,
         headers={"content-type": "application/json; charset=utf-8"},
@@ -144,10 +144,13 @@ def test_a_base64_encoded_json_body_is_read(org: str) -> None:
     assert response.json["show_all_features"] is True
 
 
-def test_a_json_body_without_a_content_type_is_read_as_json(org: str) -> None:
+def test_a_json_body_without_a_content_type_is_read_as_json(full_org: str) -> None:
     route = by_key("PUT /v1/onboarding/preferences")
     response = send(
-        route, claims=admin_claims(org), body={"show_all_features": True}, without_headers=("content-type",)
+        route,
+        claims=admin_claims(full_org),
+        body={"show_all_features": True},
+        without_headers=("content-type",),
     )
     assert response.status == 200
 
@@ -291,12 +294,12 @@ def test_a_bad_field_value_is_422_naming_the_field(route: HttpRoute, unchanged) 
         assert any(field in name for name in fields), (field, fields)
 
 
-def test_wizard_step_data_is_kept_under_10_kb(org: str, db: Session) -> None:
+def test_wizard_step_data_is_kept_under_10_kb(full_org: str, db: Session) -> None:
     # Valid field by field (50 addresses of 237 characters), too big as stored JSON.
     emails = [f"{'v' * 55}{n:02d}@{'d' * 55}.{'e' * 55}.{'f' * 55}.example.org" for n in range(50)]
     assert len(json.dumps(emails)) > MAX_STEP_DATA_BYTES
     route = by_key("PUT /v1/onboarding/wizard/steps/{step}")
-    claims = admin_claims(org)
+    claims = admin_claims(full_org)
     for step in (2, 3):
         assert (
             send(
@@ -304,11 +307,11 @@ def test_wizard_step_data_is_kept_under_10_kb(org: str, db: Session) -> None:
             ).status
             == 200
         )
-    before = org_rows(db, org)
+    before = org_rows(db, full_org)
     response = send(route, claims=claims, path="/v1/onboarding/wizard/steps/4", body={"emails": emails})
     assert_rejected(response, 422)
     assert response.json["error"]["details"][0]["type"] == "wizard_data_too_large"
-    assert org_rows(db, org) == before
+    assert org_rows(db, full_org) == before
 
 
 # --- Text that must be kept exactly ---
@@ -324,13 +327,13 @@ def test_wizard_step_data_is_kept_under_10_kb(org: str, db: Session) -> None:
         "\U0001d50a\U0001d52f\U0001d51e\U0001d520\U0001d522 Fellowship",  # astral-plane letters
     ],
 )
-def test_unicode_text_is_stored_and_returned_exactly(org: str, name: str) -> None:
+def test_unicode_text_is_stored_and_returned_exactly(full_org: str, name: str) -> None:
     route = by_key("PUT /v1/onboarding/wizard/steps/{step}")
     body = {**step_body(1), "organization_name": name}
-    response = send(route, claims=admin_claims(org), body=body)
+    response = send(route, claims=admin_claims(full_org), body=body)
     assert response.status == 200, response
     assert response.json["wizard_step_data"]["step_1"]["organization_name"] == name
-    stored = send(by_key("GET /v1/onboarding"), claims=admin_claims(org))
+    stored = send(by_key("GET /v1/onboarding"), claims=admin_claims(full_org))
     assert stored.json["wizard_step_data"]["step_1"]["organization_name"] == name
 
 

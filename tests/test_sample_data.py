@@ -9,29 +9,16 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from functions.onboarding.app import lambda_handler
 from onboarding import db as service_db
 from onboarding.models import Event, EventAssignment, OnboardingMetric, OnboardingState, Person, Team
 from onboarding.sample_data import SIZES, SampleSize, build_sample_rows, delete_sample_rows
 from tests.concurrency import fresh_handler, run_together
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 from tests.host_rows import add_real_rows
 from tests.wizard_steps import complete_steps, step_body
 from tools.lambda_events import http_api_event, local_context
 
 SAMPLE = "/v1/onboarding/sample-data"
-
-
-@pytest.fixture
-def api(call):
-    return call(lambda_handler)
-
-
-@pytest.fixture
-def org(make_org, api):
-    org_id = make_org("org_a")
-    assert api("POST", "/v1/onboarding", claims=admin_claims(org_id)).status == 201
-    return org_id
 
 
 def generate(api, org_id: str, **body):

@@ -16,6 +16,8 @@ from onboarding.models import (
     OnboardingTutorialCompletion,
 )
 
+pytestmark = pytest.mark.versions  # DDL and constraints: checked on PostgreSQL 15 and 18
+
 SEED_TASKS = [
     (
         "complete_profile",
@@ -71,11 +73,6 @@ def rejects(db: Session, statement: str) -> bool:
     return False
 
 
-@pytest.fixture
-def org(make_org):
-    return make_org("org_a")
-
-
 def test_seeded_tasks_are_exactly_the_six_of_the_seed(db: Session) -> None:
     tasks = db.scalars(select(OnboardingChecklistTask).order_by(OnboardingChecklistTask.priority_order)).all()
     assert [(t.id, t.priority_order, t.icon, t.quick_action_url, t.completion_criteria) for t in tasks] == [
@@ -91,7 +88,7 @@ def test_no_seeded_criterion_contains_sql(db: Session) -> None:
     assert not any("query" in c or "SELECT" in str(c).upper() for c in criteria)
 
 
-def test_state_defaults_come_from_the_server(db: Session, org: str) -> None:
+def test_state_defaults_come_from_the_server(db: Session, new_org: str) -> None:
     db.execute(text("INSERT INTO onboarding_state (organization_id) VALUES ('org_a')"))
     state = db.scalars(select(OnboardingState)).one()
     assert state.id.startswith("onboard_") and len(state.id) <= 50
@@ -101,19 +98,19 @@ def test_state_defaults_come_from_the_server(db: Session, org: str) -> None:
     assert not (state.wizard_completed or state.skipped or state.sample_data_generated)
 
 
-def test_one_state_per_organization(db: Session, org: str) -> None:
+def test_one_state_per_organization(db: Session, new_org: str) -> None:
     db.execute(text("INSERT INTO onboarding_state (organization_id) VALUES ('org_a')"))
     assert rejects(db, "INSERT INTO onboarding_state (organization_id) VALUES ('org_a')")
 
 
 @pytest.mark.parametrize("step", [0, 6, -1])
-def test_wizard_step_must_be_between_one_and_five(db: Session, org: str, step: int) -> None:
+def test_wizard_step_must_be_between_one_and_five(db: Session, new_org: str, step: int) -> None:
     assert rejects(
         db, f"INSERT INTO onboarding_state (organization_id, wizard_current_step) VALUES ('org_a', {step})"
     )
 
 
-def test_state_cannot_be_both_completed_and_skipped(db: Session, org: str) -> None:
+def test_state_cannot_be_both_completed_and_skipped(db: Session, new_org: str) -> None:
     assert rejects(
         db,
         "INSERT INTO onboarding_state (organization_id, wizard_completed, skipped, skipped_at)"
@@ -121,14 +118,14 @@ def test_state_cannot_be_both_completed_and_skipped(db: Session, org: str) -> No
     )
 
 
-def test_generated_sample_data_needs_its_dates(db: Session, org: str) -> None:
+def test_generated_sample_data_needs_its_dates(db: Session, new_org: str) -> None:
     assert rejects(
         db, "INSERT INTO onboarding_state (organization_id, sample_data_generated) VALUES ('org_a', true)"
     )
 
 
 @pytest.mark.parametrize("steps_completed", [-1, 5])
-def test_tutorial_steps_stay_within_total(db: Session, org: str, steps_completed: int) -> None:
+def test_tutorial_steps_stay_within_total(db: Session, new_org: str, steps_completed: int) -> None:
     assert rejects(
         db,
         "INSERT INTO onboarding_tutorial_completion (organization_id, tutorial_id, steps_completed, total_steps)"
@@ -136,7 +133,7 @@ def test_tutorial_steps_stay_within_total(db: Session, org: str, steps_completed
     )
 
 
-def test_tutorial_cannot_be_both_completed_and_skipped(db: Session, org: str) -> None:
+def test_tutorial_cannot_be_both_completed_and_skipped(db: Session, new_org: str) -> None:
     assert rejects(
         db,
         "INSERT INTO onboarding_tutorial_completion (organization_id, tutorial_id, total_steps, completed, skipped)"
@@ -144,7 +141,7 @@ def test_tutorial_cannot_be_both_completed_and_skipped(db: Session, org: str) ->
     )
 
 
-def test_one_tutorial_record_per_org_and_tutorial(db: Session, org: str) -> None:
+def test_one_tutorial_record_per_org_and_tutorial(db: Session, new_org: str) -> None:
     insert = (
         "INSERT INTO onboarding_tutorial_completion (organization_id, tutorial_id, total_steps)"
         " VALUES ('org_a', 'events_intro', 4)"
@@ -154,13 +151,13 @@ def test_one_tutorial_record_per_org_and_tutorial(db: Session, org: str) -> None
 
 
 @pytest.mark.parametrize("column", ["step_duration_seconds", "completion_time_minutes"])
-def test_metric_durations_are_non_negative(db: Session, org: str, column: str) -> None:
+def test_metric_durations_are_non_negative(db: Session, new_org: str, column: str) -> None:
     assert rejects(
         db, f"INSERT INTO onboarding_metric (organization_id, event_type, {column}) VALUES ('org_a', 'x', -1)"
     )
 
 
-def test_client_event_id_is_stored_once_per_org(db: Session, make_org, org: str) -> None:
+def test_client_event_id_is_stored_once_per_org(db: Session, make_org, new_org: str) -> None:
     make_org("org_b")
     event_id = uuid.uuid4()
     statement = "INSERT INTO onboarding_metric (organization_id, event_type, client_event_id) VALUES ('{}', 'x', '{}')"
@@ -169,7 +166,9 @@ def test_client_event_id_is_stored_once_per_org(db: Session, make_org, org: str)
     assert rejects(db, statement.format("org_a", event_id))
 
 
-def test_deleting_an_organization_removes_all_its_onboarding_rows(db: Session, make_org, org: str) -> None:
+def test_deleting_an_organization_removes_all_its_onboarding_rows(
+    db: Session, make_org, new_org: str
+) -> None:
     make_org("org_b")
     for org_id in ("org_a", "org_b"):
         db.execute(text(f"INSERT INTO onboarding_state (organization_id) VALUES ('{org_id}')"))
@@ -187,7 +186,7 @@ def test_deleting_an_organization_removes_all_its_onboarding_rows(db: Session, m
         assert db.scalars(select(model.organization_id)).all() == ["org_b"]
 
 
-def test_ids_are_unique_across_ten_thousand_rapid_inserts(db: Session, org: str) -> None:
+def test_ids_are_unique_across_ten_thousand_rapid_inserts(db: Session, new_org: str) -> None:
     db.execute(
         text(
             "INSERT INTO onboarding_metric (organization_id, event_type)"
@@ -209,7 +208,7 @@ def test_ids_fit_varchar_50_whatever_the_org_id(db: Session, make_org) -> None:
     assert db.scalar(select(func.max(func.length(OnboardingMetric.id)))) <= 50
 
 
-def test_seed_drop_off_funnel_query_runs_as_written(db: Session, org: str) -> None:
+def test_seed_drop_off_funnel_query_runs_as_written(db: Session, new_org: str) -> None:
     db.execute(
         text("INSERT INTO onboarding_metric (organization_id, event_type) VALUES ('org_a', 'wizard_started')")
     )
@@ -234,7 +233,7 @@ ORDER BY wizard_step_dropped;
     assert [(r.step, r.drop_off_count, float(r.drop_off_percent)) for r in rows] == [(2, 1, 100.0)]
 
 
-def test_seed_average_completion_time_query_runs_as_written(db: Session, org: str) -> None:
+def test_seed_average_completion_time_query_runs_as_written(db: Session, new_org: str) -> None:
     for minutes in (10, 20, 60):
         db.execute(
             text(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from onboarding import checklist, metrics, sample_data, tutorials, wizard
+from onboarding import checklist, client_metrics, sample_data, tutorials, wizard
 from onboarding.db import unit_of_work
 from onboarding.sample_data import SampleDataRequest, SampleSize
 from tests.api_routes import (
@@ -28,7 +28,7 @@ from tests.api_routes import (
     route_id,
     send,
 )
-from tests.conftest import HandlerResponse
+from tests.fixtures import HandlerResponse
 from tests.host_rows import add_real_rows, start_onboarding
 from tests.wizard_steps import step_body
 from tools.template import HttpRoute
@@ -58,7 +58,9 @@ def populate(org: str, name: str) -> None:
         sample_data.generate_sample_data(session, org, SampleDataRequest(size=SampleSize.MINIMAL))
         tutorials.record_view(session, org, "events_intro")
         checklist.set_task_completion(session, org, "add_team", True)
-        metrics.ingest(session, org, metrics.MetricBatch.model_validate({"events": [metric_event()]}), None)
+        client_metrics.ingest(
+            session, org, client_metrics.MetricBatch.model_validate({"events": [metric_event()]}), None
+        )
 
 
 def populated_org(make_org, db: Session, org: str, name: str) -> str:

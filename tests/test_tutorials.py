@@ -8,35 +8,26 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from functions.tutorials.app import lambda_handler
 from onboarding import tutorials
 from onboarding.db import unit_of_work
 from onboarding.models import OnboardingMetric, OnboardingTutorialCompletion
-from tests.conftest import admin_claims
+from tests.fixtures import ORG
 from tests.sql_statements import recorded_statements
 
 BASE = "/v1/onboarding/tutorials"
 
 
 @pytest.fixture
-def org(make_org):
-    return make_org("org_a")
-
-
-@pytest.fixture
-def api(call):
-    invoke = call(lambda_handler)
-
-    def send(method: str, path: str = BASE, org_id: str = "org_a", **kwargs: Any):
-        kwargs.setdefault("claims", admin_claims(org_id))
-        return invoke(method, path, **kwargs)
+def tutorials_api(api):
+    def send(method: str, path: str = BASE, org_id: str = ORG, **kwargs: Any):
+        return api(method, path, org=org_id, **kwargs)
 
     return send
 
 
-def act(api, action: str, tutorial_id: str = "events_intro", org_id: str = "org_a", **kwargs: Any):
+def act(tutorials_api, action: str, tutorial_id: str = "events_intro", org_id: str = "org_a", **kwargs: Any):
     method = "PUT" if action == "progress" else "POST"
-    return api(method, f"{BASE}/{tutorial_id}/{action}", org_id=org_id, **kwargs)
+    return tutorials_api(method, f"{BASE}/{tutorial_id}/{action}", org_id=org_id, **kwargs)
 
 
 def metrics(db: Session, event_type: str | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -56,8 +47,8 @@ def records(db: Session) -> list[OnboardingTutorialCompletion]:
 # --- Catalog and listing ---
 
 
-def test_lists_the_five_tutorials_with_their_step_counts(api, org) -> None:
-    response = api("GET")
+def test_lists_the_five_tutorials_with_their_step_counts(tutorials_api, new_org) -> None:
+    response = tutorials_api("GET")
     assert response.status == 200
     assert [(t["id"], t["total_steps"], t["status"]) for t in response.json["tutorials"]] == [
         ("events_intro", 4, "not_started"),
@@ -69,23 +60,23 @@ def test_lists_the_five_tutorials_with_their_step_counts(api, org) -> None:
     assert response.json["tutorials"][0]["title_key"] == "onboarding.tutorials.events_intro"
 
 
-def test_listing_creates_no_records(api, org, db: Session) -> None:
-    api("GET")
+def test_listing_creates_no_records(tutorials_api, new_org, db: Session) -> None:
+    tutorials_api("GET")
     assert records(db) == []
 
 
-def test_listing_shows_the_callers_progress(api, org) -> None:
-    act(api, "views", "solver_run")
-    act(api, "progress", "solver_run", body={"steps_completed": 2})
-    solver = api("GET").json["tutorials"][3]
+def test_listing_shows_the_callers_progress(tutorials_api, new_org) -> None:
+    act(tutorials_api, "views", "solver_run")
+    act(tutorials_api, "progress", "solver_run", body={"steps_completed": 2})
+    solver = tutorials_api("GET").json["tutorials"][3]
     assert (solver["status"], solver["steps_completed"], solver["replay_count"]) == ("in_progress", 2, 0)
 
 
 # --- Views ---
 
 
-def test_the_first_view_creates_the_record_and_reports_a_start(api, org, db: Session) -> None:
-    response = act(api, "views")
+def test_the_first_view_creates_the_record_and_reports_a_start(tutorials_api, new_org, db: Session) -> None:
+    response = act(tutorials_api, "views")
     assert response.status == 200
     assert response.json["status"] == "in_progress"
     assert response.json["last_viewed_at"] is not None and response.json["started_at"] is not None
@@ -95,20 +86,20 @@ def test_the_first_view_creates_the_record_and_reports_a_start(api, org, db: Ses
     assert metrics(db) == [("tutorial_started", {"tutorial_id": "events_intro", "replay": False})]
 
 
-def test_viewing_an_unfinished_tutorial_again_resumes_it(api, org, db: Session) -> None:
-    act(api, "views")
-    act(api, "progress", body={"steps_completed": 3})
-    again = act(api, "views")
+def test_viewing_an_unfinished_tutorial_again_resumes_it(tutorials_api, new_org, db: Session) -> None:
+    act(tutorials_api, "views")
+    act(tutorials_api, "progress", body={"steps_completed": 3})
+    again = act(tutorials_api, "views")
     assert (again.json["steps_completed"], again.json["replay_count"]) == (3, 0)
     assert len(metrics(db, "tutorial_started")) == 1
 
 
 @pytest.mark.parametrize("end", ["complete", "skip"])
-def test_viewing_a_finished_tutorial_is_a_replay(api, org, db: Session, end: str) -> None:
-    act(api, "views")
-    act(api, "progress", body={"steps_completed": 2})
-    act(api, end)
-    replay = act(api, "views")
+def test_viewing_a_finished_tutorial_is_a_replay(tutorials_api, new_org, db: Session, end: str) -> None:
+    act(tutorials_api, "views")
+    act(tutorials_api, "progress", body={"steps_completed": 2})
+    act(tutorials_api, end)
+    replay = act(tutorials_api, "views")
     assert replay.json["status"] == "in_progress"
     assert (replay.json["replay_count"], replay.json["steps_completed"]) == (1, 0)
     assert replay.json["completed_at"] is None and replay.json["skipped_at"] is None
@@ -118,9 +109,9 @@ def test_viewing_a_finished_tutorial_is_a_replay(api, org, db: Session, end: str
     )
 
 
-def test_a_view_is_one_upsert_and_one_write(api, org) -> None:
+def test_a_view_is_one_upsert_and_one_write(tutorials_api, new_org) -> None:
     with recorded_statements() as statements:
-        act(api, "views")
+        act(tutorials_api, "views")
     assert len(statements) == 2
     assert "ON CONFLICT" in statements[0]
 
@@ -129,9 +120,9 @@ def test_a_view_is_one_upsert_and_one_write(api, org) -> None:
 
 
 @pytest.mark.parametrize("steps", [0, 2, 4])
-def test_progress_accepts_zero_to_total_steps(api, org, steps: int) -> None:
-    act(api, "views")
-    response = act(api, "progress", body={"steps_completed": steps})
+def test_progress_accepts_zero_to_total_steps(tutorials_api, new_org, steps: int) -> None:
+    act(tutorials_api, "views")
+    response = act(tutorials_api, "progress", body={"steps_completed": steps})
     assert response.status == 200
     assert response.json["steps_completed"] == steps
 
@@ -140,8 +131,10 @@ def test_progress_accepts_zero_to_total_steps(api, org, steps: int) -> None:
     ("tutorial_id", "steps", "status"),
     [("solver_run", 6, 200), ("events_intro", 5, 422), ("teams_setup", 4, 422), ("schedule_export", 3, 200)],
 )
-def test_progress_is_bounded_by_each_tutorials_own_step_count(api, org, tutorial_id, steps, status) -> None:
-    assert act(api, "progress", tutorial_id, body={"steps_completed": steps}).status == status
+def test_progress_is_bounded_by_each_tutorials_own_step_count(
+    tutorials_api, new_org, tutorial_id, steps, status
+) -> None:
+    assert act(tutorials_api, "progress", tutorial_id, body={"steps_completed": steps}).status == status
 
 
 @pytest.mark.parametrize(
@@ -157,23 +150,25 @@ def test_progress_is_bounded_by_each_tutorials_own_step_count(api, org, tutorial
         {},
     ],
 )
-def test_invalid_progress_is_422_naming_the_field_and_writes_nothing(api, org, db: Session, body) -> None:
-    response = act(api, "progress", body=body)
+def test_invalid_progress_is_422_naming_the_field_and_writes_nothing(
+    tutorials_api, new_org, db: Session, body
+) -> None:
+    response = act(tutorials_api, "progress", body=body)
     assert response.status == 422
     assert response.json["error"]["code"] == "validation_error"
     assert response.json["error"]["details"][0]["field"].startswith("body")
     assert records(db) == []
 
 
-def test_progress_past_the_total_names_steps_completed(api, org) -> None:
-    response = act(api, "progress", body={"steps_completed": 5})
+def test_progress_past_the_total_names_steps_completed(tutorials_api, new_org) -> None:
+    response = act(tutorials_api, "progress", body={"steps_completed": 5})
     assert response.json["error"]["details"][0]["field"] == "body.steps_completed"
 
 
 @pytest.mark.parametrize("end", ["complete", "skip"])
-def test_progress_on_a_finished_tutorial_is_409(api, org, end: str) -> None:
-    act(api, end)
-    response = act(api, "progress", body={"steps_completed": 1})
+def test_progress_on_a_finished_tutorial_is_409(tutorials_api, new_org, end: str) -> None:
+    act(tutorials_api, end)
+    response = act(tutorials_api, "progress", body={"steps_completed": 1})
     assert response.status == 409
     assert response.json["error"]["code"] == "conflict"
 
@@ -181,9 +176,9 @@ def test_progress_on_a_finished_tutorial_is_409(api, org, end: str) -> None:
 # --- Complete and skip ---
 
 
-def test_completing_records_the_time_all_steps_and_the_duration(api, org, db: Session) -> None:
-    act(api, "views")
-    response = act(api, "complete")
+def test_completing_records_the_time_all_steps_and_the_duration(tutorials_api, new_org, db: Session) -> None:
+    act(tutorials_api, "views")
+    response = act(tutorials_api, "complete")
     assert response.status == 200
     assert response.json["status"] == "completed"
     assert response.json["completed_at"] is not None
@@ -193,10 +188,10 @@ def test_completing_records_the_time_all_steps_and_the_duration(api, org, db: Se
     assert isinstance(data["duration_seconds"], int) and data["duration_seconds"] >= 0
 
 
-def test_skipping_reports_the_step_reached(api, org, db: Session) -> None:
-    act(api, "views")
-    act(api, "progress", body={"steps_completed": 2})
-    response = act(api, "skip")
+def test_skipping_reports_the_step_reached(tutorials_api, new_org, db: Session) -> None:
+    act(tutorials_api, "views")
+    act(tutorials_api, "progress", body={"steps_completed": 2})
+    response = act(tutorials_api, "skip")
     assert response.json["status"] == "skipped" and response.json["skipped_at"] is not None
     assert metrics(db, "tutorial_skipped") == [
         ("tutorial_skipped", {"tutorial_id": "events_intro", "step_reached": 2})
@@ -204,33 +199,37 @@ def test_skipping_reports_the_step_reached(api, org, db: Session) -> None:
 
 
 @pytest.mark.parametrize("end", ["complete", "skip"])
-def test_repeating_an_end_state_is_idempotent(api, org, db: Session, end: str) -> None:
-    first = act(api, end)
-    again = act(api, end)
+def test_repeating_an_end_state_is_idempotent(tutorials_api, new_org, db: Session, end: str) -> None:
+    first = act(tutorials_api, end)
+    again = act(tutorials_api, end)
     assert again.status == 200
     assert again.json == first.json
     assert len(metrics(db, f"tutorial_{end}{'d' if end == 'complete' else 'ped'}")) == 1
 
 
 @pytest.mark.parametrize(("first", "other"), [("complete", "skip"), ("skip", "complete")])
-def test_complete_and_skip_exclude_each_other(api, org, db: Session, first: str, other: str) -> None:
-    act(api, first)
-    response = act(api, other)
+def test_complete_and_skip_exclude_each_other(
+    tutorials_api, new_org, db: Session, first: str, other: str
+) -> None:
+    act(tutorials_api, first)
+    response = act(tutorials_api, other)
     assert response.status == 409
     [record] = records(db)
     assert (record.completed, record.skipped) == (first == "complete", first == "skip")
 
 
-def test_after_a_replay_the_other_end_state_is_allowed(api, org) -> None:
-    act(api, "complete")
-    act(api, "views")
-    response = act(api, "skip")
+def test_after_a_replay_the_other_end_state_is_allowed(tutorials_api, new_org) -> None:
+    act(tutorials_api, "complete")
+    act(tutorials_api, "views")
+    response = act(tutorials_api, "skip")
     assert response.status == 200
     assert (response.json["status"], response.json["replay_count"]) == ("skipped", 1)
 
 
-def test_finishing_a_never_viewed_tutorial_counts_as_its_first_view(api, org, db: Session) -> None:
-    response = act(api, "skip", "teams_setup")
+def test_finishing_a_never_viewed_tutorial_counts_as_its_first_view(
+    tutorials_api, new_org, db: Session
+) -> None:
+    response = act(tutorials_api, "skip", "teams_setup")
     assert response.json["status"] == "skipped"
     assert response.json["last_viewed_at"] is not None
     assert sorted(event_type for event_type, _ in metrics(db)) == ["tutorial_skipped", "tutorial_started"]
@@ -245,33 +244,35 @@ def test_finishing_a_never_viewed_tutorial_counts_as_its_first_view(api, org, db
 )
 @pytest.mark.parametrize("tutorial_id", ["solver_basics", "x" * 500, "bad\x00id"])
 def test_an_unknown_tutorial_is_404_for_every_action(
-    api, org, db: Session, action, body, tutorial_id
+    tutorials_api, new_org, db: Session, action, body, tutorial_id
 ) -> None:
-    response = act(api, action, tutorial_id, body=body)
+    response = act(tutorials_api, action, tutorial_id, body=body)
     assert response.status == 404
     assert response.json["error"]["code"] == "not_found"
     assert records(db) == []
 
 
-def test_an_org_that_does_not_exist_is_404(api) -> None:
-    assert act(api, "views", org_id="org_ghost").status == 404
+def test_an_org_that_does_not_exist_is_404(tutorials_api) -> None:
+    assert act(tutorials_api, "views", org_id="org_ghost").status == 404
 
 
-def test_another_orgs_progress_is_invisible_and_untouched(api, org, make_org, db: Session) -> None:
+def test_another_orgs_progress_is_invisible_and_untouched(
+    tutorials_api, new_org, make_org, db: Session
+) -> None:
     make_org("org_b")
-    act(api, "complete", org_id="org_b")
-    assert api("GET").json["tutorials"][0]["status"] == "not_started"
-    act(api, "views")
-    assert api("GET", org_id="org_b").json["tutorials"][0]["status"] == "completed"
+    act(tutorials_api, "complete", org_id="org_b")
+    assert tutorials_api("GET").json["tutorials"][0]["status"] == "not_started"
+    act(tutorials_api, "views")
+    assert tutorials_api("GET", org_id="org_b").json["tutorials"][0]["status"] == "completed"
     assert sorted((r.organization_id, r.completed) for r in records(db)) == [
         ("org_a", False),
         ("org_b", True),
     ]
 
 
-def test_analysts_cannot_use_tutorial_routes(api) -> None:
+def test_analysts_cannot_use_tutorial_routes(tutorials_api) -> None:
     claims = {"custom:org_id": "org_a", "cognito:groups": ["platform_analyst"]}
-    assert api("GET", claims=claims).status == 403
+    assert tutorials_api("GET", claims=claims).status == 403
 
 
 # --- Concurrency: 50 simultaneous calls on one tutorial ---
@@ -306,20 +307,22 @@ def in_transaction(action: Callable[..., object], *args: object) -> Callable[[],
     return call
 
 
-def test_fifty_simultaneous_first_views_create_one_record_and_one_start(org, db: Session) -> None:
-    errors = run_concurrently([in_transaction(tutorials.record_view, org, "solver_run") for _ in range(50)])
+def test_fifty_simultaneous_first_views_create_one_record_and_one_start(new_org, db: Session) -> None:
+    errors = run_concurrently(
+        [in_transaction(tutorials.record_view, new_org, "solver_run") for _ in range(50)]
+    )
     assert errors == []
     assert len(records(db)) == 1
     assert len(metrics(db, "tutorial_started")) == 1
 
 
-def test_fifty_simultaneous_replays_and_completions_lose_no_update(org, db: Session) -> None:
+def test_fifty_simultaneous_replays_and_completions_lose_no_update(new_org, db: Session) -> None:
     with unit_of_work() as session:
-        tutorials.complete(session, org, "solver_run")
+        tutorials.complete(session, new_org, "solver_run")
 
     def replay_then_complete() -> None:
-        in_transaction(tutorials.record_view, org, "solver_run")()
-        in_transaction(tutorials.complete, org, "solver_run")()
+        in_transaction(tutorials.record_view, new_org, "solver_run")()
+        in_transaction(tutorials.complete, new_org, "solver_run")()
 
     errors = run_concurrently([replay_then_complete for _ in range(50)])
     assert errors == []
@@ -331,9 +334,9 @@ def test_fifty_simultaneous_replays_and_completions_lose_no_update(org, db: Sess
     assert completions_after_start == record.replay_count - (0 if record.completed else 1)
 
 
-def test_fifty_simultaneous_progress_updates_keep_one_consistent_record(org, db: Session) -> None:
+def test_fifty_simultaneous_progress_updates_keep_one_consistent_record(new_org, db: Session) -> None:
     errors = run_concurrently(
-        [in_transaction(tutorials.set_progress, org, "solver_run", steps % 7) for steps in range(50)]
+        [in_transaction(tutorials.set_progress, new_org, "solver_run", steps % 7) for steps in range(50)]
     )
     assert errors == []
     [record] = records(db)

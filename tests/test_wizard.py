@@ -11,24 +11,11 @@ from sqlalchemy.orm import Session
 from functions.onboarding.app import lambda_handler
 from onboarding.models import OnboardingMetric, OnboardingState
 from tests.concurrency import fresh_handler, run_together
-from tests.conftest import admin_claims
+from tests.fixtures import admin_claims
 from tests.wizard_steps import complete_steps, step_body
 from tools.lambda_events import http_api_event, local_context
 
 STEP_NAMES = ["organization_profile", "first_event", "first_team", "invite_volunteers", "tutorial_intro"]
-
-
-@pytest.fixture
-def api(call):
-    return call(lambda_handler)
-
-
-@pytest.fixture
-def org(make_org, api):
-    """An organization that has started onboarding."""
-    org_id = make_org("org_a")
-    assert api("POST", "/v1/onboarding", claims=admin_claims(org_id)).status == 201
-    return org_id
 
 
 def save(api, org_id: str, step: int | str, body: Any = None, **kwargs: Any):

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tests.conftest import Invoke, admin_claims
+from tests.fixtures import Invoke, admin_claims
 from tools.wizard_events import future, step_body
 
 __all__ = ["complete_steps", "future", "step_body"]

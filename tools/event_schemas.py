@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from onboarding.outbox import DETAIL_MODELS, PUBLISHED_DETAIL_MODELS, DomainEventType
+from onboarding.domain_events import DETAIL_MODELS, PUBLISHED_DETAIL_MODELS, DomainEventType
 from onboarding.settings import Settings
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "events" / "schemas"

@@ -26,8 +26,9 @@ from pydantic.json_schema import models_json_schema
 
 from onboarding.api import ErrorResponse
 from onboarding.auth import Group
+from onboarding.state import WizardStep
 from onboarding.tutorials import TUTORIAL_IDS
-from onboarding.wizard import STEP_PAYLOADS, WizardStep
+from onboarding.wizard import STEP_PAYLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "openapi.json"

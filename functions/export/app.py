@@ -8,21 +8,21 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from onboarding import export
-from onboarding.api import create_app, current_org_id, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, current_session, lambda_entrypoint
 from onboarding.auth import Group
-from onboarding.db import unit_of_work
+from onboarding.measured import measured
 from onboarding.pagination import MAX_CURSOR_LENGTH
 
 app = create_app()
 
 
 @app.get("/v1/onboarding/export")
+@measured(statements=1, why="state, tutorials and a page of metrics")
 def export_organization(
     limit: Annotated[int, Query(ge=1, le=export.MAX_METRICS_PAGE)] = export.DEFAULT_METRICS_PAGE,
     cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> export.OnboardingExport:
-    with unit_of_work() as session:
-        return export.export_organization(session, current_org_id(app), limit=limit, cursor=cursor)
+    return export.export_organization(current_session(app), current_org_id(app), limit=limit, cursor=cursor)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

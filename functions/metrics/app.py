@@ -1,9 +1,9 @@
 """Metrics function: client analytics events, ingested in idempotent batches (`/v1/onboarding/metrics`)."""
 
-from onboarding import metrics
-from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
+from onboarding import client_metrics
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
-from onboarding.db import unit_of_work
+from onboarding.measured import measured
 
 app = create_app()
 
@@ -15,11 +15,17 @@ app = create_app()
         errors={404: "The organization does not exist"},
     ),
 )
-def ingest(batch: metrics.MetricBatch) -> metrics.IngestResult:
+@measured(
+    "10 events",
+    statements=1,
+    why="one INSERT for the batch",
+    body="metric batch",
+    headers={"user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36"},
+)
+def ingest(batch: client_metrics.MetricBatch) -> client_metrics.IngestResult:
     # The user agent comes from the request (coarsened before storage), never from the body.
     user_agent = app.current_event.headers.get("user-agent")
-    with unit_of_work() as session:
-        return metrics.ingest(session, current_org_id(app), batch, user_agent)
+    return client_metrics.ingest(current_session(app), current_org_id(app), batch, user_agent)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

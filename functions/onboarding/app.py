@@ -1,11 +1,11 @@
 """Onboarding function: onboarding state, the setup wizard and sample data (`/v1/onboarding...`).
 
-Each route: validate (pydantic), one transaction, one domain call. Status codes other than 200 are set
-here, and documented (with the errors particular to the route) in its decorator.
-Domain events (wizard completed or skipped, a feature unlocked, even by reading the state, sample data
-generated or cleared) are written in the route's transaction and published right after its commit:
-every route runs in `outbox.publishing_unit_of_work()`, so none can forget to. A route that causes no
-event pays nothing for it and never imports boto3.
+Each route: validate (pydantic), one domain call in the request's unit of work (`onboarding.api`).
+Status codes other than 200 are set here, and documented (with the errors particular to the route) in
+its decorator. Domain events (wizard completed or skipped, a feature unlocked, even by reading the
+state, sample data generated or cleared) are written in the request's transaction and published right
+after its commit by that unit of work, so no route can forget to; a request that causes no event pays
+nothing for it and never imports boto3.
 """
 
 from typing import Annotated, Any
@@ -13,13 +13,17 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from onboarding import outbox, sample_data, wizard
-from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
+from onboarding import sample_data, state, wizard
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.measured import Given, measured
 
 app = create_app()
 # OpenAPI descriptions of the errors these routes share.
 NOT_STARTED = "Onboarding not started, or the organization does not exist"
+# The organizations the measured paths find (onboarding/measured.py).
+NOT_YET_STARTED = Given(started=False)
+WITH_SAMPLE_DATA = Given(sample_data=True)
 
 
 @app.post(
@@ -29,11 +33,25 @@ NOT_STARTED = "Onboarding not started, or the organization does not exist"
         errors={404: "The organization does not exist"},
     ),
 )
-def start_onboarding() -> Response[wizard.OnboardingStateView]:
-    with outbox.publishing_unit_of_work() as session:
-        state, created = wizard.start_onboarding(session, current_org_id(app))
+@measured(
+    "first call",
+    statements=2,
+    why="insert the state with its metric; read it back",
+    given=NOT_YET_STARTED,
+    once=True,
+    status=201,
+)
+@measured(
+    "again",
+    statements=2,
+    why="the insert that changes nothing; read it back",
+    common=False,
+    given=Given(step=1),
+)
+def start_onboarding() -> Response[state.OnboardingStateView]:
+    view, created = state.start_onboarding(current_session(app), current_org_id(app))
     return Response(
-        status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=state
+        status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=view
     )
 
 
@@ -43,9 +61,11 @@ def start_onboarding() -> Response[wizard.OnboardingStateView]:
         errors={404: NOT_STARTED, 409: "The checklist changed concurrently too often; try again"}
     ),
 )
+@measured(
+    statements=1, why="the state with every counter and the checklist's tasks", given=Given(settled=True)
+)
 def get_onboarding() -> wizard.OnboardingOverview:
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.get_overview(session, current_org_id(app))
+    return wizard.get_overview(current_session(app), current_org_id(app))
 
 
 @app.put(
@@ -57,25 +77,57 @@ def get_onboarding() -> wizard.OnboardingOverview:
         }
     ),
 )
-def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> wizard.OnboardingStateView:
+@measured(
+    "next step",
+    statements=2,
+    why="lock and read; update with its metric",
+    given=Given(step=1),
+    once=True,
+    path={"step": "1"},
+    body="wizard step 1",
+)
+@measured(
+    "edit an earlier step",
+    statements=2,
+    why="lock and read; update",
+    common=False,
+    path={"step": "1"},
+    body="wizard step 1",
+)
+@measured(
+    "last step, completes",
+    statements=3,
+    why="lock and read; update with its metrics; the event",
+    common=False,
+    given=Given(step=5),
+    once=True,
+    path={"step": "5"},
+    body="wizard step 5",
+)
+def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> state.OnboardingStateView:
     # The body's model depends on the step in the path, so the domain validates it (same 422 shape).
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.save_step(session, current_org_id(app), step, body)
+    return wizard.save_step(current_session(app), current_org_id(app), step, body)
 
 
 @app.post(
     "/v1/onboarding/wizard/skip",
     responses=documented(errors={404: NOT_STARTED, 409: "The wizard is already completed"}),
 )
-def skip_wizard() -> wizard.OnboardingStateView:
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.skip_wizard(session, current_org_id(app))
+@measured(
+    statements=3, why="lock and read; update with its metric; the event", given=Given(step=2), once=True
+)
+def skip_wizard() -> state.OnboardingStateView:
+    return wizard.skip_wizard(current_session(app), current_org_id(app))
 
 
 @app.put("/v1/onboarding/preferences", responses=documented(errors={404: NOT_STARTED}))
-def set_preferences(preferences: wizard.PreferencesRequest) -> wizard.OnboardingStateView:
-    with outbox.publishing_unit_of_work() as session:
-        return wizard.set_preferences(session, current_org_id(app), preferences)
+@measured(
+    statements=2,
+    why="lock and read; update",
+    body=({"show_all_features": True}, {"show_all_features": False}),
+)
+def set_preferences(preferences: wizard.PreferencesRequest) -> state.OnboardingStateView:
+    return wizard.set_preferences(current_session(app), current_org_id(app), preferences)
 
 
 @app.post(
@@ -85,31 +137,42 @@ def set_preferences(preferences: wizard.PreferencesRequest) -> wizard.Onboarding
         errors={404: NOT_STARTED, 409: "Sample data exists; delete it first"},
     ),
 )
+@measured(
+    statements=4,
+    why="lock and read; the four tables; flags with the metric; the event",
+    once=True,
+    status=201,
+    body={"size": "standard", "expiry_days": 30},
+)
 def generate_sample_data(request: sample_data.SampleDataRequest) -> Response[sample_data.SampleDataStatus]:
-    with outbox.publishing_unit_of_work() as session:
-        status = sample_data.generate_sample_data(session, current_org_id(app), request)
+    status = sample_data.generate_sample_data(current_session(app), current_org_id(app), request)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=status)
 
 
 @app.get("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
+@measured(statements=1, why="the state with its sample rows", given=WITH_SAMPLE_DATA)
 def get_sample_data() -> sample_data.SampleDataStatus:
-    with outbox.publishing_unit_of_work() as session:
-        return sample_data.sample_data_status(session, current_org_id(app))
+    return sample_data.sample_data_status(current_session(app), current_org_id(app))
 
 
 @app.delete("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
+@measured(
+    statements=4,
+    why="lock and read; the four tables; flags with the metric; the event",
+    given=WITH_SAMPLE_DATA,
+    once=True,
+)
 def delete_sample_data() -> sample_data.SampleDataCleared:
-    with outbox.publishing_unit_of_work() as session:
-        return sample_data.clear_sample_data(session, current_org_id(app), reason="manual")
+    return sample_data.clear_sample_data(current_session(app), current_org_id(app), reason="manual")
 
 
 @app.post(
     "/v1/onboarding/sample-data/extend",
     responses=documented(errors={404: NOT_STARTED, 409: "There is no sample data to extend"}),
 )
+@measured(statements=2, why="lock and read; update", given=WITH_SAMPLE_DATA, body={"days": 7})
 def extend_sample_data(request: sample_data.ExtendRequest) -> sample_data.SampleDataStatus:
-    with outbox.publishing_unit_of_work() as session:
-        return sample_data.extend_sample_data(session, current_org_id(app), request)
+    return sample_data.extend_sample_data(current_session(app), current_org_id(app), request)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

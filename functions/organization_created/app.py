@@ -13,8 +13,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from onboarding import host_events, outbox
+from onboarding import host_events
+from onboarding.db import unit_of_work
 from onboarding.observability import logger, metrics
+from onboarding.publisher import publish_after_commit
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -30,7 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     logger.append_keys(org_id=signup.detail.organization_id, event_id=signup.id)
     try:
-        with outbox.publishing_unit_of_work() as session:
+        with unit_of_work(after_commit=publish_after_commit) as session:
             state, created = host_events.start_onboarding_for(session, signup)
     except host_events.UnknownOrganization:
         metrics.add_metric(name="OrganizationCreatedUnknownOrganization", unit=MetricUnit.Count, value=1)

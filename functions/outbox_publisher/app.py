@@ -12,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from onboarding import outbox
+from onboarding import outbox_retention, publisher
 from onboarding.db import unit_of_work
 from onboarding.observability import logger, metrics
 from onboarding.settings import get_settings
@@ -26,14 +26,14 @@ TIME_RESERVE_MS = 25_000
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.EVENT_BRIDGE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
-    report = outbox.publish_pending(
+    report = publisher.publish_pending(
         batch_size=BATCH_SIZE,
         should_stop=lambda: context.get_remaining_time_in_millis() < TIME_RESERVE_MS,
         settings=settings,
     )
     with unit_of_work() as session:
-        deleted = outbox.delete_sent_before(session, timedelta(days=settings.outbox_retention_days))
-        backlog = outbox.backlog(session)
+        deleted = outbox_retention.delete_sent_before(session, timedelta(days=settings.outbox_retention_days))
+        backlog = outbox_retention.backlog(session)
 
     metrics.add_metric(name="OutboxEventsPublished", unit=MetricUnit.Count, value=report.sent)
     metrics.add_metric(name="OutboxEventsFailed", unit=MetricUnit.Count, value=report.failed)

@@ -1,25 +1,32 @@
 """Tutorials function: the five tutorials and the org's progress (`/v1/onboarding/tutorials...`)."""
 
 from onboarding import tutorials
-from onboarding.api import create_app, current_org_id, documented, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
-from onboarding.db import unit_of_work
+from onboarding.measured import Given, measured
 
 app = create_app()
 UNKNOWN = "No tutorial has this id, or the organization does not exist"
 FINISHED = "The tutorial is in the other end state (completed or skipped); view it to replay it"
+# The organization the measured paths find (onboarding/measured.py): three tutorials in progress.
+IN_PROGRESS = Given(tutorials=(("events_intro", 4), ("teams_setup", 3), ("solver_run", 6)))
 
 
 @app.get("/v1/onboarding/tutorials")
+@measured(statements=1, given=IN_PROGRESS)
 def list_tutorials() -> tutorials.TutorialList:
-    with unit_of_work() as session:
-        return tutorials.list_tutorials(session, current_org_id(app))
+    return tutorials.list_tutorials(current_session(app), current_org_id(app))
 
 
 @app.post("/v1/onboarding/tutorials/<tutorial_id>/views", responses=documented(errors={404: UNKNOWN}))
+@measured(
+    statements=2,
+    why="upsert-lock; update with its metrics",
+    given=IN_PROGRESS,
+    path={"tutorial_id": "events_intro"},
+)
 def record_view(tutorial_id: str) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.record_view(session, current_org_id(app), tutorial_id)
+    return tutorials.record_view(current_session(app), current_org_id(app), tutorial_id)
 
 
 @app.put(
@@ -28,27 +35,46 @@ def record_view(tutorial_id: str) -> tutorials.TutorialView:
         errors={404: UNKNOWN, 409: "The tutorial is completed or skipped; view it to replay it"}
     ),
 )
+@measured(
+    statements=2,
+    why="upsert-lock; update",
+    given=IN_PROGRESS,
+    path={"tutorial_id": "events_intro"},
+    body=({"steps_completed": 1}, {"steps_completed": 2}),
+)
 def set_progress(tutorial_id: str, progress: tutorials.TutorialProgressUpdate) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.set_progress(session, current_org_id(app), tutorial_id, progress.steps_completed)
+    session, org_id = current_session(app), current_org_id(app)
+    return tutorials.set_progress(session, org_id, tutorial_id, progress.steps_completed)
 
 
 @app.post(
     "/v1/onboarding/tutorials/<tutorial_id>/complete",
     responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
 )
+@measured(
+    statements=2,
+    why="upsert-lock; update with its metric",
+    given=Given(tutorials=(("events_intro", 4),)),
+    once=True,
+    path={"tutorial_id": "events_intro"},
+)
 def complete(tutorial_id: str) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.complete(session, current_org_id(app), tutorial_id)
+    return tutorials.complete(current_session(app), current_org_id(app), tutorial_id)
 
 
 @app.post(
     "/v1/onboarding/tutorials/<tutorial_id>/skip",
     responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
 )
+@measured(
+    statements=2,
+    why="upsert-lock; update with its metric",
+    given=Given(tutorials=(("teams_setup", 3),)),
+    once=True,
+    path={"tutorial_id": "teams_setup"},
+)
 def skip(tutorial_id: str) -> tutorials.TutorialView:
-    with unit_of_work() as session:
-        return tutorials.skip(session, current_org_id(app), tutorial_id)
+    return tutorials.skip(current_session(app), current_org_id(app), tutorial_id)
 
 
 lambda_handler = lambda_entrypoint(app, group=Group.ORG_ADMIN)

@@ -38,6 +38,7 @@ from onboarding.errors import InvalidInput
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Organization
 from onboarding.pagination import decode_cursor, encode_cursor
+from onboarding.validation import field_error
 
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGE_SIZE: Final = 500
@@ -105,7 +106,7 @@ def period(from_: date | None, to: date | None) -> Period:
     if from_ is not None and to is not None and from_ > to:
         raise InvalidInput(
             "The period is empty: 'from' is after 'to'.",
-            details=[{"field": "query.from", "reason": "must not be after 'to'", "type": "date_range"}],
+            details=[field_error("query.from", "must not be after 'to'", "date_range")],
         )
     return Period(from_=from_, to=to)
 

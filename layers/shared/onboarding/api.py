@@ -1,14 +1,20 @@
-"""HTTP glue shared by every API function: resolver factory, the one error mapping, the entry point.
+"""HTTP glue shared by every API function: resolver factory, the one error mapping, the entry point,
+and the one unit of work per request.
 
 Errors leave the service in one shape, `{"error": {"code", "message", "details"}}`, whatever raised
 them: a domain error, request validation, an unknown route, or the authorization and body-size checks
 that run before routing (as API Gateway's own authorizer would).
+
+Every routed request runs in one unit of work opened here, after its input was validated: a route
+takes the session with `current_session(app)` and calls one domain function. The domain events it
+stages are written with its change and published once it has committed (`publish_events`); a request
+that causes none never loads the publisher, nor boto3.
 """
 
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -21,11 +27,12 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from onboarding.auth import Caller, Group, authorize
+from onboarding.db import unit_of_work
 from onboarding.errors import (
     DomainError,
-    InvalidInput,
     MalformedRequest,
     MethodNotAllowed,
     NotFound,
@@ -34,8 +41,10 @@ from onboarding.errors import (
 )
 from onboarding.observability import logger, metrics
 from onboarding.settings import get_settings
+from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+_SESSION = "session"  # app.context key of the request's session
 
 
 class ErrorBody(BaseModel):
@@ -73,7 +82,39 @@ def create_app() -> APIGatewayHttpResolver:
     app.exception_handler(DomainError)(_domain_error_response)
     app.exception_handler(RequestValidationError)(_validation_error_response)
     app.not_found(lambda _error: _route_not_found_response(app))
+    # Runs after Powertools' request validation: a request refused as invalid opens no transaction.
+    app.use([_request_unit_of_work])
     return app
+
+
+def _request_unit_of_work(
+    app: APIGatewayHttpResolver, next_middleware: Callable[[APIGatewayHttpResolver], Response[Any]]
+) -> Response[Any]:
+    """The request's one transaction around its route (a domain error raised in it rolls it back),
+    its staged domain events published after the commit."""
+    with unit_of_work(after_commit=publish_events) as session:
+        app.context[_SESSION] = session
+        try:
+            return next_middleware(app)
+        finally:
+            app.context.pop(_SESSION, None)
+
+
+def publish_events(event_ids: Sequence[str]) -> None:
+    """Publish committed domain events (`publisher.publish_after_commit`: never raises for the request).
+
+    Imported here, not at the top: only requests that caused events load the publisher.
+    """
+    from onboarding.publisher import publish_after_commit
+
+    publish_after_commit(event_ids)
+
+
+def current_session(app: APIGatewayHttpResolver) -> Session:
+    """The session of the request's unit of work."""
+    session = app.context.get(_SESSION)
+    assert isinstance(session, Session), "create_app() opens a unit of work around every route"
+    return session
 
 
 def parse_json_body(text: str) -> Any:
@@ -162,20 +203,18 @@ def _validation_error_response(error: RequestValidationError) -> Response[Any]:
     errors = list(error.errors())
     if any(item.get("type") == "json_invalid" for item in errors):
         return error_response(MalformedRequest("The request body is not valid JSON."))
-    details = [_describe_validation_error(item) for item in errors]
-    fields = ", ".join(sorted({detail["field"] for detail in details}))
-    return error_response(InvalidInput(f"The request is not valid: check {fields}.", details=details))
+    return error_response(invalid_input_from_details(_describe_validation_error(item) for item in errors))
 
 
-def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, Any]:
+def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, str]:
     # With one (non-embedded) body model Powertools reports ("body", <field>, ...), the path a client
     # knows, e.g. "body.events.3.event_type". Nested paths are kept whole.
     location = [str(part) for part in item.get("loc", ())]
-    return {
-        "field": ".".join(location) or "body",
-        "reason": str(item.get("msg", "invalid value")),
-        "type": str(item.get("type", "value_error")),
-    }
+    return field_error(
+        ".".join(location) or "body",
+        str(item.get("msg", "invalid value")),
+        str(item.get("type", "value_error")),
+    )
 
 
 def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:

@@ -11,10 +11,11 @@ from enum import StrEnum
 from typing import Any
 
 from onboarding.errors import Forbidden, Unauthorized
+from onboarding.ids import HOST_ID_PATTERN
 from onboarding.settings import get_settings
 
-# Organization ids are SignUpFlow primary keys (VARCHAR(50)); anything else is a garbled claim.
-_ORG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,50}$")
+# Organization ids are SignUpFlow primary keys; anything else is a garbled claim.
+_ORG_ID_PATTERN = re.compile(HOST_ID_PATTERN)
 
 
 class Group(StrEnum):

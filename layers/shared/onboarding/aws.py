@@ -14,9 +14,9 @@ boto3 is imported on the first call only: functions and requests that never call
 Clients are cached per container (creating one costs tens of milliseconds).
 """
 
-from functools import cache
 from typing import Any
 
+from onboarding.container import per_container
 from onboarding.settings import Settings, get_settings
 
 BACKGROUND_CONNECT_TIMEOUT_SECONDS = 2.0
@@ -24,7 +24,7 @@ BACKGROUND_READ_TIMEOUT_SECONDS = 5.0
 BACKGROUND_MAX_ATTEMPTS = 3
 
 
-@cache
+@per_container
 def client(service_name: str, *, background: bool = False) -> Any:
     """A boto3 client for `service_name` with bounded waits (see the module docstring)."""
     import boto3

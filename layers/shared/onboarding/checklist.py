@@ -4,8 +4,9 @@ Criteria are data (a pydantic discriminated union), never SQL: `database_query` 
 counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a whitelisted
 `onboarding_state` column, `composite_and` / `composite_or` nest the others.
 
-One GET is one SELECT: the active tasks (as one JSON array), the org's state row and the counters
-come back together in one row; the criteria trees are then evaluated in Python.
+One GET is one SELECT (`state.load` with `READING`): the org's state row, the counters and the active
+tasks (as one JSON array) come back together in one row; the criteria trees are then evaluated in
+Python.
 Only when a task is seen complete for the first time does a second statement run, which stores it in
 `checklist_progress` and emits `checklist_task_completed`, once per task.
 
@@ -20,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
@@ -33,22 +33,14 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import (
-    Select,
-    bindparam,
-    func,
-    literal_column,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import ColumnElement, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.types import String
 
-from onboarding.counters import COUNTER_EXPRESSIONS, Counter
+from onboarding import state
+from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
-from onboarding.metrics import MetricEventType, count_with_metrics
+from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import OnboardingChecklistTask, OnboardingState
 from onboarding.observability import logger
 
@@ -251,22 +243,12 @@ class _Snapshot:
         return task.criterion is not None and evaluate(task.criterion, self.facts)
 
 
-def snapshot_statement(org_id: str) -> Select[Any]:
-    """Tasks, state and the counters: one row per active task, one statement."""
-    return _snapshot_statement().params(org_id=org_id)
-
-
-@cache
-def _snapshot_statement() -> Select[Any]:
-    # Built once per container, the organization bound at execution: building this statement and
-    # deriving its cache key cost more than running it (bench/README.md, latency).
-    org = bindparam("org_id", type_=String)
-    # Short aliases: pg8000 re-scans the whole SQL text in Python on every execution (bench/README.md).
-    state, task = aliased(OnboardingState, name="s"), aliased(OnboardingChecklistTask, name="t")
-    # The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
-    # not the state and the counters repeated on a row per task.
+def _active_tasks(_org_id: ColumnElement[str]) -> ColumnElement[Any]:
+    """The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
+    not the state and the counters repeated on a row per task."""
+    task = aliased(OnboardingChecklistTask, name="t")  # short aliases: pg8000 scans the SQL text
     task_fields = (task.id, *(getattr(task, name) for name in _TASK_FIELDS))
-    tasks = (
+    return (
         select(
             func.coalesce(
                 func.jsonb_agg(
@@ -278,25 +260,9 @@ def _snapshot_statement() -> Select[Any]:
         .where(task.is_active.is_(true()))
         .scalar_subquery()
     )
-    anchor = select(literal_column("1").label("anchor")).subquery("anchor")  # one row without a state
-    return (
-        select(
-            func.now().label("db_now"),
-            state.id.label("state_id"),
-            state.checklist_progress,
-            *(getattr(state, column) for column in STATE_FIELDS),
-            tasks.label("tasks"),
-            # Every counter, each an uncorrelated subquery (InitPlan) run once per statement. Computing
-            # only those some active task mentions (a jsonpath test per counter) cost more than the
-            # counts it could skip (bench/README.md).
-            *(COUNTER_EXPRESSIONS[counter](org).label(counter.value) for counter in Counter),
-        )
-        .select_from(anchor)
-        .outerjoin(state, state.organization_id == org)
-    )
 
 
-# The task columns after `id`, in the order of the arrays `_snapshot_statement` returns.
+# The task columns after `id`, in the order of the arrays `_active_tasks` returns.
 _TASK_FIELDS: Final = (
     "title_key",
     "description_key",
@@ -305,20 +271,26 @@ _TASK_FIELDS: Final = (
     "priority_order",
     "completion_criteria",
 )
+# Every counter, each an uncorrelated subquery run once per statement: computing only those some
+# active task mentions (a jsonpath test per counter) cost more than the counts it could skip
+# (bench/README.md).
+READING = state.Reading(counters=tuple(Counter), extra=(("tasks", _active_tasks),))
 
 
 def _read(session: Session, org_id: str) -> _Snapshot:
-    row = session.execute(_snapshot_statement(), {"org_id": org_id}).one()
-    if row.state_id is None:
-        raise NotFound("Onboarding has not been started for this organization.")
+    return _checklist_of(state.load(session, org_id, READING))
+
+
+def _checklist_of(snapshot: state.Snapshot) -> _Snapshot:
+    """The checklist's view of a state snapshot read with `READING`."""
     return _Snapshot(
-        tasks=[_task(fields) for fields in row.tasks],
+        tasks=[_task(fields) for fields in snapshot.extra["tasks"]],
         facts=Facts(
-            state={column: row._mapping[column] for column in STATE_FIELDS},
-            counters={counter: int(row._mapping[counter.value]) for counter in Counter},
+            state={column: getattr(snapshot.state, column) for column in STATE_FIELDS},
+            counters=snapshot.counters,
         ),
-        progress=dict(row.checklist_progress),
-        now=row.db_now,
+        progress=dict(snapshot.state.checklist_progress),
+        now=snapshot.now,
     )
 
 
@@ -390,30 +362,36 @@ def _store(
         if entry.completed and not (task_id in entries and entries[task_id].ever_completed)
     ]
     merged = {**snapshot.progress, **{k: v.model_dump(mode="json") for k, v in changes.items()}}
-    state = OnboardingState
-    updated = (
-        update(state)
-        .where(state.organization_id == org_id, state.checklist_progress == snapshot.progress)
+    swap = (
+        update(OnboardingState)
+        .where(
+            OnboardingState.organization_id == org_id,
+            OnboardingState.checklist_progress == snapshot.progress,
+        )
         .values(checklist_progress=merged, updated_at=func.now())
-        .returning(state.organization_id)
-        .cte("updated")
+        .returning(OnboardingState.organization_id)
     )
     metrics = [
-        (MetricEventType.CHECKLIST_TASK_COMPLETED, {"task_id": task_id, "source": changes[task_id].source})
+        MetricRecord(
+            org_id,
+            MetricEventType.CHECKLIST_TASK_COMPLETED,
+            event_data={"task_id": task_id, "source": changes[task_id].source},
+        )
         for task_id in firsts
     ]
-    statement = count_with_metrics(updated, metrics)
-    return bool(session.execute(statement).scalar_one())
+    return record_with(session, swap, metrics) == 1
 
 
 def _settle(
     session: Session,
     org_id: str,
     override: tuple[str, bool] | None = None,
+    read: state.Snapshot | None = None,
 ) -> tuple[_Snapshot, dict[str, ProgressEntry]]:
     """Read, and write first completions (plus an override) when there are any; retried on a race."""
     for _attempt in range(_MAX_ATTEMPTS):
-        snapshot = _read(session, org_id)
+        # What the caller has just read serves the first attempt; a retry reads again.
+        snapshot = _checklist_of(read) if read is not None and _attempt == 0 else _read(session, org_id)
         entries = _entries(snapshot.progress)
         changes = _auto_completions(snapshot, entries)
         if override is not None:
@@ -480,6 +458,7 @@ def set_task_completion(session: Session, org_id: str, task_id: str, completed: 
     return _view(*_settle(session, org_id, override=(task_id, completed)))
 
 
-def checklist_summary(session: Session, org_id: str) -> ChecklistProgress:
-    """Progress for GET /v1/onboarding: the same evaluation (and bookkeeping) as the checklist route."""
-    return get_checklist(session, org_id).progress
+def checklist_summary(session: Session, org_id: str, read: state.Snapshot) -> ChecklistProgress:
+    """Progress for GET /v1/onboarding: the same evaluation (and bookkeeping) as the checklist route,
+    from the state the caller read with `READING` (no statement of its own unless something changed)."""
+    return _view(*_settle(session, org_id, read=read)).progress

@@ -1,20 +1,22 @@
 """The one owner of the database engine and the unit of work.
 
 The engine is built once per Lambda container (pool of one connection, pre-ping, recycle) and every
-request runs in exactly one transaction: commit on success, rollback on any error. Driver errors are
-translated here into domain errors, so no other module needs to know about pg8000 or SQLAlchemy
+request runs in exactly one transaction (`unit_of_work`): commit on success, rollback on any error,
+with the domain events the request staged written just before the commit (`outbox`). Driver errors
+are translated here into domain errors, so no other module needs to know about pg8000 or SQLAlchemy
 exception types.
 """
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from onboarding import outbox
+from onboarding.container import per_container
 from onboarding.errors import Conflict, DatabaseUnavailable, DomainError, InvalidInput
 from onboarding.settings import Settings, get_settings
 
@@ -45,23 +47,38 @@ def build_engine(settings: Settings) -> Engine:
     return engine
 
 
-@cache
+def _dispose(engine: Engine, close_connections: bool) -> None:
+    engine.dispose(close=close_connections)
+
+
+@per_container(on_reset=_dispose)
 def get_engine() -> Engine:
     """The container's engine, created on first use (not at import, so cold starts stay cheap)."""
     return build_engine(get_settings())
 
 
-@cache
+@per_container
 def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
 
 
+AfterCommit = Callable[[Sequence[str]], object]
+
+
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
-    """One request, one transaction. Raises domain errors for database failures."""
+def unit_of_work(*, after_commit: AfterCommit | None = None) -> Iterator[Session]:
+    """One request, one transaction. Raises domain errors for database failures.
+
+    The domain events staged on the session (`outbox.stage`) are inserted with one statement just
+    before COMMIT, so they commit or roll back with the change; once committed, their ids are passed
+    to `after_commit` (the API layer publishes them). A unit of work that staged no event pays
+    nothing for events: no statement, no call.
+    """
     session = _session_factory()()
+    committed: list[str] = []
     try:
         yield session
+        committed = outbox.write_staged(session)
         session.commit()
     except exc.SQLAlchemyError as error:
         session.rollback()
@@ -79,6 +96,8 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         session.close()
+    if committed and after_commit is not None:
+        after_commit(committed)
 
 
 def sqlstate(error: exc.SQLAlchemyError) -> str | None:
@@ -178,7 +197,7 @@ def _apply_secret(settings: Settings, cparams: dict[str, Any], secret: dict[str,
         cparams["database"] = secret["dbname"]
 
 
-@cache
+@per_container
 def _secrets_provider() -> Any:
     """Powertools' Secrets Manager provider (its cache) over a client with bounded waits (onboarding.aws)."""
     # Imported here: Powertools parameters pulls in boto3, which only credentialed connects need.

@@ -6,19 +6,17 @@ anything. An unlock is permanent: it is stored once in `onboarding_state.feature
 later.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from onboarding import outbox
-from onboarding.counters import Counter, counter_columns
-from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
-from onboarding.models import OnboardingState
+from onboarding.counters import Counter
+from onboarding.metrics import MetricEventType, MetricRecord
 
 
 class Feature(StrEnum):
@@ -53,11 +51,6 @@ class FeatureProgress(BaseModel):
     count: int
 
 
-def milestone_columns(org_id: ColumnElement[str]) -> list[ColumnElement[int]]:
-    """The counters milestones need, as labelled columns to add to the statement that reads the state."""
-    return counter_columns(org_id, MILESTONE_COUNTERS)
-
-
 def reached(counts: Mapping[Counter, int], unlocked: Iterable[str]) -> list[Milestone]:
     """Milestones reached but not yet stored as unlocked."""
     stored = set(unlocked)
@@ -78,27 +71,28 @@ def progress(counts: Mapping[Counter, int], unlocked: Iterable[str]) -> list[Fea
     ]
 
 
-def store_unlocks(
-    session: Session, locked_state: OnboardingState, counts: Mapping[Counter, int], now: datetime
-) -> list[Feature]:
-    """Store the milestones reached since the last check; one metric and one event per new unlock.
+def unlock(
+    session: Session, org_id: str, unlocked: list[str], counts: Mapping[Counter, int], now: datetime
+) -> tuple[list[str], list[MetricRecord]]:
+    """The features unlocked once the milestones reached since the last check are added, and one
+    metric per new unlock (none when there is none); one `FeatureUnlocked` event per new unlock is
+    staged on the session.
 
-    `locked_state` must have been read with `FOR UPDATE`, so two concurrent requests cannot both decide
-    that a feature is new. Changes the state in memory; the caller's flush writes it. `now` is the
-    transaction's time (the unlock's `unlocked_at`).
+    `unlocked` must have been read with `FOR UPDATE`, so two concurrent requests cannot both decide
+    that a feature is new; the caller writes the new list with the metrics. `now` is the transaction's
+    time (the unlock's `unlocked_at`).
     """
-    new = reached(counts, locked_state.features_unlocked)
+    new = reached(counts, unlocked)
     if not new:
-        return []
-    org_id = locked_state.organization_id
-    locked_state.features_unlocked = [*locked_state.features_unlocked, *(m.feature.value for m in new)]
-    record_metrics(session, [_unlock_metric(org_id, m, counts) for m in new])
-    outbox.enqueue_many(
-        session,
-        outbox.DomainEventType.FEATURE_UNLOCKED,
-        [(org_id, outbox.FeatureUnlocked(feature_id=m.feature.value, unlocked_at=now)) for m in new],
+        return unlocked, []
+    # Imported when a feature unlocks: the checklist function reads the state (and imports this module)
+    # but never unlocks, so its cold start does not build the event schemas.
+    from onboarding.domain_events import FeatureUnlocked
+
+    outbox.stage_many(
+        session, [(org_id, FeatureUnlocked(feature_id=m.feature.value, unlocked_at=now)) for m in new]
     )
-    return [m.feature for m in new]
+    return [*unlocked, *(m.feature.value for m in new)], [_unlock_metric(org_id, m, counts) for m in new]
 
 
 def _unlock_metric(org_id: str, milestone: Milestone, counts: Mapping[Counter, int]) -> MetricRecord:
@@ -112,8 +106,3 @@ def _unlock_metric(org_id: str, milestone: Milestone, counts: Mapping[Counter, i
             "count": counts[milestone.counter],
         },
     )
-
-
-def counts_from_row(values: Sequence[int]) -> dict[Counter, int]:
-    """Counter values read in the order of `milestone_columns`."""
-    return {counter: int(value) for counter, value in zip(MILESTONE_COUNTERS, values, strict=True)}

@@ -12,20 +12,19 @@ to events that cannot be processed is in docs/events.md:
 """
 
 import json
-from functools import cache
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from onboarding import wizard
+from onboarding import state
+from onboarding.container import per_container
 from onboarding.errors import NotFound
+from onboarding.ids import HOST_ID_PATTERN
 from onboarding.observability import logger
 from onboarding.settings import Settings, get_settings
 
-# SignUpFlow primary keys (VARCHAR(50)), the same rule as the organization claim in `auth`.
-ORG_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,50}$"
 MALFORMED_EVENT = "malformed_event"
 
 
@@ -33,7 +32,7 @@ class OrganizationCreatedDetail(BaseModel):
     # A tolerant reader: the host may add fields to its event without breaking this consumer.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    organization_id: str = Field(pattern=ORG_ID_PATTERN)
+    organization_id: str = Field(pattern=HOST_ID_PATTERN)
     # Part of the host's event but not stored: the wizard's first step asks the organization for its
     # name and timezone, exactly as after `POST /v1/onboarding`.
     name: str | None = None
@@ -70,10 +69,10 @@ def parse_organization_created(event: object) -> OrganizationCreated:
 
 def start_onboarding_for(
     session: Session, event: OrganizationCreated
-) -> tuple[wizard.OnboardingStateView, bool]:
+) -> tuple[state.OnboardingStateView, bool]:
     """Create the organization's onboarding state (True) or return the existing one (False)."""
     try:
-        return wizard.start_onboarding(session, event.detail.organization_id)
+        return state.start_onboarding(session, event.detail.organization_id)
     except NotFound as error:
         # The host owns organizations: never create one here. Its row may simply not be visible yet.
         raise UnknownOrganization(f"organization {event.detail.organization_id!r} does not exist") from error
@@ -83,7 +82,7 @@ class SqsClient(Protocol):
     def send_message(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
-@cache
+@per_container
 def sqs_client() -> SqsClient:
     from onboarding import aws  # only a malformed event needs SQS (and boto3)
 

@@ -11,6 +11,9 @@ import uuid
 from sqlalchemy import TextClause, text
 
 MAX_PREFIX_LENGTH = 17
+# SignUpFlow's own primary keys (organizations, people, ...: VARCHAR(50)), as they arrive in token
+# claims and host events; anything else is garbled.
+HOST_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,50}$"
 
 
 def new_id(prefix: str) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from onboarding.errors import InvalidInput
+from onboarding.validation import field_error
 
 MAX_CURSOR_LENGTH: Final = 300
 
@@ -36,8 +37,6 @@ def decode_cursor(token: str, *, field: str = "query.cursor") -> tuple[datetime,
     except (ValueError, TypeError, OverflowError, binascii.Error, RecursionError, UnicodeError):
         raise InvalidInput(
             "The cursor is not valid; pass the next_cursor of a previous page.",
-            details=[
-                {"field": field, "reason": "not a cursor returned by this API", "type": "cursor_invalid"}
-            ],
+            details=[field_error(field, "not a cursor returned by this API", "cursor_invalid")],
         ) from None
     return position, row_id

@@ -20,12 +20,13 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
-from onboarding import outbox
+from onboarding import publisher
 from onboarding.db import unit_of_work
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import OnboardingState
 from onboarding.observability import logger
 from onboarding.sample_data import LockedSampleState, SampleRowCounts, clear_locked_organizations
+from onboarding.validation import iso_text
 
 # Scheduler clocks and ours may differ a little; a scheduled time further ahead than this is a bad event
 # (it would purge data that has not expired yet).
@@ -44,18 +45,12 @@ class PurgeIncomplete(RuntimeError):
     """Some organizations could not be purged; raised after the rest was done, so the run is retried."""
 
 
-def _iso_text(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date-time string")  # not a number read as epoch seconds
-    return value
-
-
 class ScheduledInvocation(BaseModel):
     """What the purge reads from its event: the scheduled time, in EventBridge's `time` field."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    time: Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+    time: Annotated[AwareDatetime, BeforeValidator(iso_text)]
     id: str | None = None
     resources: list[str] = Field(default_factory=list)
     detail: dict[str, Any] = Field(default_factory=dict)
@@ -122,7 +117,7 @@ class BatchEvents:
     def publish(self, event_ids: Sequence[str]) -> None:
         if self.eventbridge_unavailable or not event_ids:
             return
-        report = outbox.publish_after_commit(event_ids)
+        report = publisher.publish_after_commit(event_ids)
         if report is not None:
             self.published += report.sent
             self.eventbridge_unavailable = report.unavailable
@@ -141,14 +136,11 @@ def purge_expired_sample_data(
             break
         started = time.monotonic()
         try:
-            with unit_of_work() as session:
+            with unit_of_work(after_commit=events.publish) as session:
                 batch = purge_batch(session, cutoff, limit=batch_size, exclude=report.organizations_failed)
-                event_ids = outbox.enqueued_event_ids(session)
         except _DATA_ERRORS:
             logger.warning("purge batch failed; retrying it one organization at a time", exc_info=True)
             batch = _purge_one_by_one(cutoff, batch_size, report, budget, events)
-        else:
-            events.publish(event_ids)
         budget.record(started)  # publishing included: it is part of what a batch costs
         report.batches += 1
         report.organizations_purged += len(batch.purged)
@@ -226,14 +218,12 @@ def _purge_one_by_one(
             report.stopped_early = True
             break
         try:
-            with unit_of_work() as session:
+            with unit_of_work(after_commit=event_ids.extend) as session:
                 single = purge_batch(session, cutoff, limit=1, only=[org_id])
-                committed = outbox.enqueued_event_ids(session)
         except _DATA_ERRORS:
             logger.exception("could not purge the sample data of an organization", extra={"org_id": org_id})
             report.organizations_failed.append(org_id)
             continue
-        event_ids += committed
         result.purged += single.purged
         result.deleted += single.deleted
     events.publish(event_ids)

@@ -5,13 +5,14 @@ sample when its event or its person is). The four tables are written with one IN
 one DELETE statement (data-modifying CTEs) for any number of organizations. The flags on
 `onboarding_state` change in the same transaction as the rows, with the state row locked, so they
 always agree with the tables; so do the `SampleDataGenerated` / `SampleDataCleared` domain events
-(`outbox`, written with the transaction's other events just before it commits).
+(`outbox`, written with the transaction's other events just before it commits). The status reads the
+state and the sample rows per table in one statement (`state.load` with `STATUS`).
 """
 
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from enum import StrEnum
@@ -44,13 +45,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from onboarding import outbox, wizard
+from onboarding import domain_events, outbox, state
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
-from onboarding.metrics import MetricEventType, MetricRecord, metrics_insert
+from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
+from onboarding.state import SampleDataSummary, StateRecord, WizardStep
 
 MAX_EXPIRY_DAYS = 90
 DEFAULT_EXPIRY_DAYS = 30
@@ -117,9 +119,9 @@ class SampleRowCounts(BaseModel):
     def total(self) -> int:
         return self.events + self.teams + self.people + self.event_assignments
 
-    def event_counts(self) -> outbox.SampleDataCounts:
+    def event_counts(self) -> domain_events.SampleDataCounts:
         """The counts as domain events carry them (the contract's names for the kinds of rows)."""
-        return outbox.SampleDataCounts(
+        return domain_events.SampleDataCounts(
             events=self.events, teams=self.teams, volunteers=self.people, assignments=self.event_assignments
         )
 
@@ -132,12 +134,7 @@ class SampleRowCounts(BaseModel):
         )
 
 
-class SampleDataStatus(BaseModel):
-    present: bool
-    generated_at: datetime | None
-    expires_at: datetime | None
-    expired: bool
-    cleared: bool
+class SampleDataStatus(SampleDataSummary):
     counts: SampleRowCounts
 
 
@@ -151,9 +148,9 @@ class SampleDataCleared(BaseModel):
 
 def generate_sample_data(session: Session, org_id: str, request: SampleDataRequest) -> SampleDataStatus:
     """Create the sample rows of the requested size; 409 while the organization still has sample data."""
-    locked = _status_row(session, org_id, lock=True)
-    state, now = locked.state, locked.now
-    if state.sample_data_generated:
+    snapshot = state.load(session, org_id, FLAGS, lock=True)
+    before, now = snapshot.state, snapshot.now
+    if before.sample_data_generated:
         raise SampleDataExists(
             "Sample data already exists; delete it (DELETE /v1/onboarding/sample-data) before "
             "generating it again."
@@ -162,9 +159,9 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
     rows = build_sample_rows(
         org_id,
         SIZES[request.size],
-        timezone=wizard.organization_timezone(state),
+        timezone=state.organization_timezone(before),
         now=now,
-        roles=_roles_from_wizard(state),
+        roles=_roles_from_wizard(before),
     )
     insert_sample_rows(session, rows)
     counts = rows.counts
@@ -179,57 +176,52 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
             "generation_time_seconds": round(time.perf_counter() - started, 3),
         },
     )
-    # The flags and the metric in one statement; the ORM applies the new values to `state` in memory.
-    session.execute(
-        update(OnboardingState)
-        .where(OnboardingState.id == state.id)
-        .values(
-            sample_data_generated=True,
-            sample_data_cleared=False,
-            sample_data_generated_at=now,
-            sample_data_expiry=expiry,
-            updated_at=now,
-        )
-        .add_cte(metrics_insert([metric]).cte("generated_metric"))
-        .execution_options(synchronize_session="evaluate")
+    after = replace(
+        before,
+        sample_data_generated=True,
+        sample_data_cleared=False,
+        sample_data_generated_at=now,
+        sample_data_expiry=expiry,
+        updated_at=now,
     )
-    outbox.enqueue(
+    state.save(session, before, after, [metric])
+    outbox.stage(
         session,
-        outbox.DomainEventType.SAMPLE_DATA_GENERATED,
         org_id,
-        outbox.SampleDataGenerated(
+        domain_events.SampleDataGenerated(
             size=request.size.value, counts=counts.event_counts(), generated_at=now, expires_at=expiry
         ),
     )
-    return _status(state, now, counts)
+    return _status(after, now, counts)
 
 
 def sample_data_status(session: Session, org_id: str) -> SampleDataStatus:
     """Whether sample data is present, when it expires, and how many sample rows each table holds."""
-    row = _status_row(session, org_id, lock=False)
-    return _status(row.state, row.now, row.counts)
+    snapshot = state.load(session, org_id, STATUS)
+    return _status(snapshot.state, snapshot.now, _counts(snapshot))
 
 
 def extend_sample_data(session: Session, org_id: str, request: ExtendRequest) -> SampleDataStatus:
     """Push the expiry back by `days` (from now if it has already passed), at most 90 days from now."""
-    row = _status_row(session, org_id, lock=True)
-    state, now = row.state, row.now
-    if not state.sample_data_generated or state.sample_data_expiry is None:
+    snapshot = state.load(session, org_id, STATUS, lock=True)
+    before, now = snapshot.state, snapshot.now
+    if not before.sample_data_generated or before.sample_data_expiry is None:
         raise NoSampleData("There is no sample data to extend; generate it first.")
-    extended = max(state.sample_data_expiry, now) + timedelta(days=request.days)
-    state.sample_data_expiry = min(extended, now + timedelta(days=MAX_EXPIRY_DAYS))
-    state.updated_at = now
-    session.flush()
-    return _status(state, now, row.counts)
+    extended = max(before.sample_data_expiry, now) + timedelta(days=request.days)
+    after = replace(
+        before, sample_data_expiry=min(extended, now + timedelta(days=MAX_EXPIRY_DAYS)), updated_at=now
+    )
+    state.save(session, before, after)
+    return _status(after, now, _counts(snapshot))
 
 
 def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> SampleDataCleared:
     """Delete the organization's sample rows now and reset its flags. Clearing twice changes nothing."""
-    row = _status_row(session, org_id, lock=True)
-    state, now = row.state, row.now
+    snapshot = state.load(session, org_id, FLAGS, lock=True)
+    current, now = snapshot.state, snapshot.now
     deleted = clear_locked_organizations(
         session,
-        [LockedSampleState(org_id, state.sample_data_generated, state.sample_data_generated_at)],
+        [LockedSampleState(org_id, current.sample_data_generated, current.sample_data_generated_at)],
         reason=reason,
         now=now,
     )[org_id]
@@ -238,7 +230,7 @@ def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> 
         generated_at=None,
         expires_at=None,
         expired=False,
-        cleared=state.sample_data_cleared or state.sample_data_generated or deleted.total > 0,
+        cleared=current.sample_data_cleared or current.sample_data_generated or deleted.total > 0,
         counts=SampleRowCounts(),
     )
     return SampleDataCleared(deleted=deleted, sample_data=status)
@@ -274,8 +266,8 @@ def clear_locked_organizations(
     counts = {item.org_id: deleted.get(item.org_id, SampleRowCounts()) for item in locked}
     changed = [item for item in locked if item.generated or counts[item.org_id].total]
     if changed:
-        # The flags and the metrics in one statement.
-        session.execute(
+        # The flags and the metrics in one statement, for the whole batch.
+        flags = (
             update(OnboardingState)
             .where(OnboardingState.organization_id.in_([item.org_id for item in changed]))
             .values(
@@ -285,31 +277,27 @@ def clear_locked_organizations(
                 sample_data_expiry=None,
                 updated_at=now,
             )
-            .add_cte(
-                metrics_insert(
-                    [
-                        MetricRecord(
-                            item.org_id,
-                            MetricEventType.SAMPLE_DATA_CLEARED,
-                            event_data={
-                                "reason": reason,
-                                "data_age_days": _age_in_days(item.generated_at, now),
-                                "counts": counts[item.org_id].model_dump(),
-                            },
-                        )
-                        for item in changed
-                    ]
-                ).cte("cleared_metrics")
-            )
-            .execution_options(synchronize_session=False)
+            .returning(OnboardingState.organization_id)
         )
-        outbox.enqueue_many(
+        metrics = [
+            MetricRecord(
+                item.org_id,
+                MetricEventType.SAMPLE_DATA_CLEARED,
+                event_data={
+                    "reason": reason,
+                    "data_age_days": _age_in_days(item.generated_at, now),
+                    "counts": counts[item.org_id].model_dump(),
+                },
+            )
+            for item in changed
+        ]
+        record_with(session, flags, metrics)
+        outbox.stage_many(
             session,
-            outbox.DomainEventType.SAMPLE_DATA_CLEARED,
             [
                 (
                     item.org_id,
-                    outbox.SampleDataCleared(
+                    domain_events.SampleDataCleared(
                         reason=reason, counts=counts[item.org_id].event_counts(), cleared_at=now
                     ),
                 )
@@ -450,9 +438,9 @@ def _volunteer(org_id: str, index: int, role: str) -> dict[str, Any]:
     }
 
 
-def _roles_from_wizard(state: OnboardingState) -> list[str]:
+def _roles_from_wizard(current: StateRecord) -> list[str]:
     """The roles the organization named for its first event (wizard step 2), if it got that far."""
-    step = state.wizard_step_data.get(wizard.WizardStep.FIRST_EVENT.data_key, {})
+    step = current.wizard_step_data.get(WizardStep.FIRST_EVENT.data_key, {})
     roles = step.get("role_requirements")
     return [role for role in roles if isinstance(role, str)] if isinstance(roles, dict) else []
 
@@ -523,12 +511,19 @@ def _sample_assignments(event_ids: Select[str], person_ids: Select[str]) -> Colu
     )
 
 
-def _sample_event_ids(org_ids: Sequence[str]) -> Select[str]:
-    return select(Event.id).where(Event.org_id.in_(org_ids), Event.is_sample.is_(true()))
+def _sample_event_ids(orgs: Sequence[str] | ColumnElement[str]) -> Select[str]:
+    return select(Event.id).where(_of(Event.org_id, orgs), Event.is_sample.is_(true()))
 
 
-def _sample_person_ids(org_ids: Sequence[str]) -> Select[str]:
-    return select(Person.id).where(Person.org_id.in_(org_ids), Person.is_sample.is_(true()))
+def _sample_person_ids(orgs: Sequence[str] | ColumnElement[str]) -> Select[str]:
+    return select(Person.id).where(_of(Person.org_id, orgs), Person.is_sample.is_(true()))
+
+
+def _of(
+    org_column: InstrumentedAttribute[str], orgs: Sequence[str] | ColumnElement[str]
+) -> ColumnElement[bool]:
+    """The rows of the given organizations, or of the one bound organization."""
+    return org_column == orgs if isinstance(orgs, ColumnElement) else org_column.in_(orgs)
 
 
 def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict[str, SampleRowCounts]:
@@ -583,62 +578,45 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
     return {org_id: SampleRowCounts(**counts) for org_id, counts in result.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class _StatusRow:
-    state: OnboardingState
-    now: datetime
-    counts: SampleRowCounts
+# The status reads the sample rows per table with the state row (each a subquery on the bound organization).
+def _sample_events(org_id: ColumnElement[str]) -> ColumnElement[int]:
+    return select(func.count()).where(Event.org_id == org_id, Event.is_sample.is_(true())).scalar_subquery()
 
 
-def _sample_count(model: type[Event] | type[Person] | type[Team]) -> ColumnElement[int]:
-    return (
-        select(func.count())
-        .where(model.org_id == OnboardingState.organization_id, model.is_sample.is_(true()))
-        .scalar_subquery()
-    )
+def _sample_teams(org_id: ColumnElement[str]) -> ColumnElement[int]:
+    return select(func.count()).where(Team.org_id == org_id, Team.is_sample.is_(true())).scalar_subquery()
 
 
-def _sample_assignment_count(org_id: str) -> ColumnElement[int]:
-    # The organization is bound, not correlated: two subquery levels down, an auto-correlated
-    # `onboarding_state` became a FROM of its own and every organization's assignments were counted.
+def _sample_people(org_id: ColumnElement[str]) -> ColumnElement[int]:
+    return select(func.count()).where(Person.org_id == org_id, Person.is_sample.is_(true())).scalar_subquery()
+
+
+def _sample_event_assignments(org_id: ColumnElement[str]) -> ColumnElement[int]:
     return (
         select(func.count())
         .select_from(EventAssignment)
-        .where(_sample_assignments(_sample_event_ids([org_id]), _sample_person_ids([org_id])))
+        .where(_sample_assignments(_sample_event_ids(org_id), _sample_person_ids(org_id)))
         .scalar_subquery()
     )
 
 
-def _status_row(session: Session, org_id: str, *, lock: bool) -> _StatusRow:
-    """The state row, `now()` and the sample rows per table, in one statement (404 if not started)."""
-    statement = select(
-        OnboardingState,
-        func.now(),
-        _sample_count(Event),
-        _sample_count(Team),
-        _sample_count(Person),
-        _sample_assignment_count(org_id),
-    ).where(OnboardingState.organization_id == org_id)
-    if lock:
-        statement = statement.with_for_update(of=OnboardingState).execution_options(populate_existing=True)
-    row = session.execute(statement).one_or_none()
-    if row is None:
-        raise wizard.not_started(session, org_id)
-    state, now, events, teams, people, assignments = row
-    counts = SampleRowCounts(events=events, teams=teams, people=people, event_assignments=assignments)
-    return _StatusRow(state=state, now=now, counts=counts)
-
-
-def _status(state: OnboardingState, now: datetime, counts: SampleRowCounts) -> SampleDataStatus:
-    expiry = state.sample_data_expiry if state.sample_data_generated else None
-    return SampleDataStatus(
-        present=state.sample_data_generated,
-        generated_at=state.sample_data_generated_at if state.sample_data_generated else None,
-        expires_at=expiry,
-        expired=expiry is not None and expiry <= now,
-        cleared=state.sample_data_cleared,
-        counts=counts,
+FLAGS = state.Reading()  # the state row only: what generating and clearing check under the lock
+STATUS = state.Reading(
+    extra=(
+        ("events", _sample_events),
+        ("teams", _sample_teams),
+        ("people", _sample_people),
+        ("event_assignments", _sample_event_assignments),
     )
+)
+
+
+def _counts(snapshot: state.Snapshot) -> SampleRowCounts:
+    return SampleRowCounts(**{name: int(value) for name, value in snapshot.extra.items()})
+
+
+def _status(current: StateRecord, now: datetime, counts: SampleRowCounts) -> SampleDataStatus:
+    return SampleDataStatus(**dict(state.sample_data_summary(current, now)), counts=counts)
 
 
 def _age_in_days(generated_at: datetime | None, now: datetime) -> float | None:

@@ -1,10 +1,11 @@
 """Typed configuration read once per container from the environment; a bad value fails the cold start."""
 
 import os
-from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from onboarding.container import per_container
 
 
 class Settings(BaseModel):
@@ -89,7 +90,7 @@ class Settings(BaseModel):
         )
 
 
-@cache
+@per_container
 def get_settings() -> Settings:
     # An empty variable is an unset one: the template declares DATABASE_URL, DB_TLS, ... empty so that
     # `sam local invoke --env-vars env.json` may set them (SAM CLI passes only declared variables).

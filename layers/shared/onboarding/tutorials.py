@@ -22,8 +22,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from onboarding.errors import Conflict, InvalidInput, NotFound
-from onboarding.metrics import MetricEventType, count_with_metrics
+from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import OnboardingTutorialCompletion, Organization
+from onboarding.validation import field_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,9 @@ class TutorialProgressUpdate(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class _Record:
+class TutorialRecord:
+    """An organization's `onboarding_tutorial_completion` row (the columns the state machine uses)."""
+
     id: str
     completed: bool
     completed_at: datetime | None
@@ -93,8 +96,9 @@ class _Record:
         return self.completed or self.skipped
 
 
-_RECORD_COLUMNS: Final = tuple(_Record.__dataclass_fields__)
+_RECORD_COLUMNS: Final = tuple(TutorialRecord.__dataclass_fields__)
 Metric = tuple[MetricEventType, dict[str, Any]]
+Action = Literal["view", "progress", "complete", "skip"]
 
 
 # --- Reading ---
@@ -108,7 +112,7 @@ def list_tutorials(session: Session, org_id: str) -> TutorialList:
             table.organization_id == org_id
         )
     ).all()
-    records = {row.tutorial_id: _Record(*row[1:]) for row in rows}
+    records = {row.tutorial_id: TutorialRecord(*row[1:]) for row in rows}
     return TutorialList(
         tutorials=[_view(tutorial, records.get(tutorial.id)) for tutorial in CATALOG.values()]
     )
@@ -118,75 +122,76 @@ def list_tutorials(session: Session, org_id: str) -> TutorialList:
 
 
 def record_view(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
-    tutorial = _tutorial(tutorial_id)
-    record, now = _lock(session, org_id, tutorial)
-    metrics: list[Metric] = []
-    return _save(session, tutorial, record, _viewed(tutorial, record, now, metrics), metrics)
+    return _change(session, org_id, _tutorial(tutorial_id), "view")
 
 
 def set_progress(session: Session, org_id: str, tutorial_id: str, steps_completed: int) -> TutorialView:
     tutorial = _tutorial(tutorial_id)
     if steps_completed > tutorial.total_steps:
+        reason = f"Input should be less than or equal to {tutorial.total_steps}"
         raise InvalidInput(
             f"{tutorial.id} has {tutorial.total_steps} steps.",
-            details=[
-                {
-                    "field": "body.steps_completed",
-                    "reason": f"Input should be less than or equal to {tutorial.total_steps}",
-                    "type": "less_than_equal",
-                }
-            ],
+            details=[field_error("body.steps_completed", reason, "less_than_equal")],
         )
-    record, now = _lock(session, org_id, tutorial)
-    metrics: list[Metric] = []
-    current = _implicit_first_view(tutorial, record, now, metrics)
-    if current.finished:
-        raise Conflict(_finished_message(current, "change its progress"))
-    return _save(session, tutorial, record, replace(current, steps_completed=steps_completed), metrics)
+    return _change(session, org_id, tutorial, "progress", steps_completed=steps_completed)
 
 
 def complete(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
-    tutorial = _tutorial(tutorial_id)
-    record, now = _lock(session, org_id, tutorial)
-    metrics: list[Metric] = []
-    current = _implicit_first_view(tutorial, record, now, metrics)
-    if current.completed:
-        return _save(session, tutorial, record, current, metrics)  # idempotent
-    if current.skipped:
-        raise Conflict(_finished_message(current, "complete it"))
-    started = current.last_viewed_at or now
-    metrics.append(
-        (
-            MetricEventType.TUTORIAL_COMPLETED,
-            {"tutorial_id": tutorial.id, "duration_seconds": max(0, int((now - started).total_seconds()))},
-        )
-    )
-    done = replace(current, completed=True, completed_at=now, steps_completed=tutorial.total_steps)
-    return _save(session, tutorial, record, done, metrics)
+    return _change(session, org_id, _tutorial(tutorial_id), "complete")
 
 
 def skip(session: Session, org_id: str, tutorial_id: str) -> TutorialView:
-    tutorial = _tutorial(tutorial_id)
+    return _change(session, org_id, _tutorial(tutorial_id), "skip")
+
+
+def _change(
+    session: Session, org_id: str, tutorial: Tutorial, action: Action, *, steps_completed: int = 0
+) -> TutorialView:
     record, now = _lock(session, org_id, tutorial)
-    metrics: list[Metric] = []
-    current = _implicit_first_view(tutorial, record, now, metrics)
-    if current.skipped:
-        return _save(session, tutorial, record, current, metrics)  # idempotent
-    if current.completed:
-        raise Conflict(_finished_message(current, "skip it"))
-    metrics.append(
-        (
-            MetricEventType.TUTORIAL_SKIPPED,
-            {"tutorial_id": tutorial.id, "step_reached": current.steps_completed},
-        )
-    )
-    return _save(session, tutorial, record, replace(current, skipped=True, skipped_at=now), metrics)
+    after, metrics = transition(tutorial, record, action, now, steps_completed=steps_completed)
+    return _save(session, org_id, tutorial, record, after, metrics=metrics)
 
 
 # --- State machine ---
 
 
-def _viewed(tutorial: Tutorial, record: _Record, now: datetime, metrics: list[Metric]) -> _Record:
+def transition(
+    tutorial: Tutorial, record: TutorialRecord, action: Action, now: datetime, *, steps_completed: int = 0
+) -> tuple[TutorialRecord, list[Metric]]:
+    """The record after `action` at `now`, and the metrics it emits; Conflict when the tutorial is in
+    the other end state. Completing a completed or skipping a skipped tutorial changes nothing."""
+    metrics: list[Metric] = []
+    if action == "view":
+        return _viewed(tutorial, record, now, metrics), metrics
+    current = _implicit_first_view(tutorial, record, now, metrics)
+    if action == "progress":
+        if current.finished:
+            raise Conflict(_finished_message(current, "change its progress"))
+        return replace(current, steps_completed=steps_completed), metrics
+    if action == "complete":
+        if current.completed:
+            return current, metrics  # idempotent
+        if current.skipped:
+            raise Conflict(_finished_message(current, "complete it"))
+        started = current.last_viewed_at or now
+        duration = max(0, int((now - started).total_seconds()))
+        metrics.append(
+            (MetricEventType.TUTORIAL_COMPLETED, {"tutorial_id": tutorial.id, "duration_seconds": duration})
+        )
+        done = replace(current, completed=True, completed_at=now, steps_completed=tutorial.total_steps)
+        return done, metrics
+    if current.skipped:
+        return current, metrics  # idempotent
+    if current.completed:
+        raise Conflict(_finished_message(current, "skip it"))
+    skipped = {"tutorial_id": tutorial.id, "step_reached": current.steps_completed}
+    metrics.append((MetricEventType.TUTORIAL_SKIPPED, skipped))
+    return replace(current, skipped=True, skipped_at=now), metrics
+
+
+def _viewed(
+    tutorial: Tutorial, record: TutorialRecord, now: datetime, metrics: list[Metric]
+) -> TutorialRecord:
     if record.last_viewed_at is None:
         metrics.append((MetricEventType.TUTORIAL_STARTED, {"tutorial_id": tutorial.id, "replay": False}))
         return replace(record, last_viewed_at=now)
@@ -206,13 +211,13 @@ def _viewed(tutorial: Tutorial, record: _Record, now: datetime, metrics: list[Me
 
 
 def _implicit_first_view(
-    tutorial: Tutorial, record: _Record, now: datetime, metrics: list[Metric]
-) -> _Record:
+    tutorial: Tutorial, record: TutorialRecord, now: datetime, metrics: list[Metric]
+) -> TutorialRecord:
     # Progress, complete or skip on a tutorial never viewed: the client showed it, so it was viewed.
     return _viewed(tutorial, record, now, metrics) if record.last_viewed_at is None else record
 
 
-def _finished_message(record: _Record, action: str) -> str:
+def _finished_message(record: TutorialRecord, action: str) -> str:
     state = "completed" if record.completed else "skipped"
     return f"The tutorial is {state}; view it again to replay it before you {action}."
 
@@ -223,14 +228,12 @@ def _finished_message(record: _Record, action: str) -> str:
 def _tutorial(tutorial_id: str) -> Tutorial:
     tutorial = CATALOG.get(tutorial_id)
     if tutorial is None:
-        raise NotFound(
-            "No tutorial has this id.",
-            details=[{"field": "path.tutorial_id", "reason": f"expected one of {', '.join(TUTORIAL_IDS)}"}],
-        )
+        reason = f"expected one of {', '.join(TUTORIAL_IDS)}"
+        raise NotFound("No tutorial has this id.", details=[field_error("path.tutorial_id", reason, "enum")])
     return tutorial
 
 
-def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[_Record, datetime]:
+def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[TutorialRecord, datetime]:
     """The org's record of `tutorial`, created if missing, row-locked until the transaction ends."""
     table = OnboardingTutorialCompletion
     statement = (
@@ -248,12 +251,19 @@ def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[_Record, d
     row = session.execute(statement).one_or_none()
     if row is None:
         raise NotFound("The organization does not exist.")
-    return _Record(*row[:-1]), row[-1]
+    return TutorialRecord(*row[:-1]), row[-1]
 
 
 def _save(
-    session: Session, tutorial: Tutorial, before: _Record, after: _Record, metrics: list[Metric]
+    session: Session,
+    org_id: str,
+    tutorial: Tutorial,
+    before: TutorialRecord,
+    after: TutorialRecord,
+    *,
+    metrics: list[Metric],
 ) -> TutorialView:
+    """Write the columns that changed with the metrics the change emits, in one statement."""
     changes = {
         column: getattr(after, column)
         for column in _RECORD_COLUMNS
@@ -261,18 +271,12 @@ def _save(
     }
     if changes:
         table = OnboardingTutorialCompletion
-        updated = (
-            update(table)
-            .where(table.id == before.id)
-            .values(**changes)
-            .returning(table.organization_id)
-            .cte("updated")
-        )
-        session.execute(count_with_metrics(updated, metrics))
+        change = update(table).where(table.id == before.id).values(**changes).returning(table.organization_id)
+        record_with(session, change, [MetricRecord(org_id, kind, event_data=data) for kind, data in metrics])
     return _view(tutorial, after)
 
 
-def _view(tutorial: Tutorial, record: _Record | None) -> TutorialView:
+def _view(tutorial: Tutorial, record: TutorialRecord | None) -> TutorialView:
     if record is None:
         return TutorialView(
             id=tutorial.id,

@@ -54,6 +54,14 @@ SINGLE_LINE = _Printable(_SINGLE_LINE_FORBIDDEN, "^[^\\u0000-\\u001f\\u007f]*$")
 MULTI_LINE = _Printable(_MULTI_LINE_FORBIDDEN, "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$")
 
 
+def iso_text(value: object) -> object:
+    """`BeforeValidator` of date-time fields: ISO 8601 text only (lax validation would read a number as
+    a Unix timestamp)."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
 def invalid_input(error: ValidationError, *, location: str = "body") -> InvalidInput:
     """The 422 for a pydantic error, in the same shape `api` gives request-validation errors."""
     details = [_detail(item, location) for item in error.errors(include_url=False, include_input=False)]

@@ -1,18 +1,15 @@
-"""The setup wizard and the organization's onboarding state.
+"""The setup wizard: the five steps' forms, saving them in order, skipping the wizard, preferences.
 
-Every change reads the state row with `SELECT ... FOR UPDATE` first, so concurrent saves for one
-organization are applied one after the other: none is lost, and `wizard_current_step` always agrees with
-the step data stored next to it. Timestamps come from the transaction (`now()`), so the state change and
-the metrics it emits carry the same time. Completing and skipping the wizard also enqueue the
-`OnboardingCompleted` / `OnboardingSkipped` domain events (`outbox`), in the same transaction.
+Every change reads the state row locked first (`state.load(..., lock=True)`), so concurrent saves for
+one organization are applied one after the other: none is lost, and `wizard_current_step` always
+agrees with the step data stored next to it. The change is written with its metrics in one statement
+(`state.save`); completing and skipping the wizard also stage the `OnboardingCompleted` /
+`OnboardingSkipped` domain events (`outbox`), in the same transaction.
 """
 
 import json
-import zoneinfo
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import IntEnum
-from functools import cache
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -28,21 +25,20 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import func, literal, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from onboarding import checklist, features, outbox
-from onboarding.counters import Counter
+from onboarding import checklist, outbox, state
+from onboarding.domain_events import OnboardingCompleted, OnboardingSkipped
 from onboarding.errors import Conflict, NotFound
-from onboarding.metrics import MetricEventType, MetricRecord, record_metrics
-from onboarding.models import OnboardingState, Organization
+from onboarding.metrics import MetricEventType, MetricRecord
+from onboarding.state import OnboardingStateView, StateRecord, WizardStep
 from onboarding.validation import (
     MULTI_LINE,
     SINGLE_LINE,
     field_error,
     invalid_input,
     invalid_input_from_details,
+    iso_text,
 )
 
 # An event planned further ahead than this is almost certainly a typo in the year.
@@ -50,23 +46,6 @@ MAX_EVENT_LEAD_TIME = timedelta(days=5 * 366)
 # All steps' answers together, as compact UTF-8 JSON: JSON columns stay small (the data model's < 10 KB).
 # The field limits keep every realistic wizard far below; only extreme inputs reach it.
 MAX_STEP_DATA_BYTES = 10 * 1024
-
-
-class WizardStep(IntEnum):
-    ORGANIZATION_PROFILE = 1
-    FIRST_EVENT = 2
-    FIRST_TEAM = 3
-    INVITE_VOLUNTEERS = 4
-    TUTORIAL_INTRO = 5
-
-    @property
-    def step_name(self) -> str:
-        return self.name.lower()
-
-    @property
-    def data_key(self) -> str:
-        """Key of the step's entry in `wizard_step_data` (the data model's `step_1` ... `step_5`)."""
-        return f"step_{self.value}"
 
 
 LAST_STEP = WizardStep.TUTORIAL_INTRO
@@ -86,21 +65,9 @@ class WizardAlreadyCompleted(Conflict):
 # --- Step payloads: the contract's fields and limits; unknown fields are rejected ---
 
 
-@cache
-def _iana_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory"}
-
-
 def _iana_timezone(value: str) -> str:
-    if value not in _iana_zones():
+    if value not in state.iana_zones():
         raise ValueError("must be an IANA time zone name, for example America/Toronto")
-    return value
-
-
-def _iso_text(value: object) -> object:
-    # Lax validation would read a number as a Unix timestamp; the contract asks for ISO 8601 text.
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date-time string")
     return value
 
 
@@ -137,7 +104,7 @@ RoleCount = Annotated[StrictInt, Field(gt=0, le=1000)]
 class FirstEvent(_StepPayload):
     event_title: Annotated[str, _line(3, 200), SINGLE_LINE]
     # ISO 8601; without an offset it is read in the organization's time zone (step 1).
-    event_datetime: Annotated[datetime, BeforeValidator(_iso_text)]
+    event_datetime: Annotated[datetime, BeforeValidator(iso_text)]
     event_duration_minutes: Annotated[StrictInt, Field(ge=15, le=480)]
     role_requirements: Annotated[dict[RoleName, RoleCount], Field(min_length=1, max_length=50)]
     location: Annotated[str, _line(1, 500), MULTI_LINE] | None = None
@@ -185,31 +152,6 @@ STEP_PAYLOADS: dict[WizardStep, type[_StepPayload]] = {
 # --- Responses ---
 
 
-class SampleDataSummary(BaseModel):
-    present: bool
-    generated_at: datetime | None
-    expires_at: datetime | None
-    expired: bool
-    cleared: bool
-
-
-class OnboardingStateView(BaseModel):
-    organization_id: str
-    wizard_current_step: int
-    wizard_current_step_name: str
-    wizard_completed: bool
-    wizard_step_data: dict[str, Any]
-    skipped: bool
-    skipped_at: datetime | None
-    started_at: datetime
-    completed_at: datetime | None
-    updated_at: datetime
-    sample_data: SampleDataSummary
-    features_unlocked: list[str]
-    feature_progress: list[features.FeatureProgress]
-    show_all_features: bool
-
-
 class OnboardingOverview(OnboardingStateView):
     """GET /v1/onboarding: the state plus the live checklist summary (write routes answer the state)."""
 
@@ -225,63 +167,45 @@ class PreferencesRequest(BaseModel):
 # --- Operations ---
 
 
-def start_onboarding(session: Session, org_id: str) -> tuple[OnboardingStateView, bool]:
-    """Create the org's onboarding state once; later calls return it unchanged. True when created."""
-    created = session.execute(
-        insert(OnboardingState)
-        .from_select(["organization_id"], select(Organization.id).where(Organization.id == literal(org_id)))
-        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
-        .returning(OnboardingState.id)
-    ).scalar_one_or_none()
-    if created is not None:
-        record_metrics(session, [MetricRecord(org_id, MetricEventType.WIZARD_STARTED, wizard_step_reached=1)])
-    return get_onboarding(session, org_id), created is not None
-
-
-def get_onboarding(session: Session, org_id: str) -> OnboardingStateView:
-    """The state, after storing any feature unlock the organization has earned since the last look."""
-    loaded = load_state(session, org_id)
-    if features.reached(loaded.counts, loaded.state.features_unlocked):
-        # Re-read under the row lock: of two concurrent readers, only one stores (and reports) the unlock.
-        loaded = load_state(session, org_id, lock=True)
-        if features.store_unlocks(session, loaded.state, loaded.counts, loaded.now):
-            loaded.state.updated_at = loaded.now
-            session.flush()
-    return loaded.view()
-
-
 def get_overview(session: Session, org_id: str) -> OnboardingOverview:
-    """The full state for GET /v1/onboarding: one statement for the state, one for the checklist."""
-    state = get_onboarding(session, org_id)
-    return OnboardingOverview(**dict(state), checklist=checklist.checklist_summary(session, org_id))
+    """The full state for GET /v1/onboarding, from one statement: the state, every counter (the
+    milestones' among them) and the checklist's tasks. A feature unlock or a first checklist
+    completion found there is stored, as the state route and the checklist route store them."""
+    read = state.load(session, org_id, checklist.READING)
+    view = state.get_onboarding(session, org_id, read)
+    return OnboardingOverview(**dict(view), checklist=checklist.checklist_summary(session, org_id, read))
 
 
 def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]) -> OnboardingStateView:
     """Save one step's form. Steps are filled in order; an earlier step may be edited at any time."""
     step = parse_step(step_ref)
     payload = validate_step_payload(step, body)
-    loaded = load_state(session, org_id, lock=True)
-    state, now = loaded.state, loaded.now
-    if step > state.wizard_current_step:
-        current = WizardStep(state.wizard_current_step)
+    snapshot = state.load(session, org_id, lock=True)
+    before, now = snapshot.state, snapshot.now
+    if step > before.wizard_current_step:
+        current = WizardStep(before.wizard_current_step)
         raise StepOutOfSequence(
             f"Step {step.value} ({step.step_name}) cannot be saved yet: the wizard is at step "
             f"{current.value} ({current.step_name}). Complete the steps in order.",
             details=[field_error("path.step", f"must be at most {current.value}", "out_of_sequence")],
         )
-    values = _stored_values(step, payload, state, now)
-    first_time = step == state.wizard_current_step and not state.wizard_completed
-    previous = state.wizard_step_data.get(step.data_key, {})
+    values = _stored_values(step, payload, before, now)
+    first_time = step == before.wizard_current_step and not before.wizard_completed
+    previous = before.wizard_step_data.get(step.data_key, {})
     record = {
         **values,
         "completed": True,
         "completed_at": previous.get("completed_at", now.isoformat()),
         "updated_at": now.isoformat(),
     }
-    state.wizard_step_data = _bounded({**state.wizard_step_data, step.data_key: record})
     # Coming back to the wizard after skipping it resumes it (the skip stays in the metrics).
-    state.skipped, state.skipped_at = False, None
-    state.updated_at = now
+    after = replace(
+        before,
+        wizard_step_data=_bounded({**before.wizard_step_data, step.data_key: record}),
+        skipped=False,
+        skipped_at=None,
+        updated_at=now,
+    )
     metrics: list[MetricRecord] = []
     if first_time:
         metrics.append(
@@ -289,13 +213,13 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
                 org_id,
                 MetricEventType.WIZARD_STEP_COMPLETED,
                 event_data={"step_name": step.step_name},
-                step_duration_seconds=_seconds_on_step(step, state, now),
+                step_duration_seconds=_seconds_on_step(step, before, now),
                 wizard_step_reached=step.value,
             )
         )
         if step == LAST_STEP:
-            state.wizard_completed, state.completed_at = True, now
-            minutes = _whole_minutes(now - state.started_at)
+            after = replace(after, wizard_completed=True, completed_at=now)
+            minutes = _whole_minutes(now - before.started_at)
             metrics.append(
                 MetricRecord(
                     org_id,
@@ -304,61 +228,50 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
                     wizard_step_reached=step.value,
                 )
             )
-            outbox.enqueue(
-                session,
-                outbox.DomainEventType.ONBOARDING_COMPLETED,
-                org_id,
-                outbox.OnboardingCompleted(
-                    started_at=state.started_at, completed_at=now, completion_time_minutes=minutes
-                ),
+            completed = OnboardingCompleted(
+                started_at=before.started_at, completed_at=now, completion_time_minutes=minutes
             )
+            outbox.stage(session, org_id, completed)
         else:
-            state.wizard_current_step = step.value + 1
-    record_metrics(session, metrics)
-    features.store_unlocks(session, state, loaded.counts, now)
-    session.flush()
-    return loaded.view()
+            after = replace(after, wizard_current_step=step.value + 1)
+    after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
+    state.save(session, before, after, [*metrics, *unlocks])
+    return state.view(snapshot, after)
 
 
 def skip_wizard(session: Session, org_id: str) -> OnboardingStateView:
     """Skip the wizard at its current step. Skipping again changes nothing; a completed wizard is final."""
-    loaded = load_state(session, org_id, lock=True)
-    state = loaded.state
-    if state.wizard_completed:
+    snapshot = state.load(session, org_id, lock=True)
+    before, now = snapshot.state, snapshot.now
+    if before.wizard_completed:
         raise WizardAlreadyCompleted("The wizard is already completed; there is nothing to skip.")
-    if not state.skipped:
-        state.skipped, state.skipped_at, state.updated_at = True, loaded.now, loaded.now
-        step = WizardStep(state.wizard_current_step)
-        record_metrics(
-            session,
-            [
-                MetricRecord(
-                    org_id,
-                    MetricEventType.WIZARD_SKIPPED,
-                    event_data={"step_name": step.step_name},
-                    wizard_step_dropped=step.value,
-                )
-            ],
+    after, metrics = before, []
+    if not before.skipped:
+        after = replace(before, skipped=True, skipped_at=now, updated_at=now)
+        step = WizardStep(before.wizard_current_step)
+        metrics.append(
+            MetricRecord(
+                org_id,
+                MetricEventType.WIZARD_SKIPPED,
+                event_data={"step_name": step.step_name},
+                wizard_step_dropped=step.value,
+            )
         )
-        outbox.enqueue(
-            session,
-            outbox.DomainEventType.ONBOARDING_SKIPPED,
-            org_id,
-            outbox.OnboardingSkipped(skipped_at=loaded.now, wizard_step=step.value),
-        )
-    features.store_unlocks(session, state, loaded.counts, loaded.now)
-    session.flush()
-    return loaded.view()
+        outbox.stage(session, org_id, OnboardingSkipped(skipped_at=now, wizard_step=step.value))
+    after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
+    state.save(session, before, after, [*metrics, *unlocks])
+    return state.view(snapshot, after)
 
 
 def set_preferences(session: Session, org_id: str, preferences: PreferencesRequest) -> OnboardingStateView:
-    loaded = load_state(session, org_id, lock=True)
-    state = loaded.state
-    if state.show_all_features != preferences.show_all_features:
-        state.show_all_features, state.updated_at = preferences.show_all_features, loaded.now
-    features.store_unlocks(session, state, loaded.counts, loaded.now)
-    session.flush()
-    return loaded.view()
+    snapshot = state.load(session, org_id, lock=True)
+    before, now = snapshot.state, snapshot.now
+    after = before
+    if before.show_all_features != preferences.show_all_features:
+        after = replace(before, show_all_features=preferences.show_all_features, updated_at=now)
+    after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
+    state.save(session, before, after, unlocks)
+    return state.view(snapshot, after)
 
 
 def parse_step(step_ref: str) -> WizardStep:
@@ -377,84 +290,17 @@ def validate_step_payload(step: WizardStep, body: dict[str, Any]) -> _StepPayloa
         raise invalid_input(error) from error
 
 
-# --- Reading the state ---
-
-
-@dataclass(slots=True)
-class LoadedState:
-    """The state row, the transaction's `now()` and the milestone counters, read in one statement."""
-
-    state: OnboardingState
-    now: datetime
-    counts: dict[Counter, int]
-
-    def view(self) -> OnboardingStateView:
-        state = self.state
-        expiry = state.sample_data_expiry
-        return OnboardingStateView(
-            organization_id=state.organization_id,
-            wizard_current_step=state.wizard_current_step,
-            wizard_current_step_name=WizardStep(state.wizard_current_step).step_name,
-            wizard_completed=state.wizard_completed,
-            wizard_step_data=state.wizard_step_data,
-            skipped=state.skipped,
-            skipped_at=state.skipped_at,
-            started_at=state.started_at,
-            completed_at=state.completed_at,
-            updated_at=state.updated_at,
-            sample_data=SampleDataSummary(
-                present=state.sample_data_generated,
-                generated_at=state.sample_data_generated_at,
-                expires_at=expiry,
-                expired=state.sample_data_generated and expiry is not None and expiry <= self.now,
-                cleared=state.sample_data_cleared,
-            ),
-            features_unlocked=state.features_unlocked,
-            feature_progress=features.progress(self.counts, state.features_unlocked),
-            show_all_features=state.show_all_features,
-        )
-
-
-def load_state(session: Session, org_id: str, *, lock: bool = False) -> LoadedState:
-    """The organization's state (404 if onboarding was not started), optionally locked for update."""
-    statement = select(
-        OnboardingState, func.now(), *features.milestone_columns(OnboardingState.organization_id.expression)
-    ).where(OnboardingState.organization_id == org_id)
-    if lock:
-        # Fresh values after waiting for the lock, not the ones this session may have seen before.
-        statement = statement.with_for_update(of=OnboardingState).execution_options(populate_existing=True)
-    row = session.execute(statement).one_or_none()
-    if row is None:
-        raise not_started(session, org_id)
-    state, now, *counts = row
-    return LoadedState(state=state, now=now, counts=features.counts_from_row(counts))
-
-
-def not_started(session: Session, org_id: str) -> NotFound:
-    if session.get(Organization, org_id) is None:
-        return NotFound("The organization does not exist.")
-    return NotFound("Onboarding has not been started for this organization; POST /v1/onboarding first.")
-
-
-def organization_timezone(state: OnboardingState) -> zoneinfo.ZoneInfo:
-    """The time zone from the wizard's step 1, or UTC before it is filled in."""
-    name = state.wizard_step_data.get(WizardStep.ORGANIZATION_PROFILE.data_key, {}).get("timezone")
-    if isinstance(name, str) and name in _iana_zones():
-        return zoneinfo.ZoneInfo(name)
-    return zoneinfo.ZoneInfo("UTC")
-
-
 # --- Internals ---
 
 
 def _stored_values(
-    step: WizardStep, payload: _StepPayload, state: OnboardingState, now: datetime
+    step: WizardStep, payload: _StepPayload, current: StateRecord, now: datetime
 ) -> dict[str, Any]:
     values = payload.model_dump(mode="json")
     if isinstance(payload, FirstEvent):
         starts = payload.event_datetime
         if starts.tzinfo is None:
-            starts = starts.replace(tzinfo=organization_timezone(state))
+            starts = starts.replace(tzinfo=state.organization_timezone(current))
         if starts <= now:
             raise _invalid_datetime("must be in the future")
         if starts > now + MAX_EVENT_LEAD_TIME:
@@ -467,11 +313,11 @@ def _invalid_datetime(reason: str) -> Exception:
     return invalid_input_from_details([field_error("body.event_datetime", reason)])
 
 
-def _seconds_on_step(step: WizardStep, state: OnboardingState, now: datetime) -> int:
+def _seconds_on_step(step: WizardStep, current: StateRecord, now: datetime) -> int:
     """Seconds since the previous step was completed (since onboarding started, for step 1)."""
-    since = state.started_at
+    since = current.started_at
     if step > WizardStep.ORGANIZATION_PROFILE:
-        previous = state.wizard_step_data.get(WizardStep(step - 1).data_key, {})
+        previous = current.wizard_step_data.get(WizardStep(step - 1).data_key, {})
         if isinstance(previous.get("completed_at"), str):
             since = datetime.fromisoformat(previous["completed_at"])
     return max(0, int((now - since).total_seconds()))

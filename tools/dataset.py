@@ -1,8 +1,9 @@
-"""Set-based arrangement of benchmark data: organizations, onboarding states, real and sample rows, metrics.
+"""Set-based arrangement of data: organizations, onboarding states, real and sample rows, metrics.
 
 Everything here is one statement per table for any number of organizations (`unnest` of an id array,
 `generate_series` for row counts), so arranging thousands of organizations takes well under a second.
-Nothing here is measured; it only puts the database into the state a measured request expects.
+Nothing here is measured; it only puts the database into the state a measured request expects
+(`tools/scenarios.py`, for bench/ and tests/test_round_trips.py).
 """
 
 import json

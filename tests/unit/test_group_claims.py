@@ -2,6 +2,7 @@
 
 import pytest
 
+from onboarding import container
 from onboarding.auth import Group, authorize, parse_groups
 from onboarding.errors import Forbidden, Unauthorized
 from tools.lambda_events import http_api_event
@@ -99,15 +100,14 @@ def test_no_identity_at_all_is_unauthorized_on_analytics() -> None:
 
 
 def test_claim_names_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
-    from onboarding.settings import get_settings
 
     monkeypatch.setenv("ORG_ID_CLAIM", "tenant")
     monkeypatch.setenv("GROUPS_CLAIM", "roles")
-    get_settings.cache_clear()
+    container.reset()
     try:
         caller = authorize(event_with({"tenant": "org_t", "roles": ["org_admin"]}), Group.ORG_ADMIN)
     finally:
-        get_settings.cache_clear()
+        container.reset()
     assert caller.org_id == "org_t"
 
 

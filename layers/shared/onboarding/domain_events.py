@@ -1,0 +1,150 @@
+"""The domain events onboarding publishes: their EventBridge detail-types and detail schemas.
+
+What consumers receive as `detail` is the envelope's fields (`EventEnvelope`: event id, organization,
+when, schema version), then the event's own (`OnboardingCompleted` ...): ids, counts, enums and
+timestamps only, never names, e-mail addresses or free text. The JSON Schemas in events/schemas/ are
+generated from these models (`python -m tools.event_schemas`). How events are written and sent:
+`outbox` (staged in the change's transaction) and `publisher` (EventBridge).
+"""
+
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class DomainEventType(StrEnum):
+    """The EventBridge `detail-type` of each published event."""
+
+    ONBOARDING_COMPLETED = "OnboardingCompleted"
+    ONBOARDING_SKIPPED = "OnboardingSkipped"
+    FEATURE_UNLOCKED = "FeatureUnlocked"
+    SAMPLE_DATA_GENERATED = "SampleDataGenerated"
+    SAMPLE_DATA_CLEARED = "SampleDataCleared"
+
+
+# --- Event details (ids, counts and timestamps only: no names, emails or free text) ---
+
+
+class _Strict(BaseModel):
+    # Serialized details always carry every field, so the published schemas list them all as required.
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
+
+
+class EventDetail(_Strict):
+    """An event's own fields; `event_type` is its detail-type."""
+
+    event_type: ClassVar[DomainEventType]
+
+
+class SampleDataCounts(_Strict):
+    """Rows per kind, as in the contract's sample-data sizes."""
+
+    events: int = Field(ge=0)
+    teams: int = Field(ge=0)
+    volunteers: int = Field(ge=0)
+    assignments: int = Field(ge=0)
+
+
+class OnboardingCompleted(EventDetail):
+    """The organization finished the setup wizard (saved step 5)."""
+
+    event_type = DomainEventType.ONBOARDING_COMPLETED
+
+    started_at: AwareDatetime
+    completed_at: AwareDatetime
+    completion_time_minutes: int = Field(ge=0, description="Whole minutes from start to completion.")
+
+
+class OnboardingSkipped(EventDetail):
+    """The organization skipped the setup wizard."""
+
+    event_type = DomainEventType.ONBOARDING_SKIPPED
+
+    skipped_at: AwareDatetime
+    wizard_step: int = Field(ge=1, le=5, description="The wizard step the organization skipped from.")
+
+
+class FeatureUnlocked(EventDetail):
+    """A feature unlocked by a milestone counted on real (not sample) rows; sent once per feature."""
+
+    event_type = DomainEventType.FEATURE_UNLOCKED
+
+    feature_id: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,49}$",
+        examples=["recurring_events", "manual_editing", "sms_notifications"],
+    )
+    unlocked_at: AwareDatetime
+
+
+class SampleDataGenerated(EventDetail):
+    """The organization generated sample data (rows marked `is_sample`, deleted when it expires)."""
+
+    event_type = DomainEventType.SAMPLE_DATA_GENERATED
+
+    size: Literal["minimal", "standard", "comprehensive"]
+    counts: SampleDataCounts
+    generated_at: AwareDatetime
+    expires_at: AwareDatetime
+
+
+class SampleDataCleared(EventDetail):
+    """The organization's sample rows were deleted: by the organization, or by the nightly purge."""
+
+    event_type = DomainEventType.SAMPLE_DATA_CLEARED
+
+    reason: Literal["manual", "expired"]
+    counts: SampleDataCounts = Field(description="Sample rows deleted.")
+    cleared_at: AwareDatetime
+
+
+DETAIL_MODELS: dict[DomainEventType, type[EventDetail]] = {
+    DomainEventType.ONBOARDING_COMPLETED: OnboardingCompleted,
+    DomainEventType.ONBOARDING_SKIPPED: OnboardingSkipped,
+    DomainEventType.FEATURE_UNLOCKED: FeatureUnlocked,
+    DomainEventType.SAMPLE_DATA_GENERATED: SampleDataGenerated,
+    DomainEventType.SAMPLE_DATA_CLEARED: SampleDataCleared,
+}
+
+
+class EventEnvelope(_Strict):
+    """Fields every published detail starts with."""
+
+    event_id: str = Field(
+        description="Stable id of this event: the same on every delivery, so deduplicate on it."
+    )
+    organization_id: str = Field(description="The SignUpFlow organization the event is about.")
+    occurred_at: AwareDatetime = Field(description="When the change that caused the event committed.")
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Bumped on breaking changes.")
+
+
+# What consumers receive as `detail`: the envelope's fields, then the event's own.
+class OnboardingCompletedDetail(OnboardingCompleted, EventEnvelope):
+    pass
+
+
+class OnboardingSkippedDetail(OnboardingSkipped, EventEnvelope):
+    pass
+
+
+class FeatureUnlockedDetail(FeatureUnlocked, EventEnvelope):
+    pass
+
+
+class SampleDataGeneratedDetail(SampleDataGenerated, EventEnvelope):
+    pass
+
+
+class SampleDataClearedDetail(SampleDataCleared, EventEnvelope):
+    pass
+
+
+PUBLISHED_DETAIL_MODELS: dict[DomainEventType, type[EventEnvelope]] = {
+    DomainEventType.ONBOARDING_COMPLETED: OnboardingCompletedDetail,
+    DomainEventType.ONBOARDING_SKIPPED: OnboardingSkippedDetail,
+    DomainEventType.FEATURE_UNLOCKED: FeatureUnlockedDetail,
+    DomainEventType.SAMPLE_DATA_GENERATED: SampleDataGeneratedDetail,
+    DomainEventType.SAMPLE_DATA_CLEARED: SampleDataClearedDetail,
+}

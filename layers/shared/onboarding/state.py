@@ -1,0 +1,288 @@
+"""The organization's onboarding state: starting it, reading it, the view every route answers, and
+writing a change to it.
+
+Reading is one SELECT (`load`): the state row, the transaction's `now()`, the counter values the
+caller needs and any columns of its own (the checklist's tasks, the sample rows per table), optionally
+with the row locked (`FOR UPDATE`) so that concurrent changes for one organization apply one after the
+other. The statement is built once per container for each kind of read, the organization bound at
+execution. The row comes back as a frozen `StateRecord`; a change is a new record
+(`dataclasses.replace`) written by `save`: one UPDATE of the columns that differ, carrying the
+metrics the change emits. Timestamps come from the transaction (`now()`), so a change, its metrics
+and its events carry the same time.
+"""
+
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from enum import IntEnum
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from onboarding import features
+from onboarding.counters import Counter, counter_columns
+from onboarding.errors import NotFound
+from onboarding.metrics import MetricEventType, MetricRecord, record_with
+from onboarding.models import OnboardingState, Organization
+
+
+class WizardStep(IntEnum):
+    ORGANIZATION_PROFILE = 1
+    FIRST_EVENT = 2
+    FIRST_TEAM = 3
+    INVITE_VOLUNTEERS = 4
+    TUTORIAL_INTRO = 5
+
+    @property
+    def step_name(self) -> str:
+        return self.name.lower()
+
+    @property
+    def data_key(self) -> str:
+        """Key of the step's entry in `wizard_step_data` (the data model's `step_1` ... `step_5`)."""
+        return f"step_{self.value}"
+
+
+# --- The row ---
+
+
+@dataclass(frozen=True, slots=True)
+class StateRecord:
+    """One `onboarding_state` row, every column (a test holds the fields to the table's columns)."""
+
+    id: str
+    organization_id: str
+    wizard_completed: bool
+    wizard_current_step: int
+    wizard_step_data: dict[str, Any]
+    sample_data_generated: bool
+    sample_data_generated_at: datetime | None
+    sample_data_expiry: datetime | None
+    sample_data_cleared: bool
+    checklist_progress: dict[str, Any]
+    features_unlocked: list[str]
+    show_all_features: bool
+    skipped: bool
+    skipped_at: datetime | None
+    started_at: datetime
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+STATE_COLUMNS: tuple[str, ...] = tuple(column.name for column in fields(StateRecord))
+
+
+# --- Reading: one SELECT ---
+
+# A column of the caller's own, built from the bound organization id (a module-level function, so that
+# a `Reading` is hashable and its statement built once).
+ExtraColumn = Callable[[ColumnElement[str]], ColumnElement[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What `load` reads with the state row and `now()`: counter values and columns of the caller's own."""
+
+    counters: tuple[Counter, ...] = ()
+    extra: tuple[tuple[str, ExtraColumn], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The state row, the transaction's `now()`, and what the `Reading` asked for, read in one statement."""
+
+    state: StateRecord
+    now: datetime
+    counters: Mapping[Counter, int]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+MILESTONES = Reading(counters=features.MILESTONE_COUNTERS)
+
+
+def load(session: Session, org_id: str, reading: Reading = MILESTONES, *, lock: bool = False) -> Snapshot:
+    """The organization's state (404 if onboarding was not started), optionally locked for update."""
+    row = session.connection().execute(statement(reading, lock=lock), {"org_id": org_id}).one_or_none()
+    if row is None:
+        raise not_started(session, org_id)
+    state_end = len(STATE_COLUMNS)
+    counters_end = state_end + 1 + len(reading.counters)
+    return Snapshot(
+        state=StateRecord(*row[:state_end]),
+        now=row[state_end],
+        counters={
+            c: int(v) for c, v in zip(reading.counters, row[state_end + 1 : counters_end], strict=True)
+        },
+        extra={name: value for (name, _), value in zip(reading.extra, row[counters_end:], strict=True)},
+    )
+
+
+@cache
+def statement(reading: Reading, *, lock: bool = False) -> Select[Any]:
+    """The SELECT of `load` (the organization a bound parameter, `org_id`)."""
+    # Built once per container and kind of read: building a statement and deriving its cache key cost
+    # more than running it (bench/README.md, latency). A short alias: pg8000 scans the SQL text in
+    # Python on every execution.
+    table = OnboardingState.__table__.alias("s")
+    org = bindparam("org_id", type_=String)
+    query = select(
+        *(table.c[name] for name in STATE_COLUMNS),
+        func.now().label("db_now"),
+        # Each an uncorrelated subquery on the bound organization: run once per statement (InitPlan).
+        *counter_columns(org, reading.counters),
+        *(build(org).label(name) for name, build in reading.extra),
+    ).where(table.c.organization_id == org)
+    if lock:
+        query = query.with_for_update(of=table)
+    return query
+
+
+def not_started(session: Session, org_id: str) -> NotFound:
+    if session.get(Organization, org_id) is None:
+        return NotFound("The organization does not exist.")
+    return NotFound("Onboarding has not been started for this organization; POST /v1/onboarding first.")
+
+
+@cache
+def iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory"}
+
+
+def organization_timezone(state: StateRecord) -> zoneinfo.ZoneInfo:
+    """The time zone from the wizard's step 1, or UTC before it is filled in."""
+    name = state.wizard_step_data.get(WizardStep.ORGANIZATION_PROFILE.data_key, {}).get("timezone")
+    if isinstance(name, str) and name in iana_zones():
+        return zoneinfo.ZoneInfo(name)
+    return zoneinfo.ZoneInfo("UTC")
+
+
+# --- Writing: one UPDATE per change ---
+
+
+def save(
+    session: Session, before: StateRecord, after: StateRecord, metrics: Sequence[MetricRecord] = ()
+) -> None:
+    """Write the columns that differ between `before` (read locked) and `after`, with the metrics the
+    change emits, in one statement; nothing when nothing changed."""
+    changes = {
+        name: getattr(after, name) for name in STATE_COLUMNS if getattr(after, name) != getattr(before, name)
+    }
+    if not changes:
+        assert not metrics, "a metric describes a change"
+        return
+    change = (
+        update(OnboardingState)
+        .where(OnboardingState.id == before.id)
+        .values(**changes)
+        .returning(OnboardingState.organization_id)
+    )
+    record_with(session, change, metrics)
+
+
+def unlock_features(
+    session: Session, state: StateRecord, counters: Mapping[Counter, int], now: datetime
+) -> tuple[StateRecord, list[MetricRecord]]:
+    """`state` with the features its milestones have reached since the last check, and their metrics
+    (the `FeatureUnlocked` events are staged on the session). `state` must have been read locked."""
+    unlocked, metrics = features.unlock(
+        session, state.organization_id, state.features_unlocked, counters, now
+    )
+    return (replace(state, features_unlocked=unlocked) if metrics else state), metrics
+
+
+def start_onboarding(session: Session, org_id: str) -> tuple["OnboardingStateView", bool]:
+    """Create the org's onboarding state once; later calls return it unchanged. True when created."""
+    create = (
+        insert(OnboardingState)
+        .from_select(["organization_id"], select(Organization.id).where(Organization.id == literal(org_id)))
+        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
+        .returning(OnboardingState.organization_id)
+    )
+    started = MetricRecord(org_id, MetricEventType.WIZARD_STARTED, wizard_step_reached=1)
+    created = record_with(session, create, [started]) == 1
+    return get_onboarding(session, org_id), created
+
+
+def get_onboarding(session: Session, org_id: str, read: Snapshot | None = None) -> "OnboardingStateView":
+    """The state, after storing any feature unlock the organization has earned since the last look.
+
+    `read`: the state the caller has just read (with at least the milestone counters), else it is read.
+    """
+    snapshot = read or load(session, org_id)
+    if features.reached(snapshot.counters, snapshot.state.features_unlocked):
+        # Re-read under the row lock: of two concurrent readers, only one stores (and reports) the unlock.
+        snapshot = load(session, org_id, lock=True)
+        before = snapshot.state
+        after, metrics = unlock_features(session, before, snapshot.counters, snapshot.now)
+        if metrics:
+            after = replace(after, updated_at=snapshot.now)
+            save(session, before, after, metrics)
+        return view(snapshot, after)
+    return view(snapshot)
+
+
+# --- The view every route of the onboarding function answers ---
+
+
+class SampleDataSummary(BaseModel):
+    present: bool
+    generated_at: datetime | None
+    expires_at: datetime | None
+    expired: bool
+    cleared: bool
+
+
+def sample_data_summary(state: StateRecord, now: datetime) -> SampleDataSummary:
+    """Whether sample data is present and when it expires (the dates only while it is present)."""
+    present = state.sample_data_generated
+    expiry = state.sample_data_expiry if present else None
+    return SampleDataSummary(
+        present=present,
+        generated_at=state.sample_data_generated_at if present else None,
+        expires_at=expiry,
+        expired=expiry is not None and expiry <= now,
+        cleared=state.sample_data_cleared,
+    )
+
+
+class OnboardingStateView(BaseModel):
+    organization_id: str
+    wizard_current_step: int
+    wizard_current_step_name: str
+    wizard_completed: bool
+    wizard_step_data: dict[str, Any]
+    skipped: bool
+    skipped_at: datetime | None
+    started_at: datetime
+    completed_at: datetime | None
+    updated_at: datetime
+    sample_data: SampleDataSummary
+    features_unlocked: list[str]
+    feature_progress: list[features.FeatureProgress]
+    show_all_features: bool
+
+
+def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStateView:
+    """The view of `state` (the snapshot's own by default, or the one a change made of it)."""
+    state = state or snapshot.state
+    return OnboardingStateView(
+        organization_id=state.organization_id,
+        wizard_current_step=state.wizard_current_step,
+        wizard_current_step_name=WizardStep(state.wizard_current_step).step_name,
+        wizard_completed=state.wizard_completed,
+        wizard_step_data=state.wizard_step_data,
+        skipped=state.skipped,
+        skipped_at=state.skipped_at,
+        started_at=state.started_at,
+        completed_at=state.completed_at,
+        updated_at=state.updated_at,
+        sample_data=sample_data_summary(state, snapshot.now),
+        features_unlocked=state.features_unlocked,
+        feature_progress=features.progress(snapshot.counters, state.features_unlocked),
+        show_all_features=state.show_all_features,
+    )

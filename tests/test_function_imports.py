@@ -1,0 +1,31 @@
+"""What each function loads at a cold start: its own part of the package, never boto3 or the publisher
+where nothing is published, never the wizard's graph (its forms, e-mail validation) where no wizard
+route is served. Checked in a fresh interpreter, the way Lambda imports a handler."""
+
+import pytest
+
+from tests.fixtures import python_imports
+from tools.template import SHARED_LAYER_DIR, functions
+
+WIZARD_GRAPH = {"onboarding.wizard", "onboarding.checklist", "email_validator"}
+
+
+def imported_by(logical_id: str) -> set[str]:
+    spec = functions()[logical_id]
+    return python_imports(
+        f"import {spec.handler_module}", cwd=spec.code_uri, path=(spec.code_uri, SHARED_LAYER_DIR)
+    )
+
+
+@pytest.mark.parametrize("logical_id", ["PurgeFunction", "OrganizationCreatedFunction"])
+def test_the_event_driven_functions_do_not_import_the_wizard(logical_id: str) -> None:
+    modules = imported_by(logical_id)
+    assert "onboarding.state" in modules
+    assert not WIZARD_GRAPH & modules
+
+
+def test_a_function_that_publishes_nothing_never_loads_the_publisher_or_boto3() -> None:
+    modules = imported_by("ChecklistFunction")
+    assert "onboarding.db" in modules
+    # Powertools imports the bare `botocore` package (its __init__ only) for its user-agent hook.
+    assert not {name for name in modules if name.startswith(("boto3", "botocore.", "onboarding.publisher"))}
