@@ -48,8 +48,10 @@ WITH_SAMPLE_DATA = Given(sample_data=True)
     common=False,
     given=Given(step=1),
 )
-def start_onboarding() -> Response[state.OnboardingStateView]:
-    view, created = state.start_onboarding(current_session(app), current_org_id(app))
+def start_onboarding(
+    request: Annotated[state.StartRequest | None, Body(description="optional")] = None,
+) -> Response[state.OnboardingStateView]:
+    view, created = state.start_onboarding(current_session(app), current_org_id(app), request)
     return Response(
         status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=view
     )

@@ -32,6 +32,8 @@ class MetricEventType(StrEnum):
     TUTORIAL_COMPLETED = "tutorial_completed"
     TUTORIAL_SKIPPED = "tutorial_skipped"
     FEATURE_UNLOCKED = "feature_unlocked"
+    VIDEO_PLAYED = "video_played"
+    VIDEO_COMPLETED = "video_completed"
     VIEW_REPORTS = "view_reports"
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import IntEnum
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -195,15 +195,35 @@ def unlock_features(
     return (replace(state, features_unlocked=unlocked) if metrics else state), metrics
 
 
-def start_onboarding(session: Session, org_id: str) -> tuple["OnboardingStateView", bool]:
+class StartRequest(BaseModel):
+    """The optional body of `POST /v1/onboarding`; it counts only when onboarding starts (later calls
+    return the state unchanged)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Where the organization came from (the data model's `wizard_started.event_data.entry_point`).
+    entry_point: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")] | None = Field(
+        default=None, description="snake_case, e.g. signup_flow, invitation_email, dashboard_banner"
+    )
+
+
+def start_onboarding(
+    session: Session, org_id: str, request: StartRequest | None = None
+) -> tuple["OnboardingStateView", bool]:
     """Create the org's onboarding state once; later calls return it unchanged. True when created."""
+    request = request or StartRequest()
     create = (
         insert(OnboardingState)
         .from_select(["organization_id"], select(Organization.id).where(Organization.id == literal(org_id)))
         .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
         .returning(OnboardingState.organization_id)
     )
-    started = MetricRecord(org_id, MetricEventType.WIZARD_STARTED, wizard_step_reached=1)
+    started = MetricRecord(
+        org_id,
+        MetricEventType.WIZARD_STARTED,
+        event_data={"entry_point": request.entry_point} if request.entry_point else {},
+        wizard_step_reached=1,
+    )
     created = record_with(session, create, [started]) == 1
     return get_onboarding(session, org_id), created
 
