@@ -6,7 +6,8 @@ returns its latest version; the state machine runs in Python on that locked row;
 writes the change together with its metrics. Concurrent calls on one tutorial therefore serialize on
 the row: no duplicate record, no lost update.
 
-States: not_started (no record) -> in_progress -> completed | skipped. Completed and skipped are
+States: not_started (no record) -> in_progress -> completed | skipped. Progress that reaches the last
+step completes the tutorial as the complete route does. Completed and skipped are
 mutually exclusive end states (409 for the other one); a view of a finished tutorial is a replay:
 `replay_count` + 1, progress back to 0, end state cleared. Any interaction with a never-viewed
 tutorial counts as its first view.
@@ -163,6 +164,10 @@ def transition(
     metrics: list[Metric] = []
     if action == "view":
         return _viewed(tutorial, record, now, metrics), metrics
+    if action == "progress" and steps_completed == tutorial.total_steps:
+        # The last step done is the tutorial done: exactly what the complete route does (a retry of it
+        # on a completed tutorial changes nothing).
+        action = "complete"
     current = _implicit_first_view(tutorial, record, now, metrics)
     if action == "progress":
         if current.finished:
