@@ -394,7 +394,7 @@ def test_an_organization_that_does_not_exist_is_404(send) -> None:
 
 
 def test_a_body_over_the_limit_is_413(send, new_org) -> None:
-    events = [event(event_data={"note": "x" * 6000}) for _ in range(100)]  # over the function's 512 KiB
+    events = [event(event_data={"note": "x" * 16_000}) for _ in range(100)]  # over the function's 1.5 MiB
     assert send(events).status == 413
 
 

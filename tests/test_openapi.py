@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import schemathesis
 
-from onboarding.wizard import STEP_PAYLOADS
+from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 from tools import openapi
 from tools.template import http_routes
 
@@ -120,7 +120,10 @@ def test_request_bodies_are_the_request_models() -> None:
     assert body("POST", "/v1/onboarding/metrics") == {"$ref": "#/components/schemas/MetricBatch"}
     assert body("POST", "/v1/onboarding/sample-data") == {"$ref": "#/components/schemas/SampleDataRequest"}
     steps = body("PUT", "/v1/onboarding/wizard/steps/{step}")["anyOf"]
-    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in STEP_PAYLOADS.values()]
+    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
+    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in models]
+    start = body("POST", "/v1/onboarding")  # optional: no body, or null, starts as well
+    assert start["anyOf"] == [{"$ref": "#/components/schemas/StartRequest"}, {"type": "null"}]
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["MetricBatch"]["properties"]["events"]["maxItems"] == 100
     assert schemas["OrganizationProfile"]["additionalProperties"] is False

@@ -20,7 +20,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, select, update
+from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -165,15 +165,21 @@ def organization_timezone(state: StateRecord) -> zoneinfo.ZoneInfo:
 
 
 def save(
-    session: Session, before: StateRecord, after: StateRecord, metrics: Sequence[MetricRecord] = ()
+    session: Session,
+    before: StateRecord,
+    after: StateRecord,
+    metrics: Sequence[MetricRecord] = (),
+    *,
+    also: Sequence[Insert | Update] = (),
 ) -> None:
     """Write the columns that differ between `before` (read locked) and `after`, with the metrics the
-    change emits, in one statement; nothing when nothing changed."""
+    change emits and the writes that go with it (`also`), in one statement; nothing when nothing
+    changed."""
     changes = {
         name: getattr(after, name) for name in STATE_COLUMNS if getattr(after, name) != getattr(before, name)
     }
     if not changes:
-        assert not metrics, "a metric describes a change"
+        assert not metrics and not also, "metrics and writes describe a change"
         return
     change = (
         update(OnboardingState)
@@ -181,7 +187,7 @@ def save(
         .values(**changes)
         .returning(OnboardingState.organization_id)
     )
-    record_with(session, change, metrics)
+    record_with(session, change, metrics, also=also)
 
 
 def unlock_features(
