@@ -21,8 +21,9 @@ def tasks(api) -> dict[str, dict[str, Any]]:
     return {task["id"]: task for task in api("GET", "/v1/onboarding/checklist").json["tasks"]}
 
 
-def when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+def when(text: str | None) -> datetime:
+    assert text is not None
+    return datetime.fromisoformat(text)
 
 
 def backdate_step(db: Session, org: str, step: int, at: datetime = EARLIER) -> None:
