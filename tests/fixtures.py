@@ -111,6 +111,7 @@ def state_record(**columns: Any) -> StateRecord:
         "started_at": datetime(2026, 10, 16, 3, 0, tzinfo=UTC),
         "completed_at": None,
         "updated_at": datetime(2026, 10, 16, 3, 0, tzinfo=UTC),
+        "experiments": {},
     }
     return StateRecord(**(defaults | columns))
 

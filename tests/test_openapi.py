@@ -144,8 +144,12 @@ def test_analytics_query_parameters_are_documented() -> None:
     date = parameters["from"]["schema"]["anyOf"][0]
     assert date == {"type": "string", "format": "date"}
     assert (parameters["limit"]["schema"]["minimum"], parameters["limit"]["schema"]["maximum"]) == (1, 500)
-    for name in ("funnel", "completion-time", "completion-rate"):
-        assert {p["name"] for p in operation("GET", f"/v1/analytics/{name}")["parameters"]} == {"from", "to"}
+    for name in ("completion-time", "completion-rate"):
+        names = {p["name"] for p in operation("GET", f"/v1/analytics/{name}")["parameters"]}
+        assert names == {"from", "to", "experiment"}
+    funnel = {p["name"]: p for p in operation("GET", "/v1/analytics/funnel")["parameters"]}
+    assert set(funnel) == {"from", "to", "inactive_days", "experiment"}
+    assert funnel["inactive_days"]["schema"]["default"] == 7
 
 
 def test_operations_are_tagged_with_their_function_and_say_which_group_they_need() -> None:

@@ -39,6 +39,7 @@ CONTRACT_ROUTES = {
     "GET /v1/analytics/completion-time",
     "GET /v1/analytics/incomplete",
     "GET /v1/analytics/completion-rate",
+    "GET /v1/analytics/experiments",  # issue 13 (docs/analytics.md), beyond CONTRACT.md
 }
 
 

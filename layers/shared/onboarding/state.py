@@ -21,12 +21,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
+from onboarding import experiments as experiment_assignment
 from onboarding import features
 from onboarding.counters import Counter, counter_columns
 from onboarding.errors import NotFound
+from onboarding.experiments import Assignment, Choices
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import OnboardingState, Organization
 
@@ -72,6 +74,7 @@ class StateRecord:
     started_at: datetime
     completed_at: datetime | None
     updated_at: datetime
+    experiments: dict[str, Any]
 
 
 STATE_COLUMNS: tuple[str, ...] = tuple(column.name for column in fields(StateRecord))
@@ -211,6 +214,9 @@ class StartRequest(BaseModel):
     entry_point: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")] | None = Field(
         default=None, description="snake_case, e.g. signup_flow, invitation_email, dashboard_banner"
     )
+    # Variants the client decides (e.g. from its own feature-flag service); other active experiments
+    # are assigned by the server (`experiments`).
+    experiments: Choices | None = None
 
 
 def start_onboarding(
@@ -218,9 +224,18 @@ def start_onboarding(
 ) -> tuple["OnboardingStateView", bool]:
     """Create the org's onboarding state once; later calls return it unchanged. True when created."""
     request = request or StartRequest()
+    choices = request.experiments or {}
+    if choices:
+        experiment_assignment.check_choices(session, choices)
     create = (
         insert(OnboardingState)
-        .from_select(["organization_id"], select(Organization.id).where(Organization.id == literal(org_id)))
+        .from_select(
+            ["organization_id", "experiments"],
+            select(
+                Organization.id,
+                experiment_assignment.assignments(literal(org_id, String), literal(choices, JSONB)),
+            ).where(Organization.id == literal(org_id)),
+        )
         .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
         .returning(OnboardingState.organization_id)
     )
@@ -291,6 +306,8 @@ class OnboardingStateView(BaseModel):
     features_unlocked: list[str]
     feature_progress: list[features.FeatureProgress]
     show_all_features: bool
+    # Experiment id -> {"variant", "source": "hash" | "client"}, assigned once when onboarding started.
+    experiments: dict[str, Assignment]
 
 
 def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStateView:
@@ -311,4 +328,5 @@ def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStat
         features_unlocked=state.features_unlocked,
         feature_progress=features.progress(snapshot.counters, state.features_unlocked),
         show_all_features=state.show_all_features,
+        experiments=state.experiments,
     )
