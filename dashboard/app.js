@@ -174,7 +174,7 @@ function remember(section, variant, caption, columns, rows) {
 
 let figureCount = 0;
 // A panel: caption, the chart (a labelled canvas) and its table alternative.
-function chartPanel({ section, title, description, chart, table, wide = false }) {
+function chartPanel({ section, title, description, chart, table }) {
   figureCount += 1;
   const tableId = `table-${figureCount}`;
   const canvas = el("canvas", { role: "img", "aria-label": `${title}. ${description}`, "aria-describedby": tableId });
@@ -186,7 +186,7 @@ function chartPanel({ section, title, description, chart, table, wide = false })
   );
   const panel = el(
     "div",
-    { class: wide ? "panel wide" : "panel", "data-chart": section },
+    { class: "panel", "data-chart": section },
     el("figure", {}, el("figcaption", { text: title }), el("div", { class: "chart-box" }, canvas), details),
   );
   return { panel, draw: () => charts.get(section).push(new window.Chart(canvas, chart)) };
@@ -470,7 +470,6 @@ function renderTime(answer) {
   }));
   const statsTitle = split ? `Median and quartiles by variant of ${answer.experiment}` : "Median and quartiles";
   remember("time", split ? "by variant" : ALL, statsTitle, TIME_COLUMNS, statRows);
-  const minutesMax = Math.max(...groups.map((g) => g.p75_minutes ?? 0)) * 1.1 || 1;
   const panels = [
     chartPanel({
       section: "time",
@@ -482,7 +481,7 @@ function renderTime(answer) {
         statRows.map((r) => r.values.median_minutes),
         statRows.map((r) => r.values.p25_minutes),
         statRows.map((r) => r.values.p75_minutes),
-        { horizontal: true, axisTitle: "minutes from start to completion", min: 0, max: Math.ceil(minutesMax) },
+        { horizontal: true, axisTitle: "minutes from start to completion", min: 0 },
       ),
     }),
   ];
@@ -501,7 +500,6 @@ function renderTime(answer) {
         section: "time",
         title: distTitle,
         description: "Number of organizations that completed the wizard within each time range.",
-        wide: true,
         table: { caption: distTitle, rowHeader: "Time to complete", columns, rows: distRows },
         chart: {
           type: "bar",
@@ -526,7 +524,7 @@ function renderTime(answer) {
 }
 
 // ------------------------------------------------------------------ summary tiles
-function renderSummary(rate, time, funnel) {
+function renderSummary(rate, time) {
   const tiles = $("#summary-tiles");
   const tile = (label, value, note) => el("div", {}, el("dt", { text: label }), el("dd", {}, value, note ? el("small", { text: note }) : null));
   const interval = rate?.completion_interval;
@@ -540,7 +538,7 @@ function renderSummary(rate, time, funnel) {
     ),
     tile("Median time to complete", fmt.minutes(time?.median_minutes)),
     tile("Skipped the wizard", fmt.count(rate?.skipped_count)),
-    tile("In progress", fmt.count(rate?.in_progress_count), funnel ? `inactive after ${funnel.inactive_days ?? view.inactiveDays} days counts as dropped` : null),
+    tile("In progress", fmt.count(rate?.in_progress_count), "neither completed nor skipped"),
   );
   $("#summary").hidden = false;
 }
@@ -680,7 +678,7 @@ async function load() {
       result.render(result.answer);
     }
   }
-  if ($("#alert").hidden) renderSummary(answers.rate, answers.time, answers.funnel);
+  if ($("#alert").hidden) renderSummary(answers.rate, answers.time);
   main.setAttribute("aria-busy", "false");
   document.body.dataset.loaded = String(mine); // tests wait for this
 }

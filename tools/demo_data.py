@@ -9,24 +9,30 @@ weeks (dropped by inactivity) and ones still active, all in each variant of a de
 The rows are what the service itself writes for those journeys: onboarding states as the wizard
 leaves them, and the metric rows it records (`wizard_started`, `wizard_step_viewed`,
 `wizard_step_completed` with the step reached, `wizard_skipped` with the step dropped,
-`wizard_completed` with the completion time). Journeys are drawn in Python from a fixed seed; the
-rows are then written set-based, one multi-row INSERT per table (`tools.dataset.insert_rows`).
+`wizard_completed` with the completion time). Each organization's variant is the service's own
+assignment (`experiments.assignments`, the SQL the state's INSERT runs), read for all of them in one
+statement, so that the journey can depend on it (the demo's video variant completes more often).
+Journeys are drawn in Python from a fixed seed; the rows are then written set-based, one multi-row
+INSERT ... SELECT per table from one JSON parameter (`jsonb_to_recordset`, as `metrics.record_with`
+writes the service's metric rows): a few milliseconds for hundreds of organizations.
 """
 
-import hashlib
+import json
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, bindparam, cast, column, func, insert, literal_column, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from onboarding import experiments
 from onboarding.metrics import MetricEventType as Event
-from onboarding.models import OnboardingMetric, OnboardingState, Organization
+from onboarding.models import OnboardingExperiment, OnboardingMetric, OnboardingState, Organization
 from onboarding.state import WizardStep
-from tools.dataset import insert_rows
 
 PREFIX: Final = "demo_"
 DEFAULT_COUNT: Final = 240
@@ -86,27 +92,25 @@ DEMO_EXPERIMENT: Final = DemoExperiment(
 )
 
 
-def hash_variant(experiment: DemoExperiment, org_id: str) -> str:
-    """The service's deterministic assignment (equal weights): md5 of "<experiment>:<organization>"."""
-    bucket = int(hashlib.md5(f"{experiment.key}:{org_id}".encode()).hexdigest()[:8], 16)
-    return experiment.variants[bucket % len(experiment.variants)]
+def org_ids(count: int, prefix: str = PREFIX) -> list[str]:
+    return [f"{prefix}{index:04d}" for index in range(count)]
 
 
 def journeys(
-    count: int = DEFAULT_COUNT,
+    ids: Sequence[str],
     *,
     now: datetime,
-    prefix: str = PREFIX,
-    experiment: DemoExperiment | None = DEMO_EXPERIMENT,
+    variants: Mapping[str, str] | None = None,
+    experiment: DemoExperiment = DEMO_EXPERIMENT,
     seed: int = SEED,
 ) -> list[Journey]:
+    """One journey per organization; `variants` (organization -> variant) biases completion."""
     rng = random.Random(seed)
     result = []
-    for index in range(count):
-        org_id = f"{prefix}{index:04d}"
-        variant = hash_variant(experiment, org_id) if experiment else None
+    for org_id in ids:
+        variant = (variants or {}).get(org_id)
         bias = 0.5
-        if experiment is not None and variant is not None:
+        if variant in experiment.variants:
             bias = experiment.completion_bias[experiment.variants.index(variant)]
         # More recent starts than old ones; a few in the last days.
         age_days = HISTORY_DAYS * rng.random() ** 1.7
@@ -121,6 +125,8 @@ def _journey(rng: random.Random, journey: Journey, now: datetime, bias: float) -
     if roll < bias:
         # Completed: minutes for most, hours or days for some (log-normal around 40 minutes).
         total = min(max(3.0, rng.lognormvariate(math.log(40), 1.3)), 60 * 24 * 12)
+        if rng.random() < 0.1:  # came back days later to finish
+            total = rng.uniform(1, 10) * 24 * 60
         latest = (now - started).total_seconds() / 60 - 1
         total = max(1.0, min(total, latest))
         marks = [*sorted(rng.uniform(0.05, 0.95) * total for _ in range(4)), total]
@@ -155,12 +161,11 @@ def _journey(rng: random.Random, journey: Journey, now: datetime, bias: float) -
     return journey
 
 
-def rows(found: Sequence[Journey], *, experiment: DemoExperiment | None) -> dict[str, list[dict[str, Any]]]:
+def rows(found: Sequence[Journey], *, experiment: DemoExperiment) -> dict[str, list[dict[str, Any]]]:
     """The organizations, onboarding states and metric rows of these journeys."""
-    organizations, states, metrics = [], [], []
-    for index, journey in enumerate(found):
+    states, metrics = [], []
+    for journey in found:
         org = journey.org_id
-        organizations.append({"id": org, "name": f"{NAMES[index % len(NAMES)]} #{index}"})
         updated = journey.last_activity or journey.started_at
         step_data = {
             step.data_key: {"completed": True, "completed_at": at.isoformat(), "updated_at": at.isoformat()}
@@ -177,8 +182,9 @@ def rows(found: Sequence[Journey], *, experiment: DemoExperiment | None) -> dict
             "started_at": journey.started_at,
             "updated_at": updated,
         }
-        if experiment is not None and journey.variant is not None:
-            state["experiments"] = {experiment.key: {"variant": journey.variant, "source": "hash"}}
+        state["experiments"] = (
+            {experiment.key: {"variant": journey.variant, "source": "hash"}} if journey.variant else {}
+        )
         states.append(state)
         start = journey.started_at
         metrics.append(_metric(org, Event.WIZARD_STARTED, start, event_data={"entry_point": "signup"}))
@@ -221,7 +227,11 @@ def rows(found: Sequence[Journey], *, experiment: DemoExperiment | None) -> dict
             # An active organization's latest visit.
             step = journey.current_step
             metrics.append(_metric(org, Event.WIZARD_STEP_VIEWED, seen, wizard_step_reached=step))
-    return {"organizations": organizations, "states": states, "metrics": metrics}
+    return {"states": states, "metrics": metrics}
+
+
+def organization_rows(ids: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"id": org, "name": f"{NAMES[index % len(NAMES)]} #{index}"} for index, org in enumerate(ids)]
 
 
 def _last_step(journey: Journey) -> datetime:
@@ -243,23 +253,67 @@ def _metric(org: str, event_type: Event, at: datetime, **columns: Any) -> dict[s
     return row
 
 
+def define_experiment(connection: Connection, experiment: DemoExperiment = DEMO_EXPERIMENT) -> None:
+    """The demo experiment as data (equal weights), unless it is defined already."""
+    connection.execute(
+        pg_insert(OnboardingExperiment)
+        .values(
+            id=experiment.key,
+            description=experiment.description,
+            variants=[{"id": variant, "weight": 1} for variant in experiment.variants],
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+def assigned_variants(
+    connection: Connection, ids: Sequence[str], experiment: DemoExperiment
+) -> dict[str, str]:
+    """Each organization's variant as the service assigns it when onboarding starts (one statement).
+
+    The organization id is a plain column reference (`org.id` of the unnest below): the assignment's
+    nested subqueries then see the outer row, where a table's column would be joined in again.
+    """
+    org_id = literal_column("org.id", String)
+    assigned = experiments.assignments(org_id, literal_column("'{}'::jsonb"))
+    query = select(org_id, assigned).select_from(text("unnest(CAST(:ids AS varchar[])) AS org(id)"))
+    found = connection.execute(query, {"ids": list(ids)}).all()
+    return {org: value[experiment.key]["variant"] for org, value in found if experiment.key in value}
+
+
 def seed(
     connection: Connection,
     count: int = DEFAULT_COUNT,
     *,
     now: datetime | None = None,
     prefix: str = PREFIX,
-    experiment: DemoExperiment | None = DEMO_EXPERIMENT,
+    experiment: DemoExperiment = DEMO_EXPERIMENT,
 ) -> list[Journey]:
-    """Write the demo organizations (in the caller's transaction) and return their journeys."""
-    if "experiments" not in OnboardingState.__table__.c:
-        experiment = None  # the schema before experiments (issue 13)
-    found = journeys(count, now=now or datetime.now(UTC), prefix=prefix, experiment=experiment)
+    """Write the demo experiment and organizations (in the caller's transaction); return the journeys."""
+    define_experiment(connection, experiment)
+    ids = org_ids(count, prefix)
+    insert_set(connection, Organization, organization_rows(ids))
+    variants = assigned_variants(connection, ids, experiment)
+    found = journeys(ids, now=now or datetime.now(UTC), variants=variants, experiment=experiment)
     written = rows(found, experiment=experiment)
-    insert_rows(connection, Organization, written["organizations"])
-    insert_rows(connection, OnboardingState, written["states"])
-    insert_rows(connection, OnboardingMetric, written["metrics"])
+    insert_set(connection, OnboardingState, written["states"])
+    insert_set(connection, OnboardingMetric, written["metrics"])
     return found
+
+
+def insert_set(connection: Connection, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """`INSERT INTO <table> (...) SELECT ... FROM jsonb_to_recordset(:rows)`: one statement, one parameter."""
+    if not rows:
+        return
+    table = model.__table__
+    names = list(rows[0])
+    record = (
+        func.jsonb_to_recordset(cast(bindparam("rows", type_=String), JSONB))
+        .table_valued(*(column(name, table.c[name].type) for name in names))
+        .render_derived("r", with_types=True)
+    )
+    payload = json.dumps(rows, default=lambda value: value.isoformat())
+    connection.execute(insert(table).from_select(names, select(*record.c)), {"rows": payload})
 
 
 def seed_once(connection: Connection, count: int = DEFAULT_COUNT) -> bool:
