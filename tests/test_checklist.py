@@ -72,6 +72,8 @@ def test_lists_the_active_tasks_in_priority_order_with_keys_icons_and_urls(check
         "id": "create_first_event",
         "title_key": "onboarding.checklist.create_first_event",
         "description_key": "onboarding.checklist.create_first_event_desc",
+        "title": "Create your first event",  # English without Accept-Language
+        "description": "Add an event that volunteers can be scheduled for.",
         "icon": "calendar",
         "quick_action_url": "/app/events/create",
         "order": 2,

@@ -273,3 +273,10 @@ def test_completion_time_by_variant(api, make_org, analytics_api, db: Session) -
     assert (video["variant"], video["completed_count"], video["median_minutes"]) == ("video", 2, 45.0)
     assert [b["count"] for b in video["distribution"]] == [0, 0, 0, 2, 0, 0, 0]
     assert response["completed_count"] == 3
+
+
+@pytest.mark.parametrize("key", ["Wizard", "a\x00b", "x" * 51, ""])
+def test_a_malformed_experiment_key_is_422(analytics_api, key: str) -> None:
+    response = analytics_api("funnel", experiment=key)
+    assert response.status == 422
+    assert response.json["error"]["details"][0]["field"] == "query.experiment"

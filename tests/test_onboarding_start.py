@@ -91,7 +91,7 @@ def test_get_returns_the_callers_state_only(call, make_org) -> None:
 def test_missing_claims_are_401_in_the_contract_shape(call) -> None:
     response = call(lambda_handler)("GET", "/v1/onboarding", claims={})
     assert response.status == 401
-    assert set(response.json["error"]) == {"code", "message", "details"}
+    assert set(response.json["error"]) == {"code", "message", "details", "localized_message"}
 
 
 def test_wrong_group_is_403(call) -> None:

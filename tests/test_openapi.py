@@ -110,7 +110,7 @@ def test_route_specific_errors_are_documented() -> None:
 def test_error_schema_is_the_contract_error_document() -> None:
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["ErrorResponse"]["required"] == ["error"]
-    assert set(schemas["ErrorBody"]["required"]) == {"code", "message", "details"}
+    assert set(schemas["ErrorBody"]["required"]) == {"code", "message", "details", "localized_message"}
 
 
 def test_request_bodies_are_the_request_models() -> None:

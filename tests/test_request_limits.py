@@ -380,7 +380,11 @@ def test_a_bad_path_parameter_is_404(route: HttpRoute, unchanged) -> None:
         assert_rejected(response, 404)
 
 
-QUERY_ROUTES = [*ANALYTICS_ROUTES, by_key("GET /v1/onboarding/export")]
+# Routes with query parameters (the experiments list has none).
+QUERY_ROUTES = [
+    *(route for route in ANALYTICS_ROUTES if route.path != "/v1/analytics/experiments"),
+    by_key("GET /v1/onboarding/export"),
+]
 BAD_QUERIES: list[dict[str, str]] = [
     {"limit": "0"},
     {"limit": "501"},
@@ -399,6 +403,10 @@ BAD_QUERIES: list[dict[str, str]] = [
     {"from": "99999-01-01"},
     {"from": "2026-01-01\x00"},
     {"to": "2026-01-01", "from": "2026-02-01"},
+    {"inactive_days": "0"},
+    {"inactive_days": "366"},
+    {"experiment": "Not-A-Key"},
+    {"experiment": "\x00"},
 ]
 
 

@@ -366,7 +366,7 @@ def test_nul_in_a_role_name_is_422(api, org) -> None:
 def test_a_body_that_is_not_a_json_object_is_rejected(api, org, raw_body, status) -> None:
     response = save(api, org, 1, raw_body=raw_body)
     assert response.status == status
-    assert set(response.json["error"]) == {"code", "message", "details"}
+    assert set(response.json["error"]) == {"code", "message", "details", "localized_message"}
 
 
 def test_a_missing_body_is_422(api, org) -> None:

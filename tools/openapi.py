@@ -103,7 +103,8 @@ def build_document() -> dict[str, Any]:
             "title": TITLE,
             "version": VERSION,
             "description": "Onboarding back end of SignUpFlow. Every error of the service is "
-            '`{"error": {"code", "message", "details"}}`. The organization comes only from the '
+            '`{"error": {"code", "message", "details", "localized_message"}}` (the last in the language '
+            "negotiated from Accept-Language). The organization comes only from the "
             "verified token, never from a path, query or body field.",
         },
         "paths": dict(sorted(paths.items())),

@@ -9,6 +9,7 @@ from onboarding import analytics
 from onboarding.api import create_app, current_session, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.measured import measured
+from onboarding.models import EXPERIMENT_ID_PATTERN
 from onboarding.pagination import MAX_CURSOR_LENGTH
 
 app = create_app()
@@ -22,8 +23,7 @@ ExperimentKey = Annotated[
     str | None,
     Query(
         alias="experiment",
-        min_length=1,
-        max_length=50,
+        pattern=EXPERIMENT_ID_PATTERN,
         description="split by this experiment's variants (GET /v1/analytics/experiments); 404 if unknown",
     ),
 ]

@@ -37,7 +37,7 @@ from sqlalchemy import ColumnElement, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
-from onboarding import state, wizard_rows
+from onboarding import i18n, state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
@@ -230,6 +230,8 @@ class ChecklistTaskView(BaseModel):
     id: str
     title_key: str
     description_key: str
+    title: str  # in the request's language (i18n)
+    description: str
     icon: str | None
     quick_action_url: str | None
     order: int
@@ -545,6 +547,8 @@ def _view(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> Checklis
                 id=task.id,
                 title_key=task.title_key,
                 description_key=task.description_key,
+                title=i18n.text(task.title_key),
+                description=i18n.text(task.description_key),
                 icon=task.icon,
                 quick_action_url=task.quick_action_url,
                 order=task.order,

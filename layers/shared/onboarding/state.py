@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
 from onboarding import experiments as experiment_assignment
-from onboarding import features
+from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
 from onboarding.errors import NotFound
 from onboarding.experiments import Assignment, Choices
@@ -295,6 +295,7 @@ class OnboardingStateView(BaseModel):
     organization_id: str
     wizard_current_step: int
     wizard_current_step_name: str
+    wizard_current_step_title: str  # the step's name in the request's language (i18n)
     wizard_completed: bool
     wizard_step_data: dict[str, Any]
     skipped: bool
@@ -317,6 +318,9 @@ def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStat
         organization_id=state.organization_id,
         wizard_current_step=state.wizard_current_step,
         wizard_current_step_name=WizardStep(state.wizard_current_step).step_name,
+        wizard_current_step_title=i18n.text(
+            f"onboarding.wizard.{WizardStep(state.wizard_current_step).step_name}"
+        ),
         wizard_completed=state.wizard_completed,
         wizard_step_data=state.wizard_step_data,
         skipped=state.skipped,

@@ -22,6 +22,7 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import OnboardingTutorialCompletion, Organization
@@ -36,6 +37,10 @@ class Tutorial:
     @property
     def title_key(self) -> str:
         return f"onboarding.tutorials.{self.id}"
+
+    @property
+    def description_key(self) -> str:
+        return f"onboarding.tutorials.{self.id}_desc"
 
 
 CATALOG: Final[dict[str, Tutorial]] = {
@@ -56,6 +61,9 @@ TutorialStatus = Literal["not_started", "in_progress", "completed", "skipped"]
 class TutorialView(BaseModel):
     id: str
     title_key: str
+    description_key: str
+    title: str  # in the request's language (i18n)
+    description: str
     status: TutorialStatus
     total_steps: int
     steps_completed: int
@@ -286,6 +294,9 @@ def _view(tutorial: Tutorial, record: TutorialRecord | None) -> TutorialView:
         return TutorialView(
             id=tutorial.id,
             title_key=tutorial.title_key,
+            description_key=tutorial.description_key,
+            title=i18n.text(tutorial.title_key),
+            description=i18n.text(tutorial.description_key),
             status="not_started",
             total_steps=tutorial.total_steps,
             steps_completed=0,
@@ -301,6 +312,9 @@ def _view(tutorial: Tutorial, record: TutorialRecord | None) -> TutorialView:
     return TutorialView(
         id=tutorial.id,
         title_key=tutorial.title_key,
+        description_key=tutorial.description_key,
+        title=i18n.text(tutorial.title_key),
+        description=i18n.text(tutorial.description_key),
         status=status,
         total_steps=record.total_steps,
         steps_completed=record.steps_completed,
