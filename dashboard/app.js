@@ -93,7 +93,8 @@ async function api(path, params = {}) {
   }
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    const message = body?.error?.message ?? body?.message ?? response.statusText;
+    // The API localizes its messages from Accept-Language (the browser's languages).
+    const message = body?.error?.localized_message ?? body?.error?.message ?? body?.message ?? response.statusText;
     throw new ApiError(response.status, body?.error?.code ?? null, message);
   }
   return body;
@@ -690,7 +691,8 @@ async function loadExperiments() {
     for (const experiment of answer.experiments ?? []) {
       const key = experiment.key ?? experiment.id;
       const variants = (experiment.variants ?? []).map((v) => (typeof v === "string" ? v : v.id ?? v.variant));
-      select.append(el("option", { value: key, text: `${key} (${variants.join(" / ")})` }));
+      const state = experiment.is_active === false ? ", inactive" : "";
+      select.append(el("option", { value: key, text: `${key} (${variants.join(" / ")}${state})` }));
     }
     select.disabled = select.options.length <= 1;
   } catch (error) {
