@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import schemathesis
 
-from onboarding.wizard import STEP_PAYLOADS
+from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 from tools import openapi
 from tools.template import http_routes
 
@@ -110,7 +110,7 @@ def test_route_specific_errors_are_documented() -> None:
 def test_error_schema_is_the_contract_error_document() -> None:
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["ErrorResponse"]["required"] == ["error"]
-    assert set(schemas["ErrorBody"]["required"]) == {"code", "message", "details"}
+    assert set(schemas["ErrorBody"]["required"]) == {"code", "message", "details", "localized_message"}
 
 
 def test_request_bodies_are_the_request_models() -> None:
@@ -120,7 +120,10 @@ def test_request_bodies_are_the_request_models() -> None:
     assert body("POST", "/v1/onboarding/metrics") == {"$ref": "#/components/schemas/MetricBatch"}
     assert body("POST", "/v1/onboarding/sample-data") == {"$ref": "#/components/schemas/SampleDataRequest"}
     steps = body("PUT", "/v1/onboarding/wizard/steps/{step}")["anyOf"]
-    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in STEP_PAYLOADS.values()]
+    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
+    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in models]
+    start = body("POST", "/v1/onboarding")  # optional: no body, or null, starts as well
+    assert start["anyOf"] == [{"$ref": "#/components/schemas/StartRequest"}, {"type": "null"}]
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["MetricBatch"]["properties"]["events"]["maxItems"] == 100
     assert schemas["OrganizationProfile"]["additionalProperties"] is False
@@ -141,8 +144,12 @@ def test_analytics_query_parameters_are_documented() -> None:
     date = parameters["from"]["schema"]["anyOf"][0]
     assert date == {"type": "string", "format": "date"}
     assert (parameters["limit"]["schema"]["minimum"], parameters["limit"]["schema"]["maximum"]) == (1, 500)
-    for name in ("funnel", "completion-time", "completion-rate"):
-        assert {p["name"] for p in operation("GET", f"/v1/analytics/{name}")["parameters"]} == {"from", "to"}
+    for name in ("completion-time", "completion-rate"):
+        names = {p["name"] for p in operation("GET", f"/v1/analytics/{name}")["parameters"]}
+        assert names == {"from", "to", "experiment"}
+    funnel = {p["name"]: p for p in operation("GET", "/v1/analytics/funnel")["parameters"]}
+    assert set(funnel) == {"from", "to", "inactive_days", "experiment"}
+    assert funnel["inactive_days"]["schema"]["default"] == 7
 
 
 def test_operations_are_tagged_with_their_function_and_say_which_group_they_need() -> None:

@@ -39,6 +39,7 @@ CONTRACT_ROUTES = {
     "GET /v1/analytics/completion-time",
     "GET /v1/analytics/incomplete",
     "GET /v1/analytics/completion-rate",
+    "GET /v1/analytics/experiments",  # issue 13 (docs/analytics.md), beyond CONTRACT.md
 }
 
 
@@ -136,7 +137,12 @@ def test_the_api_logs_every_request_and_throttles() -> None:
     assert json.loads(api["AccessLogSettings"]["Format"])["routeKey"] == "$context.routeKey"
     assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
     assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
-    assert api["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "CorsAllowedOrigin"}]
+    # The web client's origin, and the analyst dashboard's when the stack hosts it.
+    dashboard = "https://${DashboardDistribution.DomainName}"
+    assert api["CorsConfiguration"]["AllowOrigins"] == [
+        {"Ref": "CorsAllowedOrigin"},
+        {"Fn::If": ["HostDashboard", {"Fn::Sub": dashboard}, {"Ref": "AWS::NoValue"}]},
+    ]
 
 
 def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:

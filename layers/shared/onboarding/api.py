@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from onboarding import i18n
 from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
@@ -51,6 +52,7 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     details: list[dict[str, Any]]
+    localized_message: str  # the code's text in the request's language (Accept-Language)
 
 
 class ErrorResponse(BaseModel):
@@ -124,11 +126,15 @@ def parse_json_body(text: str) -> Any:
     4300 digits, both possible within the body limit; and it accepts NaN/Infinity, which are not JSON.
     """
     try:
-        return json.loads(text, parse_constant=_reject_non_json_constant)
+        parsed = json.loads(text, parse_constant=_reject_non_json_constant)
     except json.JSONDecodeError:
         raise
     except (RecursionError, ValueError) as error:
         raise json.JSONDecodeError(f"unparseable JSON ({type(error).__name__})", text, 0) from error
+    # Powertools hands a body parameter that is not a list the first element of an array body
+    # (`[{"completed": true}]` would pass as `{"completed": true}`). Every body here is an object: an
+    # array is passed on as a tuple, which no body model accepts (422).
+    return tuple(parsed) if isinstance(parsed, list) else parsed
 
 
 def _reject_non_json_constant(name: str) -> Any:
@@ -155,6 +161,10 @@ def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHan
     @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        with i18n.use(i18n.negotiate(_header(event, "accept-language"))):
+            return _handle(event, context)
+
+    def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = authorize(event, group)
             event = _with_json_text_body(event)
@@ -178,7 +188,22 @@ def error_response(error: DomainError) -> Response[Any]:
 
 
 def error_document(error: DomainError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return {
+        "error": {
+            "code": error.code,
+            "message": error.message,
+            "details": error.details,
+            # The code's text in the request's language (Accept-Language), for showing to people.
+            "localized_message": i18n.text(f"errors.{error.code}"),
+        }
+    }
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    """A request header (HTTP API v2 lowercases their names); None when absent or not text."""
+    headers = event.get("headers")
+    value = headers.get(name) if isinstance(headers, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def error_event_response(error: DomainError) -> dict[str, Any]:

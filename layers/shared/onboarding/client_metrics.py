@@ -4,13 +4,16 @@ Batches are validated whole before anything is written (any bad event: 422 namin
 stored), then stored with one `INSERT ... SELECT FROM jsonb_to_recordset(...) ON CONFLICT
 (organization_id, client_event_id) DO NOTHING`: a replayed event id is stored once per org, equal ids
 of other orgs never interfere. Clients may send only the event types the service cannot observe
-itself (`CLIENT_EVENT_TYPES`); the others are reserved, so analytics cannot be forged. The user agent
-is coarsened to a browser family and OS before storage (`coarse_user_agent`).
+itself (`CLIENT_EVENT_TYPES`); the others are reserved, so analytics cannot be forged. The data
+model's key fields of a type are checked in its `event_data` (`video_id`, `video_title` and
+`watch_percentage` of the video events). The user agent is coarsened to a browser family and OS before
+storage (`coarse_user_agent`).
 """
 
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Final
@@ -31,7 +34,13 @@ from onboarding.models import OnboardingMetric, Organization
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.
 CLIENT_EVENT_TYPES: Final = frozenset(
-    {MetricEventType.WIZARD_STEP_VIEWED, MetricEventType.CHECKLIST_VIEWED, MetricEventType.VIEW_REPORTS}
+    {
+        MetricEventType.WIZARD_STEP_VIEWED,
+        MetricEventType.CHECKLIST_VIEWED,
+        MetricEventType.VIEW_REPORTS,
+        MetricEventType.VIDEO_PLAYED,
+        MetricEventType.VIDEO_COMPLETED,
+    }
 )
 MAX_BATCH_EVENTS: Final = 100
 MAX_EVENT_DATA_BYTES: Final = 4096
@@ -44,6 +53,25 @@ MAX_USER_AGENT_CHARS: Final = 100
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,50}")
 _DIGITS_ONLY = re.compile(r"[0-9_-]+")
 _DATA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# The video events' key fields (data-model.md): an opaque id (no URL: it could carry personal data),
+# the title as shown, how much of the video was watched.
+_VIDEO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
+MAX_VIDEO_TITLE_CHARS: Final = 200
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFields:
+    """The `event_data` keys an event type must carry, and those it may carry, checked by `_key_fields`."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+KEY_FIELDS: Final[dict[str, KeyFields]] = {
+    MetricEventType.VIDEO_PLAYED: KeyFields(("video_id", "video_title"), ("watch_percentage",)),
+    MetricEventType.VIDEO_COMPLETED: KeyFields(("video_id", "watch_percentage"), ("video_title",)),
+}
 _CLIENT_EVENT_TYPE_NAMES: list[JsonValue] = [str(name) for name in sorted(CLIENT_EVENT_TYPES)]
 
 
@@ -58,8 +86,11 @@ class ClientMetricEvent(BaseModel):
     # Checked by `_check_json` (depth first, so a deeply nested value fails at level 5 with one error).
     event_data: dict[str, Any] = Field(
         default_factory=dict,
+        validate_default=True,  # an absent event_data lacks the key fields its type requires
         description=f"at most {MAX_EVENT_DATA_BYTES} bytes as compact JSON, {MAX_EVENT_DATA_DEPTH} levels "
-        "deep, no e-mail addresses",
+        "deep, no e-mail addresses. video_played carries video_id and video_title, video_completed "
+        "video_id and watch_percentage (0-100); video_id: 1-100 of letters, digits, '_', '.', ':', '-'; "
+        f"video_title: 1-{MAX_VIDEO_TITLE_CHARS} characters",
         json_schema_extra={"propertyNames": {"pattern": f"^{_DATA_KEY.pattern}$"}},
     )
     session_id: str | None = Field(default=None, json_schema_extra={"pattern": f"^{_SESSION_ID.pattern}$"})
@@ -95,16 +126,19 @@ class ClientMetricEvent(BaseModel):
 
     @validates("event_data")
     @classmethod
-    def _bounded_data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if _check_json(value, depth=1) <= MAX_EVENT_DATA_BYTES:
-            return value  # certainly within the limit: no need to serialize it (most events)
-        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-        if size > MAX_EVENT_DATA_BYTES:
-            raise PydanticCustomError(
-                "event_data_too_large",
-                "event_data is {size} bytes serialized; the limit is {limit}",
-                {"size": size, "limit": MAX_EVENT_DATA_BYTES},
-            )
+    def _bounded_data(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if _check_json(value, depth=1) > MAX_EVENT_DATA_BYTES:
+            # Possibly over the limit (the bound is generous): serialize it to measure it.
+            size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+            if size > MAX_EVENT_DATA_BYTES:
+                raise PydanticCustomError(
+                    "event_data_too_large",
+                    "event_data is {size} bytes serialized; the limit is {limit}",
+                    {"size": size, "limit": MAX_EVENT_DATA_BYTES},
+                )
+        key_fields = KEY_FIELDS.get(info.data.get("event_type", ""))
+        if key_fields is not None:
+            _key_fields(info.data["event_type"], key_fields, value)
         return value
 
     @validates("session_id")
@@ -180,6 +214,52 @@ def _check_json(value: object, depth: int) -> int:
             raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
         return 24
     raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
+
+
+def _key_fields(event_type: str, key_fields: KeyFields, data: dict[str, Any]) -> None:
+    """The event type's key fields: present when required, each of its type and within its bounds."""
+    for name in key_fields.required:
+        if name not in data:
+            raise PydanticCustomError(
+                "event_data_key_missing",
+                "{event_type} events carry event_data.{name}",
+                {"event_type": event_type, "name": name},
+            )
+    for name in (*key_fields.required, *key_fields.optional):
+        if name in data and not _KEY_FIELD_CHECKS[name](data[name]):
+            raise PydanticCustomError(
+                "event_data_key_invalid",
+                "event_data.{name} must be {rule}",
+                {"name": name, "rule": _KEY_FIELD_RULES[name]},
+            )
+
+
+def _video_id(value: object) -> bool:
+    return isinstance(value, str) and _VIDEO_ID.fullmatch(value) is not None
+
+
+def _video_title(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value.strip()) <= MAX_VIDEO_TITLE_CHARS
+        and not _CONTROL_CHARACTERS.search(value)
+    )
+
+
+def _watch_percentage(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100
+
+
+_KEY_FIELD_CHECKS: Final = {
+    "video_id": _video_id,
+    "video_title": _video_title,
+    "watch_percentage": _watch_percentage,
+}
+_KEY_FIELD_RULES: Final = {
+    "video_id": "an id of 1-100 letters, digits, '_', '.', ':' or '-'",
+    "video_title": f"text of 1-{MAX_VIDEO_TITLE_CHARS} characters without control characters",
+    "watch_percentage": "a number from 0 to 100",
+}
 
 
 def _check_text(value: str) -> None:

@@ -47,6 +47,7 @@ class ExportedState(_Exported):
     started_at: datetime
     completed_at: datetime | None
     updated_at: datetime
+    experiments: dict[str, Any]  # experiment id -> {"variant", "source"}
 
 
 class ExportedTutorial(_Exported):

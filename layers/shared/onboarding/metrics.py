@@ -32,6 +32,8 @@ class MetricEventType(StrEnum):
     TUTORIAL_COMPLETED = "tutorial_completed"
     TUTORIAL_SKIPPED = "tutorial_skipped"
     FEATURE_UNLOCKED = "feature_unlocked"
+    VIDEO_PLAYED = "video_played"
+    VIDEO_COMPLETED = "video_completed"
     VIEW_REPORTS = "view_reports"
 
 
@@ -62,16 +64,26 @@ _COLUMNS = (
 )
 
 
-def record_with(session: Session, change: Insert | Update, records: Sequence[MetricRecord] = ()) -> int:
+def record_with(
+    session: Session,
+    change: Insert | Update,
+    records: Sequence[MetricRecord] = (),
+    *,
+    also: Sequence[Insert | Update] = (),
+) -> int:
     """Run `change` and record `records` for the organizations it changed, in one statement.
 
     `change` is an INSERT or UPDATE ... RETURNING organization_id (a data-modifying CTE of the
     statement). Each record is written once for each row `change` returns for the record's
     organization: a change that matched nothing (a lost compare-and-swap, an INSERT ... ON CONFLICT DO
-    NOTHING that found the row) records nothing. Returns the number of rows `change` changed.
+    NOTHING that found the row) records nothing. `also`: further writes of the same change (the rows
+    a wizard step creates), data-modifying CTEs of the same statement. Returns the number of rows
+    `change` changed.
     """
     changed = change.cte("changed")
     statement = select(func.count()).select_from(changed)
+    for index, write in enumerate(also):
+        statement = statement.add_cte(write.cte(f"also_{index}"))
     if records:
         rows = [
             {

@@ -143,6 +143,7 @@ class OnboardingState(Base):
             " OR (sample_data_generated_at IS NOT NULL AND sample_data_expiry IS NOT NULL)",
             name="sample_data_dates_when_generated",
         ),
+        CheckConstraint("jsonb_typeof(experiments) = 'object'", name="experiments_is_object"),
         Index("idx_org_wizard_state", "organization_id", "wizard_completed"),
         Index("idx_sample_data_expiry", "sample_data_expiry"),
         # Analysts' incomplete-organizations list (migration 0004_api2).
@@ -173,6 +174,9 @@ class OnboardingState(Base):
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     completed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The organization's variant of each experiment active when it started onboarding (migration 0006):
+    # {"<experiment id>": {"variant": "<variant id>", "source": "hash" | "client"}}, assigned once.
+    experiments: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
 
 
 class OnboardingChecklistTask(Base):
@@ -191,6 +195,33 @@ class OnboardingChecklistTask(Base):
     priority_order: Mapped[int]
     icon: Mapped[str | None] = mapped_column(String(50))
     quick_action_url: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(server_default=true())
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# Experiment and variant ids: snake_case names (migration 0006 holds the table to them too).
+EXPERIMENT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+
+
+class OnboardingExperiment(Base):
+    """An A/B experiment of the onboarding: its variants and their weights (`experiments`, migration 0006)."""
+
+    __tablename__ = "onboarding_experiment"
+    __table_args__ = (
+        CheckConstraint(f"id ~ '{EXPERIMENT_ID_PATTERN}'", name="id_format"),
+        CheckConstraint(
+            "jsonb_typeof(variants) = 'array' AND jsonb_array_length(variants) BETWEEN 2 AND 10"
+            " AND NOT jsonb_path_exists(variants, '$[*] ? (!exists(@.id) || !exists(@.weight)"
+            ' || @.id.type() != "string" || @.weight.type() != "number" || @.weight < 1 || @.weight > 1000'
+            f' || @.weight.floor() != @.weight || !(@.id like_regex "{EXPERIMENT_ID_PATTERN}"))\')',
+            name="variants_well_formed",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    description: Mapped[str] = mapped_column(String(500), server_default=text("''"))
+    # [{"id": "<variant>", "weight": 1-1000}, ...]: 2-10 variants, the first the baseline of comparisons.
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     is_active: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

@@ -6,7 +6,8 @@ returns its latest version; the state machine runs in Python on that locked row;
 writes the change together with its metrics. Concurrent calls on one tutorial therefore serialize on
 the row: no duplicate record, no lost update.
 
-States: not_started (no record) -> in_progress -> completed | skipped. Completed and skipped are
+States: not_started (no record) -> in_progress -> completed | skipped. Progress that reaches the last
+step completes the tutorial as the complete route does. Completed and skipped are
 mutually exclusive end states (409 for the other one); a view of a finished tutorial is a replay:
 `replay_count` + 1, progress back to 0, end state cleared. Any interaction with a never-viewed
 tutorial counts as its first view.
@@ -21,6 +22,7 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import OnboardingTutorialCompletion, Organization
@@ -35,6 +37,10 @@ class Tutorial:
     @property
     def title_key(self) -> str:
         return f"onboarding.tutorials.{self.id}"
+
+    @property
+    def description_key(self) -> str:
+        return f"onboarding.tutorials.{self.id}_desc"
 
 
 CATALOG: Final[dict[str, Tutorial]] = {
@@ -55,6 +61,9 @@ TutorialStatus = Literal["not_started", "in_progress", "completed", "skipped"]
 class TutorialView(BaseModel):
     id: str
     title_key: str
+    description_key: str
+    title: str  # in the request's language (i18n)
+    description: str
     status: TutorialStatus
     total_steps: int
     steps_completed: int
@@ -163,6 +172,10 @@ def transition(
     metrics: list[Metric] = []
     if action == "view":
         return _viewed(tutorial, record, now, metrics), metrics
+    if action == "progress" and steps_completed == tutorial.total_steps:
+        # The last step done is the tutorial done: exactly what the complete route does (a retry of it
+        # on a completed tutorial changes nothing).
+        action = "complete"
     current = _implicit_first_view(tutorial, record, now, metrics)
     if action == "progress":
         if current.finished:
@@ -281,6 +294,9 @@ def _view(tutorial: Tutorial, record: TutorialRecord | None) -> TutorialView:
         return TutorialView(
             id=tutorial.id,
             title_key=tutorial.title_key,
+            description_key=tutorial.description_key,
+            title=i18n.text(tutorial.title_key),
+            description=i18n.text(tutorial.description_key),
             status="not_started",
             total_steps=tutorial.total_steps,
             steps_completed=0,
@@ -296,6 +312,9 @@ def _view(tutorial: Tutorial, record: TutorialRecord | None) -> TutorialView:
     return TutorialView(
         id=tutorial.id,
         title_key=tutorial.title_key,
+        description_key=tutorial.description_key,
+        title=i18n.text(tutorial.title_key),
+        description=i18n.text(tutorial.description_key),
         status=status,
         total_steps=record.total_steps,
         steps_completed=record.steps_completed,

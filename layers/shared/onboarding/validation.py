@@ -21,7 +21,7 @@ _MULTI_LINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
-class _Printable:
+class Printable:
     """Annotated metadata for text fields: refuses control characters and text the database driver
     cannot encode (lone surrogates), after the field's own validation; and documents the rule in the
     JSON schema (OpenAPI) as a pattern, so that clients and generated requests know it."""
@@ -50,8 +50,8 @@ class _Printable:
 
 
 # Use as Annotated metadata: `Annotated[str, StringConstraints(...), SINGLE_LINE]`.
-SINGLE_LINE = _Printable(_SINGLE_LINE_FORBIDDEN, "^[^\\u0000-\\u001f\\u007f]*$")
-MULTI_LINE = _Printable(_MULTI_LINE_FORBIDDEN, "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$")
+SINGLE_LINE = Printable(_SINGLE_LINE_FORBIDDEN, "^[^\\u0000-\\u001f\\u007f]*$")
+MULTI_LINE = Printable(_MULTI_LINE_FORBIDDEN, "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$")
 
 
 def iso_text(value: object) -> object:
