@@ -2,13 +2,14 @@
 
 import json
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import cast
 
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
@@ -18,18 +19,90 @@ from onboarding.models import Organization
 from onboarding.settings import Settings
 from tests.fixtures import worker_suffix
 from tools.template import functions
+from tools.wire import count_round_trips
 
 
 def settings(**values: object) -> Settings:
     return Settings.model_validate(values)
 
 
-def test_engine_holds_one_connection_with_pre_ping_and_recycle() -> None:
+def test_engine_holds_one_connection_with_recycle_on_pg8000() -> None:
     engine = build_engine(settings(DATABASE_URL="postgresql://u@db.example/app", DB_TLS="disable"))
     assert cast(QueuePool, engine.pool).size() == 1
-    assert engine.pool._pre_ping is True
     assert 0 < engine.pool._recycle < 1800
     assert engine.dialect.driver == "pg8000"
+
+
+@pytest.fixture
+def local_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
+    """The service's engine (build_engine) on the test database, with settings of the test's own."""
+    engines: list[Engine] = []
+
+    def build(**values: object) -> Engine:
+        engines.append(build_engine(settings(DATABASE_URL=database_url, DB_TLS="disable", **values)))
+        return engines[-1]
+
+    yield build
+    for engine in engines:
+        engine.dispose()
+
+
+def backend_pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.pg_backend_pid())).scalar_one())
+
+
+def test_a_commit_is_one_round_trip(local_engine, db) -> None:
+    engine = local_engine()
+    with engine.connect() as connection:
+        connection.execute(insert(Organization).values(id="org_commit_trip", name="Committed"))
+        with count_round_trips() as wire:
+            connection.commit()
+    assert wire.round_trips == 1
+    assert db.get(Organization, "org_commit_trip") is not None
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(local_engine) -> None:
+    engine = local_engine()
+    backend_pid(engine)
+    with count_round_trips() as wire, engine.begin() as connection:
+        connection.execute(text("SELECT 1"))
+    assert wire.round_trips == 3  # BEGIN, the statement (no parameters: simple protocol), COMMIT
+
+
+def test_a_connection_that_idled_is_pinged_once_then_used(local_engine) -> None:
+    engine = local_engine(DB_PING_AFTER_IDLE_SECONDS=0.05)
+    pid = backend_pid(engine)
+    time.sleep(0.1)
+    with count_round_trips() as wire:
+        assert backend_pid(engine) == pid  # the same connection, alive
+    assert wire.round_trips == 1 + 2 + 3  # the ping; BEGIN and the rollback at checkin; the statement
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_use(local_engine, engine) -> None:
+    # What a Lambda freeze looks like: the proxy or a failover closed the pooled connection meanwhile.
+    service = local_engine(DB_PING_AFTER_IDLE_SECONDS=0.05)
+    pid = backend_pid(service)
+    with engine.begin() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    time.sleep(0.1)
+    assert backend_pid(service) != pid  # the ping failed, a new connection served the request
+
+
+def test_a_connection_that_died_inside_the_idle_window_fails_once_then_is_replaced(
+    local_engine, engine
+) -> None:
+    service = local_engine(DB_PING_AFTER_IDLE_SECONDS=3600)
+    pid = backend_pid(service)
+    with engine.begin() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    # pg8000 reports the reset as InterfaceError("network error") or, when the first read of the reply
+    # sees it, a bare ConnectionResetError: unit_of_work answers either with a 503.
+    with pytest.raises((SQLAlchemyError, OSError)) as raised:
+        backend_pid(service)
+    if isinstance(raised.value, SQLAlchemyError):
+        assert isinstance(translate_database_error(raised.value), DatabaseUnavailable)
+    assert backend_pid(service) != pid  # the pool discarded the dead connection and made a new one
 
 
 def test_tls_is_verified_against_the_trust_store_by_default() -> None:
@@ -125,3 +198,35 @@ def test_disabled_tls_is_not_even_asked_for() -> None:
         settings(DATABASE_URL="postgresql://u@localhost/app", DB_TLS="disable")
     )
     assert connect_args["ssl_context"] is False
+
+
+def test_a_unit_of_work_that_reads_first_sends_its_read_without_begin_or_commit(db) -> None:
+    with unit_of_work() as session:
+        session.execute(select(func.count()).select_from(Organization))  # the pooled connection exists
+    with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
+        session.execute(select(func.count()).select_from(Organization).where(Organization.id == "x"))
+    assert wire.round_trips == 3  # the statement alone
+
+
+def test_statements_after_the_first_read_are_one_transaction(db) -> None:
+    with pytest.raises(RuntimeError), unit_of_work(reads_first=True) as session:
+        session.execute(select(func.count()).select_from(Organization))
+        session.execute(insert(Organization).values(id="org_after_read", name="After the read"))
+        raise RuntimeError("the request fails after its write")
+    assert db.get(Organization, "org_after_read") is None  # rolled back
+
+
+def test_a_first_statement_that_writes_is_inside_the_transaction_even_when_reading_first(db) -> None:
+    with pytest.raises(RuntimeError), unit_of_work(reads_first=True) as session:
+        session.execute(insert(Organization).values(id="org_first_write", name="First write"))
+        raise RuntimeError("the request fails after its write")
+    assert db.get(Organization, "org_first_write") is None
+
+
+def test_a_first_read_that_locks_is_inside_the_transaction(db, make_org) -> None:
+    make_org("org_locked_read")
+    with unit_of_work() as session:
+        session.execute(select(func.count()).select_from(Organization))  # the pooled connection exists
+    with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
+        session.execute(select(Organization.id).where(Organization.id == "org_locked_read").with_for_update())
+    assert wire.round_trips == 5  # BEGIN, the statement, COMMIT: the lock lasts until COMMIT

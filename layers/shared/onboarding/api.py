@@ -91,8 +91,14 @@ def _request_unit_of_work(
     app: APIGatewayHttpResolver, next_middleware: Callable[[APIGatewayHttpResolver], Response[Any]]
 ) -> Response[Any]:
     """The request's one transaction around its route (a domain error raised in it rolls it back),
-    its staged domain events published after the commit."""
-    with unit_of_work(after_commit=publish_events) as session:
+    its staged domain events published after the commit.
+
+    A GET (safe, in HTTP's terms) starts with a plain read, sent without BEGIN and COMMIT
+    (`reads_first`); the bookkeeping a GET may write after it (a first checklist completion) still
+    runs in a transaction.
+    """
+    reads_first = app.current_event.http_method == "GET"
+    with unit_of_work(after_commit=publish_events, reads_first=reads_first) as session:
         app.context[_SESSION] = session
         try:
             return next_middleware(app)

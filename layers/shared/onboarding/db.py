@@ -1,19 +1,37 @@
 """The one owner of the database engine and the unit of work.
 
-The engine is built once per Lambda container (pool of one connection, pre-ping, recycle) and every
-request runs in exactly one transaction (`unit_of_work`): commit on success, rollback on any error,
-with the domain events the request staged written just before the commit (`outbox`). Driver errors
-are translated here into domain errors, so no other module needs to know about pg8000 or SQLAlchemy
-exception types.
+The engine is built once per Lambda container (pool of one connection, recycle, a ping only after the
+connection idled) and every request runs in one unit of work (`unit_of_work`): commit on success,
+rollback on any error, with the domain events the request staged written just before the commit
+(`outbox`). Driver errors are translated here into domain errors, so no other module needs to know
+about pg8000 or SQLAlchemy exception types.
+
+Wire round trips are what a request pays behind RDS Proxy (0.3-1 ms each), so the engine spends as
+few as pg8000's public API allows (docs/deployment.md, "Round trips"):
+
+- a statement with parameters: 3 (pg8000's Parse, Describe, Bind+Execute, each with a Sync);
+- a transaction: BEGIN 1 (pg8000 sends it before the first statement) and COMMIT 1 (the simple
+  protocol; pg8000's own `commit()` takes 3);
+- a unit of work that starts with a plain read (`reads_first`: the API's GET routes) sends that read
+  on its own, without BEGIN and COMMIT; if more statements follow (a GET's bookkeeping write, such as
+  a first checklist completion), they run in one transaction of their own;
+- the pooled connection is pinged (1) only when it has idled `DB_PING_AFTER_IDLE_SECONDS`, as it has
+  after a Lambda freeze between invocations; a busy container's back-to-back requests skip it.
 """
 
+import re
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExceptionContext, ExecutionContext
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from onboarding import outbox
 from onboarding.container import per_container
@@ -30,21 +48,146 @@ _INVALID_SQLSTATES = {"23502", "23514"}  # not null, check: a value the service 
 INVALID_PASSWORD = "28P01"  # noqa: S105 (a SQLSTATE, not a password)
 
 
+# Per pooled connection (the pool entry's `info`, kept across checkouts; cleared at checkin):
+_CHECKED_IN_AT: Final = "checked_in_at"  # time.monotonic() of the last checkin
+_ALONE: Final = "next_statement_alone"  # the unit of work's first statement may run without a transaction
+
+# A statement that only reads: a SELECT that locks nothing. A WITH may hold a data-modifying CTE, and
+# any doubt sends the statement inside a transaction, which is always correct.
+_LOCKING_CLAUSE = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+
+
+def _plain_read(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() == "SELECT" and _LOCKING_CLAUSE.search(statement) is None
+
+
+class Pg8000Dialect(PGDialect_pg8000):
+    """pg8000 with the round trips of a transaction cut to what the protocol needs.
+
+    - COMMIT in one round trip: pg8000's `commit()` sends it with the extended protocol (Parse,
+      Describe, Execute: three waits); `cursor.execute("COMMIT")` without parameters is pg8000's simple
+      protocol (one wait), with the same error reporting.
+    - A unit of work's first statement may run on its own (`unit_of_work(reads_first=True)`): the
+      connection is put in pg8000's `autocommit` mode, so pg8000 sends no BEGIN; a plain read is its
+      own transaction in PostgreSQL. Any later statement, or a first one that writes or locks, turns
+      autocommit off again first, so pg8000 opens a transaction (BEGIN) before it and COMMIT ends it.
+    """
+
+    supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every statement
+
+    def do_execute(
+        self,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None = None,
+    ) -> None:
+        _transaction_unless_alone(context, statement)
+        cursor.execute(statement, parameters)
+
+    def do_execute_no_params(
+        self, cursor: DBAPICursor, statement: str, context: ExecutionContext | None = None
+    ) -> None:
+        _transaction_unless_alone(context, statement)
+        cursor.execute(statement)
+
+    def do_executemany(
+        self,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None = None,
+    ) -> None:
+        _transaction_unless_alone(context, "")  # never alone
+        cursor.executemany(statement, parameters)
+
+    def do_commit(self, dbapi_connection: DBAPIConnection) -> None:
+        if dbapi_connection.autocommit:
+            return  # the unit of work's one read ran on its own: no transaction to end
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("COMMIT")
+        finally:
+            cursor.close()
+
+
+def _transaction_unless_alone(context: ExecutionContext | None, statement: str) -> None:
+    """Before a statement: leave pg8000's autocommit on only for the unit of work's first plain read."""
+    if context is None:
+        return
+    connection = context.root_connection.connection
+    dbapi_connection = connection.dbapi_connection
+    if dbapi_connection is None or not dbapi_connection.autocommit:
+        return  # inside the transaction already
+    if not (connection.info.pop(_ALONE, False) and _plain_read(statement)):
+        dbapi_connection.autocommit = False  # pg8000 begins a transaction before this statement
+
+
+DRIVER: Final = "pg8000_onboarding"
+registry.register(f"postgresql.{DRIVER}", __name__, Pg8000Dialect.__name__)
+
+
 def build_engine(settings: Settings) -> Engine:
     url, connect_args = connection_target(settings)
     engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args=connect_args,
         # No per-connection SET statements and no session-level state: RDS Proxy would pin the connection.
     )
+    _ping_after_idle(engine, settings.db_ping_after_idle_seconds)
+    event.listen(engine, "handle_error", _socket_errors_are_disconnects)
     if settings.db_secret_arn or settings.db_iam_auth:
         _fetch_credentials_per_connection(engine, settings)
     return engine
+
+
+def _socket_errors_are_disconnects(context: ExceptionContext) -> None:
+    """A socket error is a lost connection: the pool discards it instead of handing it out again.
+
+    pg8000 wraps most socket errors as InterfaceError("network error"), which SQLAlchemy recognizes;
+    a reset seen by the first read of a reply escapes as a bare OSError (ConnectionResetError), which
+    SQLAlchemy would not, and the dead connection would go back to the pool.
+    """
+    if isinstance(context.original_exception, OSError):
+        context.is_disconnect = True
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use when it has idled `idle_seconds` or longer.
+
+    SQLAlchemy's `pool_pre_ping`, minus its round trip on a connection used moments ago: a Lambda
+    container frozen between invocations (when RDS Proxy or a failover may have closed its
+    connection) comes back idle and is pinged, and a dead connection is replaced before the request
+    uses it. One serving requests back to back is not pinged; if its connection dies inside the window,
+    that request fails with a 503 (nothing is committed) and the pool replaces the connection.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+        record.info.pop(_ALONE, None)
+        if dbapi_connection is not None:
+            dbapi_connection.autocommit = False
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return  # a new connection, or one used moments ago
+        try:
+            # The ping on its own (autocommit): it must not leave a transaction open.
+            dbapi_connection.autocommit = True
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.autocommit = False
+        except Exception as error:
+            # The pool discards this connection and checks out a new one.
+            raise exc.DisconnectionError("the pooled connection failed its ping") from error
 
 
 def _dispose(engine: Engine, close_connections: bool) -> None:
@@ -59,22 +202,45 @@ def get_engine() -> Engine:
 
 @per_container
 def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
+    event.listen(factory, "after_begin", _first_statement_alone)
+    return factory
+
+
+_READS_FIRST: Final = "reads_first"  # Session.info key: the unit of work starts with a plain read
+
+
+def _first_statement_alone(session: Session, transaction: SessionTransaction, connection: Any) -> None:
+    """When the unit of work starts with a read, let its first statement run without BEGIN/COMMIT."""
+    if not session.info.get(_READS_FIRST):
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None:
+        connection.connection.info[_ALONE] = True
+        dbapi_connection.autocommit = True
 
 
 AfterCommit = Callable[[Sequence[str]], object]
 
 
 @contextmanager
-def unit_of_work(*, after_commit: AfterCommit | None = None) -> Iterator[Session]:
+def unit_of_work(*, after_commit: AfterCommit | None = None, reads_first: bool = False) -> Iterator[Session]:
     """One request, one transaction. Raises domain errors for database failures.
 
     The domain events staged on the session (`outbox.stage`) are inserted with one statement just
     before COMMIT, so they commit or roll back with the change; once committed, their ids are passed
     to `after_commit` (the API layer publishes them). A unit of work that staged no event pays
     nothing for events: no statement, no call.
+
+    `reads_first`: the unit of work starts with a plain read (a SELECT that locks nothing), which is
+    sent on its own, without BEGIN and COMMIT (two round trips fewer); any statement after it runs in
+    one transaction, committed or rolled back as above. Under READ COMMITTED every statement sees its
+    own snapshot anyway, so the only difference is that the read's `now()` is its own. A first
+    statement that writes or locks is sent inside the transaction as usual.
     """
     session = _session_factory()()
+    if reads_first:
+        session.info[_READS_FIRST] = True
     committed: list[str] = []
     try:
         yield session
@@ -124,10 +290,10 @@ def connection_target(settings: Settings) -> tuple[URL, dict[str, Any]]:
         raise ValueError("no database configured: set DATABASE_URL, or DB_HOST / DB_SECRET_ARN in AWS")
     connect_args: dict[str, Any] = {"timeout": settings.db_socket_timeout_seconds}
     if settings.database_url:
-        url = make_url(settings.database_url).set(drivername="postgresql+pg8000")
+        url = make_url(settings.database_url).set(drivername=f"postgresql+{DRIVER}")
     else:
         url = URL.create(
-            "postgresql+pg8000",
+            f"postgresql+{DRIVER}",
             username=settings.db_user,
             host=settings.db_host,
             port=settings.db_port,
