@@ -230,3 +230,23 @@ def test_a_first_read_that_locks_is_inside_the_transaction(db, make_org) -> None
     with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
         session.execute(select(Organization.id).where(Organization.id == "org_locked_read").with_for_update())
     assert wire.round_trips == 5  # BEGIN, the statement, COMMIT: the lock lasts until COMMIT
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT %s, %s",
+        "SELECT '%s' || %s -- a comment with %s\n, %s",
+        'SELECT "col%s", 50 %% 7, %s',
+        "SELECT $$ %s $$, E'it\\'s %s', %s",
+        "UPDATE t SET a = %s WHERE b = %s RETURNING c",
+    ],
+)
+def test_the_remembered_placeholder_conversion_is_pg8000s_own(query: str) -> None:
+    import pg8000.legacy
+
+    memoized = pg8000.legacy.convert_paramstyle
+    assert getattr(memoized, "memoized", False), "onboarding.db installs it on import"
+    args = (1, 2, 3)
+    assert memoized("format", query, args) == memoized.original("format", query, args)
+    assert memoized("format", query, args) == memoized("format", query, args)  # and again, remembered
