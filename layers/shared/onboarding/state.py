@@ -65,6 +65,7 @@ class StateRecord:
     sample_data_expiry: datetime | None
     sample_data_cleared: bool
     checklist_progress: dict[str, Any]
+    checklist_completed_count: int  # set by the database from checklist_progress (a trigger)
     features_unlocked: list[str]
     show_all_features: bool
     skipped: bool
