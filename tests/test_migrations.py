@@ -104,7 +104,7 @@ def test_the_checklist_count_migration_backfills_every_organization_and_downgrad
         )
     run(scratch_engine, "upgrade", "head")
     with scratch_engine.connect() as connection:
-        counts = dict(
+        counts: dict[str, int] = dict(
             connection.execute(
                 text("SELECT organization_id, checklist_completed_count FROM onboarding_state")
             ).all()
