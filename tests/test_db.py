@@ -1,6 +1,7 @@
 """Database access: Lambda-friendly engine, verified TLS, credentials per connection, one transaction."""
 
 import json
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -250,3 +251,29 @@ def test_the_remembered_placeholder_conversion_is_pg8000s_own(query: str) -> Non
     args = (1, 2, 3)
     assert memoized("format", query, args) == memoized.original("format", query, args)
     assert memoized("format", query, args) == memoized("format", query, args)  # and again, remembered
+
+
+def test_tcp_connections_send_without_waiting_for_acks(local_engine, database_url) -> None:
+    # Nagle's algorithm off (TCP_NODELAY): a request whose messages leave in several segments does not
+    # wait for the server's delayed ACK between them. Over TCP through a loopback proxy.
+    from sqlalchemy import make_url
+
+    from tests.tcp_proxy import TcpProxy
+
+    socket_path = make_url(database_url).query.get("unix_sock")
+    if not isinstance(socket_path, str):
+        pytest.skip("the proxy forwards to the embedded server's Unix socket")
+    proxy = TcpProxy(socket_path)
+    try:
+        url = make_url(database_url).set(host="127.0.0.1", port=proxy.port, query={})
+        engine = build_engine(
+            settings(DATABASE_URL=url.render_as_string(hide_password=False), DB_TLS="disable")
+        )
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+            sock = connection.connection.dbapi_connection._usock  # type: ignore[union-attr]
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+        engine.dispose()
+    finally:
+        proxy.close()

@@ -15,6 +15,7 @@ from bench.sections import (
     cpu,
     ingest,
     latency,
+    link,
     naive,
     purge,
     round_trips,
@@ -31,4 +32,5 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "analytics": analytics.run,
     "naive": naive.run,
     "cpu": cpu.run,
+    "link": link.run,
 }

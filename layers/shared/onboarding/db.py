@@ -20,6 +20,7 @@ few as pg8000's public API allows (docs/deployment.md, "Round trips"):
 """
 
 import re
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Final
 
+import pg8000.dbapi
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
@@ -76,6 +78,23 @@ class Pg8000Dialect(PGDialect_pg8000):
 
     supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every statement
 
+    def connect(self, *cargs: Any, **cparams: Any) -> DBAPIConnection:
+        """pg8000's connection over a TCP socket made here, with Nagle's algorithm off (TCP_NODELAY).
+
+        pg8000 (given the socket by its `sock` argument, it still negotiates TLS on it and verifies
+        the certificate for `host`; its connect timeout and keep-alive are set here as it would) leaves
+        Nagle on, so a request whose messages leave in more than one segment (a statement with a large
+        parameter, such as the sample rows) waits for the server's delayed ACK between them: +33 ms
+        p50 for a sample-data request through a 0.5 ms link (bench/README.md, issue 16).
+        """
+        host = cparams.get("host")
+        if not host or cparams.get("unix_sock") is not None:
+            return super().connect(*cargs, **cparams)
+        sock = _tcp_socket(host, int(cparams.get("port") or 5432), cparams.get("timeout"))
+        # pg8000.connect() (what SQLAlchemy calls) does not pass `sock` on; its Connection class does.
+        connection: DBAPIConnection = self.loaded_dbapi.Connection(*cargs, sock=sock, **cparams)
+        return connection
+
     def do_execute(
         self,
         cursor: DBAPICursor,
@@ -110,6 +129,20 @@ class Pg8000Dialect(PGDialect_pg8000):
             cursor.execute("COMMIT")
         finally:
             cursor.close()
+
+
+def _tcp_socket(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A connected TCP socket as pg8000 makes one (timeout, keep-alive), plus TCP_NODELAY."""
+    try:
+        sock = socket.create_connection((host, port), timeout)
+    except OSError as error:
+        # pg8000's own error for it: SQLAlchemy then reports a DBAPI error (a 503 here).
+        raise pg8000.dbapi.InterfaceError(
+            f"Can't create a connection to host {host} and port {port}"
+        ) from error
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    return sock
 
 
 def _transaction_unless_alone(context: ExecutionContext | None, statement: str) -> None:
