@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from onboarding import container
 from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
@@ -44,6 +45,22 @@ from onboarding.settings import get_settings
 from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def _register_snapstart_hook() -> None:
+    """With SnapStart (template parameter), rebuild the engine and its connection after a restore.
+
+    Lambda's managed Python runtimes ship `snapshot_restore_py`; elsewhere (local runs) there is no
+    snapshot and nothing to register.
+    """
+    try:
+        from snapshot_restore_py import register_after_restore
+    except ImportError:
+        return
+    register_after_restore(container.after_restore)
+
+
+_register_snapstart_hook()
 _SESSION = "session"  # app.context key of the request's session
 
 
