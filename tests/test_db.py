@@ -5,7 +5,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from typing import cast
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -277,3 +277,57 @@ def test_tcp_connections_send_without_waiting_for_acks(local_engine, database_ur
         engine.dispose()
     finally:
         proxy.close()
+
+
+def registered_in_adapters() -> dict[int, Any]:
+    """The text parsers the service registers on each new pg8000 connection, by type oid."""
+    from onboarding.db import _iso_timestamp_parsers
+
+    class Connection:
+        def __init__(self) -> None:
+            self.adapters: dict[int, Any] = {}
+
+        def register_in_adapter(self, oid: int, function: Any) -> None:
+            self.adapters[oid] = function
+
+    connection = Connection()
+    _iso_timestamp_parsers(connection, None)
+    return connection.adapters
+
+
+@pytest.mark.parametrize(
+    ("oid", "text_value"),
+    [
+        (1184, "2026-11-29 05:33:29.123456+00"),
+        (1184, "2026-11-29 05:33:29+00"),
+        (1184, "2026-11-29 05:33:29.1+05:30"),
+        (1184, "infinity"),
+        (1184, "-infinity"),
+        (1184, "0044-03-15 12:00:00+00 BC"),
+        (1184, "12026-01-01 00:00:00+00"),
+        (1114, "2026-11-29 05:33:29.123456"),
+        (1114, "2026-11-29 05:33:29"),
+        (1114, "infinity"),
+    ],
+)
+def test_timestamps_are_read_as_pg8000_reads_them(oid: int, text_value: str) -> None:
+    import pg8000.converters
+
+    adapters = registered_in_adapters()
+    pg8000s_own = pg8000.converters.timestamptz_in if oid == 1184 else pg8000.converters.timestamp_in
+    assert adapters[oid](text_value) == pg8000s_own(text_value)
+
+
+def test_an_offset_with_seconds_is_read_too() -> None:
+    # Local mean time before 1900 (PostgreSQL prints the seconds); pg8000's own converter gives up.
+    from datetime import timedelta
+
+    adapters = registered_in_adapters()
+    parsed = adapters[1184]("1887-01-01 00:00:00+00:09:21")
+    assert parsed.utcoffset() == timedelta(minutes=9, seconds=21)
+
+
+def test_the_service_reads_timestamps_with_time_zones(db) -> None:
+    with unit_of_work() as session:
+        now = session.execute(select(func.now())).scalar_one()
+    assert now.tzinfo is not None and now.utcoffset() is not None

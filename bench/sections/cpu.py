@@ -86,6 +86,21 @@ def _ping_every_checkout() -> Callable[[], None]:
     return lambda: event.remove(engine, "checkout", ping)
 
 
+def _timestamps_with_strptime() -> Callable[[], None]:
+    import pg8000.converters
+
+    def register(parsers: Callable[[Any], None]) -> None:
+        with get_engine().connect() as connection:
+            parsers(connection.connection.dbapi_connection)
+
+    def pg8000s_own(dbapi_connection: Any) -> None:
+        dbapi_connection.register_in_adapter(1184, pg8000.converters.timestamptz_in)
+        dbapi_connection.register_in_adapter(1114, pg8000.converters.timestamp_in)
+
+    register(pg8000s_own)
+    return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
+
+
 CHANGES = (
     Change(
         "memoized placeholders",
@@ -95,6 +110,11 @@ CHANGES = (
     Change("one-trip COMMIT", "COMMIT with the simple protocol (1 round trip, not 3)", _commit_with_pg8000),
     Change("GET read alone", "a GET's first read without BEGIN/COMMIT", _every_get_in_a_transaction),
     Change("ping after idle", "no ping on a connection used moments ago", _ping_every_checkout),
+    Change(
+        "ISO timestamps",
+        "timestamps parsed by datetime.fromisoformat, not strptime",
+        _timestamps_with_strptime,
+    ),
 )
 
 

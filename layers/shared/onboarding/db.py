@@ -25,6 +25,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final
 
@@ -211,6 +212,7 @@ def build_engine(settings: Settings) -> Engine:
     )
     _ping_after_idle(engine, settings.db_ping_after_idle_seconds)
     event.listen(engine, "handle_error", _socket_errors_are_disconnects)
+    event.listen(engine, "connect", _iso_timestamp_parsers)
     if settings.db_secret_arn or settings.db_iam_auth:
         _fetch_credentials_per_connection(engine, settings)
     return engine
@@ -225,6 +227,37 @@ def _socket_errors_are_disconnects(context: ExceptionContext) -> None:
     """
     if isinstance(context.original_exception, OSError):
         context.is_disconnect = True
+
+
+_TIMESTAMPTZ_OID: Final = 1184
+_TIMESTAMP_OID: Final = 1114
+
+
+def _iso_timestamp_parsers(dbapi_connection: Any, _record: ConnectionPoolEntry | None) -> None:
+    """Parse timestamps with `datetime.fromisoformat` (C) instead of pg8000's `strptime` (Python: it
+    looks up the locale for every value, a fifth of the driver's time decoding a tutorial list).
+
+    PostgreSQL's text output (ISO DateStyle, which the service never changes) is ISO 8601 with a space;
+    what `fromisoformat` cannot read (infinity, years before 1 or after 9999) goes to pg8000's own
+    converter, as before. Through pg8000's public `register_in_adapter`, once per connection.
+    """
+    import pg8000.converters
+
+    for oid, fallback in (
+        (_TIMESTAMPTZ_OID, pg8000.converters.timestamptz_in),
+        (_TIMESTAMP_OID, pg8000.converters.timestamp_in),
+    ):
+        dbapi_connection.register_in_adapter(oid, _iso_or(fallback))
+
+
+def _iso_or(fallback: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return fallback(text)
+
+    return parse
 
 
 def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
