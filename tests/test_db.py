@@ -186,7 +186,7 @@ def test_a_socket_error_the_driver_leaves_unwrapped_becomes_database_unavailable
 
 
 def test_the_worst_database_wait_fits_in_every_api_functions_timeout() -> None:
-    # A stale pooled connection to a hung database costs a pre-ping and a reconnect, each waiting up to
+    # A stale pooled connection to a hung database costs a ping (after idling) and a reconnect, each waiting up to
     # DB_SOCKET_TIMEOUT_SECONDS, before the 503: both must fit in the function's timeout, with room left.
     socket_timeout = Settings().db_socket_timeout_seconds
     for spec in functions().values():
