@@ -101,6 +101,28 @@ def _timestamps_with_strptime() -> Callable[[], None]:
     return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
 
 
+def _statements_built_every_call() -> Callable[[], None]:
+    from onboarding import checklist, metrics, state, tutorials
+
+    kept = (
+        (metrics, "_reused_with_metrics", metrics._with_metrics),
+        (state, "update_columns", metrics.update_columns.__wrapped__),
+        (tutorials, "update_columns", metrics.update_columns.__wrapped__),
+        (checklist, "_swap_statement", checklist._swap_statement.__wrapped__),
+        (state, "_create_statement", state._create_statement.__wrapped__),
+        (tutorials, "_lock_statement", tutorials._lock_statement.__wrapped__),
+    )
+    saved = [(module, name, getattr(module, name)) for module, name, _built in kept]
+    for module, name, built in kept:
+        setattr(module, name, built)
+
+    def restore() -> None:
+        for module, name, cached in saved:
+            setattr(module, name, cached)
+
+    return restore
+
+
 CHANGES = (
     Change(
         "memoized placeholders",
@@ -114,6 +136,11 @@ CHANGES = (
         "ISO timestamps",
         "timestamps parsed by datetime.fromisoformat, not strptime",
         _timestamps_with_strptime,
+    ),
+    Change(
+        "kept change statements",
+        "the writes' UPDATE/INSERT and record_with's statement built once, values as parameters",
+        _statements_built_every_call,
     ),
 )
 

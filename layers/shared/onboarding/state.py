@@ -20,14 +20,14 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, select, update
+from sqlalchemy import ColumnElement, Insert, Select, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from onboarding import features
 from onboarding.counters import Counter, counter_columns
 from onboarding.errors import NotFound
-from onboarding.metrics import MetricEventType, MetricRecord, record_with
+from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingState, Organization
 
 
@@ -176,13 +176,8 @@ def save(
     if not changes:
         assert not metrics, "a metric describes a change"
         return
-    change = (
-        update(OnboardingState)
-        .where(OnboardingState.id == before.id)
-        .values(**changes)
-        .returning(OnboardingState.organization_id)
-    )
-    record_with(session, change, metrics)
+    change = update_columns(OnboardingState.__table__, tuple(changes))
+    record_with(session, change, metrics, params=changed_values(before.id, changes))
 
 
 def unlock_features(
@@ -198,15 +193,20 @@ def unlock_features(
 
 def start_onboarding(session: Session, org_id: str) -> tuple["OnboardingStateView", bool]:
     """Create the org's onboarding state once; later calls return it unchanged. True when created."""
-    create = (
+    started = MetricRecord(org_id, MetricEventType.WIZARD_STARTED, wizard_step_reached=1)
+    created = record_with(session, _create_statement(), [started], params={"org_id": org_id}) == 1
+    return get_onboarding(session, org_id), created
+
+
+@cache
+def _create_statement() -> Insert:
+    org = bindparam("org_id", type_=String)
+    return (
         insert(OnboardingState)
-        .from_select(["organization_id"], select(Organization.id).where(Organization.id == literal(org_id)))
+        .from_select(["organization_id"], select(Organization.id).where(Organization.id == org))
         .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
         .returning(OnboardingState.organization_id)
     )
-    started = MetricRecord(org_id, MetricEventType.WIZARD_STARTED, wizard_step_reached=1)
-    created = record_with(session, create, [started]) == 1
-    return get_onboarding(session, org_id), created
 
 
 def get_onboarding(session: Session, org_id: str, read: Snapshot | None = None) -> "OnboardingStateView":
