@@ -45,6 +45,10 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,50}")
 _DIGITS_ONLY = re.compile(r"[0-9_-]+")
 _DATA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _CLIENT_EVENT_TYPE_NAMES: list[JsonValue] = [str(name) for name in sorted(CLIENT_EVENT_TYPES)]
+# Computed once: checked for every event of every batch (the enum's `__members__` is a new mapping
+# per access, searched value by value; with the sorted list joined per event, 8 % of a 100-event batch).
+_EVENT_TYPES: Final = frozenset(str(member) for member in MetricEventType)
+_ALLOWED_CLIENT_EVENT_TYPES: Final = ", ".join(sorted(CLIENT_EVENT_TYPES))
 
 
 class ClientMetricEvent(BaseModel):
@@ -70,8 +74,8 @@ class ClientMetricEvent(BaseModel):
     @validates("event_type")
     @classmethod
     def _client_event_type(cls, value: str) -> str:
-        allowed = ", ".join(sorted(CLIENT_EVENT_TYPES))
-        if value not in MetricEventType.__members__.values():
+        allowed = _ALLOWED_CLIENT_EVENT_TYPES
+        if value not in _EVENT_TYPES:
             raise PydanticCustomError(
                 "unknown_event_type", "Unknown event type; clients may send {allowed}", {"allowed": allowed}
             )
@@ -158,14 +162,7 @@ def _check_json(value: object, depth: int) -> int:
             {"limit": MAX_EVENT_DATA_DEPTH},
         )
     if isinstance(value, dict):
-        size = 2
-        for key, item in value.items():
-            if not _DATA_KEY.fullmatch(key):
-                raise PydanticCustomError(
-                    "event_data_key", "event_data keys are snake_case names of at most 64 characters"
-                )
-            size += len(key) + 4 + _check_json(item, depth + 1)  # "key":item,
-        return size
+        return _check_object(value, depth)
     if isinstance(value, list):
         return 2 + sum(_check_json(item, depth + 1) + 1 for item in value)
     if isinstance(value, str):
@@ -180,6 +177,27 @@ def _check_json(value: object, depth: int) -> int:
             raise PydanticCustomError("event_data_number", "event_data numbers must be finite")
         return 24
     raise PydanticCustomError("event_data_value", "event_data holds JSON values only")
+
+
+def _check_object(value: dict[Any, Any], depth: int) -> int:
+    """`_check_json` of a JSON object (its keys checked too)."""
+    size = 2
+    for key, item in value.items():
+        if not _DATA_KEY.fullmatch(key):
+            raise PydanticCustomError(
+                "event_data_key", "event_data keys are snake_case names of at most 64 characters"
+            )
+        size += len(key) + 4  # "key":item,
+        # The common values without a call of their own (every event's data goes through here).
+        kind = type(item)
+        if kind is str:
+            _check_text(item)
+            size += 6 * len(item) + 2
+        elif kind is int:
+            size += item.bit_length() // 3 + 2
+        else:
+            size += _check_json(item, depth + 1)
+    return size
 
 
 def _check_text(value: str) -> None:
