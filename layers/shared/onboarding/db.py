@@ -61,6 +61,7 @@ _ALONE: Final = "next_statement_alone"  # the unit of work's first statement may
 _LOCKING_CLAUSE = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=512)  # once per statement text: the search scans the whole SQL (1-2 KB)
 def _plain_read(statement: str) -> bool:
     return statement.lstrip()[:6].upper() == "SELECT" and _LOCKING_CLAUSE.search(statement) is None
 
