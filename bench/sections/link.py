@@ -128,6 +128,7 @@ def run(ctx: BenchContext) -> Section:
             "the service's own time and the database's work.",
             "before_*: the same routes in alternating rounds with issue 16's link changes switched off "
             "(pg8000's three-round-trip COMMIT, every GET in a transaction, a ping on every checkout, "
-            "Nagle's algorithm on), as the service was before; the placeholder memo stays on in both.",
+            "Nagle's algorithm on, strptime timestamps, change statements built per call), as the service "
+            "was before; the placeholder memo stays on in both.",
         ],
     )
