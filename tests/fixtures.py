@@ -104,6 +104,7 @@ def state_record(**columns: Any) -> StateRecord:
         "sample_data_expiry": None,
         "sample_data_cleared": False,
         "checklist_progress": {},
+        "checklist_completed_count": 0,
         "features_unlocked": [],
         "show_all_features": False,
         "skipped": False,

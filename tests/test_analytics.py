@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from functions.analytics.app import lambda_handler
 from onboarding import analytics
-from onboarding.models import OnboardingMetric
+from onboarding.models import OnboardingMetric, OnboardingState
 from tests.fixtures import admin_claims, analyst_claims
 from tests.host_rows import start_onboarding
 from tests.sql_statements import captured_statements, recorded_statements
@@ -372,14 +372,16 @@ def relation_loops(plan: dict[str, Any], loops: dict[str, int] | None = None) ->
 
 
 @pytest.mark.versions  # a query plan: checked on PostgreSQL 15 and 18
-def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
+def test_completion_rate_reads_each_organizations_stored_count_not_its_progress(
     analytics_api, make_org, db, engine
 ) -> None:
     done = {"completed": True}
     add_orgs(make_org, db, [{"checklist_progress": {"add_team": done}} for _ in range(8)])
     with captured_statements() as statements:
-        analytics_api("completion-rate")
+        response = analytics_api("completion-rate").json
     [(sql, parameters)] = statements
+    assert "checklist_progress" not in sql  # no JSON evaluated per organization
+    assert response["avg_tasks_completed"] == 1
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -387,5 +389,40 @@ def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
         plan = cursor.fetchall()[0][0][0]["Plan"]
     finally:
         raw.close()
-    # Twice for total_tasks, once for the active ids: never once per organization (8 here).
-    assert relation_loops(plan)["onboarding_checklist_task"] <= 4
+    # Twice for total_tasks: never once per organization (8 here).
+    assert relation_loops(plan)["onboarding_checklist_task"] <= 2
+
+
+def stored_count(db, org_id: str) -> int:
+    db.expire_all()
+    return int(
+        db.scalar(
+            select(OnboardingState.checklist_completed_count).where(OnboardingState.organization_id == org_id)
+        )
+    )
+
+
+def test_the_stored_count_follows_the_progress_whoever_writes_it(make_org, db) -> None:
+    done, undone = {"completed": True}, {"completed": False}
+    [org] = add_orgs(make_org, db, [{"checklist_progress": {"add_team": done, "view_reports": undone}}])
+    assert stored_count(db, org) == 1
+    db.execute(
+        update(OnboardingState)
+        .where(OnboardingState.organization_id == org)
+        .values(checklist_progress={"add_team": done, "view_reports": done, "retired_task": done})
+    )
+    db.commit()
+    assert stored_count(db, org) == 2  # an id that is no active task is not counted
+    db.execute(
+        update(OnboardingState).where(OnboardingState.organization_id == org).values(checklist_progress={})
+    )
+    db.commit()
+    assert stored_count(db, org) == 0
+
+
+def test_the_stored_count_follows_completions_the_checklist_stores(api, org, db) -> None:
+    api("PUT", "/v1/onboarding/checklist/complete_profile", body={"completed": True}, org=org)
+    api("PUT", "/v1/onboarding/checklist/add_team", body={"completed": True}, org=org)
+    assert stored_count(db, org) == 2
+    api("PUT", "/v1/onboarding/checklist/add_team", body={"completed": False}, org=org)
+    assert stored_count(db, org) == 1

@@ -82,3 +82,35 @@ def test_baseline_leaves_existing_host_tables_alone(scratch_engine: Engine) -> N
     # Host tables the baseline did not create survive a downgrade; the ones it created are gone.
     assert {"organizations", "events"} <= tables(scratch_engine)
     assert "people" not in tables(scratch_engine)
+
+
+def test_the_checklist_count_migration_backfills_every_organization_and_downgrades(
+    scratch_engine: Engine,
+) -> None:
+    run(scratch_engine, "upgrade", "0005_outbox")
+    progress = (
+        '{"add_team": {"completed": true}, "view_reports": {"completed": true}, "x": {"completed": true}}'
+    )
+    with scratch_engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO organizations (id, name) VALUES ('org_1', 'One'), ('org_2', 'Two')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_state (organization_id, checklist_progress)"
+                " VALUES ('org_1', CAST(:progress AS jsonb)), ('org_2', '{}')"
+            ),
+            {"progress": progress},
+        )
+    run(scratch_engine, "upgrade", "head")
+    with scratch_engine.connect() as connection:
+        counts: dict[str, int] = dict(
+            connection.execute(
+                text("SELECT organization_id, checklist_completed_count FROM onboarding_state")
+            ).all()
+        )
+    assert counts == {"org_1": 2, "org_2": 0}  # "x" is no active task
+    run(scratch_engine, "downgrade", "0005_outbox")
+    columns = {column["name"] for column in inspect(scratch_engine).get_columns("onboarding_state")}
+    assert "checklist_completed_count" not in columns
+    run(scratch_engine, "upgrade", "head")

@@ -81,6 +81,9 @@ CROSS JOIN LATERAL (
 ) AS kind
 """
 ANALYTICS_TARGET_MS = 300.0
+# Issue 16: the completion rate reads a number per organization, not its JSON progress.
+COMPLETION_RATE_TARGET_MS = 30.0
+TARGETS_MS = {"funnel": ANALYTICS_TARGET_MS, "completion-time": ANALYTICS_TARGET_MS}
 
 
 def run(ctx: BenchContext) -> Section:
@@ -112,7 +115,9 @@ def run(ctx: BenchContext) -> Section:
             with count_statements(get_engine()) as statements:
                 invoke("analytics", item, 200)
             samples = [_timed_call("analytics", item) for _ in range(scale.analytics_calls)]
-            targeted = name in ("funnel", "completion-time")
+            target_ms = TARGETS_MS.get(name)
+            if name == "completion-rate" and query is None:
+                target_ms = COMPLETION_RATE_TARGET_MS  # all time: every organization
             query_p50 = p50(samples)
             rows.append(
                 {
@@ -122,8 +127,8 @@ def run(ctx: BenchContext) -> Section:
                     "p99_ms": ms(p99(samples)),
                     "p50_x_floor": round(query_p50 / floor_p50),
                     "plan": _plan(ctx, statements),
-                    "target": f"<= {ANALYTICS_TARGET_MS:.0f} ms" if targeted else "-",
-                    "met": query_p50 <= ANALYTICS_TARGET_MS if targeted else None,
+                    "target": f"<= {target_ms:.0f} ms" if target_ms is not None else "-",
+                    "met": query_p50 <= target_ms if target_ms is not None else None,
                 }
             )
     targeted_rows = [row for row in rows if row["met"] is not None]
@@ -144,7 +149,8 @@ def run(ctx: BenchContext) -> Section:
         notes=[
             "Rows generated with one set-based INSERT ... SELECT over generate_series, spread over two "
             "years; then VACUUM ANALYZE (what autovacuum keeps up on a live table). Timed through the "
-            "handler; target on p50 for the funnel and the completion time.",
+            "handler; target on p50 for the funnel and the completion time (<= 300 ms) and the completion "
+            "rate over all time (<= 30 ms at 50 000 organizations, issue 16).",
             "plan: the scans PostgreSQL chose (EXPLAIN ANALYZE of the statement the handler sent).",
         ],
     )

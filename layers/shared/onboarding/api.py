@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from onboarding import i18n
+from onboarding import container, i18n
 from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
@@ -45,6 +45,22 @@ from onboarding.settings import get_settings
 from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def _register_snapstart_hook() -> None:
+    """With SnapStart (template parameter), rebuild the engine and its connection after a restore.
+
+    Lambda's managed Python runtimes ship `snapshot_restore_py`; elsewhere (local runs) there is no
+    snapshot and nothing to register.
+    """
+    try:
+        from snapshot_restore_py import register_after_restore
+    except ImportError:
+        return
+    register_after_restore(container.after_restore)
+
+
+_register_snapstart_hook()
 _SESSION = "session"  # app.context key of the request's session
 
 
@@ -93,8 +109,14 @@ def _request_unit_of_work(
     app: APIGatewayHttpResolver, next_middleware: Callable[[APIGatewayHttpResolver], Response[Any]]
 ) -> Response[Any]:
     """The request's one transaction around its route (a domain error raised in it rolls it back),
-    its staged domain events published after the commit."""
-    with unit_of_work(after_commit=publish_events) as session:
+    its staged domain events published after the commit.
+
+    A GET (safe, in HTTP's terms) starts with a plain read, sent without BEGIN and COMMIT
+    (`reads_first`); the bookkeeping a GET may write after it (a first checklist completion) still
+    runs in a transaction.
+    """
+    reads_first = app.current_event.http_method == "GET"
+    with unit_of_work(after_commit=publish_events, reads_first=reads_first) as session:
         app.context[_SESSION] = session
         try:
             return next_middleware(app)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
@@ -33,7 +34,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import ColumnElement, func, literal_column, select, true, update
+from sqlalchemy import ColumnElement, String, Update, bindparam, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
@@ -486,15 +487,6 @@ def _store(
         if entry.completed and not (task_id in entries and entries[task_id].ever_completed)
     ]
     merged = {**snapshot.progress, **{k: v.model_dump(mode="json") for k, v in changes.items()}}
-    swap = (
-        update(OnboardingState)
-        .where(
-            OnboardingState.organization_id == org_id,
-            OnboardingState.checklist_progress == snapshot.progress,
-        )
-        .values(checklist_progress=merged, updated_at=func.now())
-        .returning(OnboardingState.organization_id)
-    )
     metrics = [
         MetricRecord(
             org_id,
@@ -507,7 +499,23 @@ def _store(
         )
         for task_id in firsts
     ]
-    return record_with(session, swap, metrics) == 1
+    params = {"org_id": org_id, "read_progress": snapshot.progress, "merged_progress": merged}
+    return record_with(session, _swap_statement(), metrics, params=params) == 1
+
+
+@cache
+def _swap_statement() -> Update:
+    """The compare-and-swap of the progress: written only if it is still the value read."""
+    progress_type = OnboardingState.__table__.c.checklist_progress.type
+    return (
+        update(OnboardingState)
+        .where(
+            OnboardingState.organization_id == bindparam("org_id", type_=String),
+            OnboardingState.checklist_progress == bindparam("read_progress", type_=progress_type),
+        )
+        .values(checklist_progress=bindparam("merged_progress", type_=progress_type), updated_at=func.now())
+        .returning(OnboardingState.organization_id)
+    )
 
 
 def _settle(

@@ -73,6 +73,10 @@ KEY_FIELDS: Final[dict[str, KeyFields]] = {
     MetricEventType.VIDEO_COMPLETED: KeyFields(("video_id", "watch_percentage"), ("video_title",)),
 }
 _CLIENT_EVENT_TYPE_NAMES: list[JsonValue] = [str(name) for name in sorted(CLIENT_EVENT_TYPES)]
+# Computed once: checked for every event of every batch (the enum's `__members__` is a new mapping
+# per access, searched value by value; with the sorted list joined per event, 8 % of a 100-event batch).
+_EVENT_TYPES: Final = frozenset(str(member) for member in MetricEventType)
+_ALLOWED_CLIENT_EVENT_TYPES: Final = ", ".join(sorted(CLIENT_EVENT_TYPES))
 
 
 class ClientMetricEvent(BaseModel):
@@ -101,8 +105,8 @@ class ClientMetricEvent(BaseModel):
     @validates("event_type")
     @classmethod
     def _client_event_type(cls, value: str) -> str:
-        allowed = ", ".join(sorted(CLIENT_EVENT_TYPES))
-        if value not in MetricEventType.__members__.values():
+        allowed = _ALLOWED_CLIENT_EVENT_TYPES
+        if value not in _EVENT_TYPES:
             raise PydanticCustomError(
                 "unknown_event_type", "Unknown event type; clients may send {allowed}", {"allowed": allowed}
             )
@@ -192,14 +196,7 @@ def _check_json(value: object, depth: int) -> int:
             {"limit": MAX_EVENT_DATA_DEPTH},
         )
     if isinstance(value, dict):
-        size = 2
-        for key, item in value.items():
-            if not _DATA_KEY.fullmatch(key):
-                raise PydanticCustomError(
-                    "event_data_key", "event_data keys are snake_case names of at most 64 characters"
-                )
-            size += len(key) + 4 + _check_json(item, depth + 1)  # "key":item,
-        return size
+        return _check_object(value, depth)
     if isinstance(value, list):
         return 2 + sum(_check_json(item, depth + 1) + 1 for item in value)
     if isinstance(value, str):
@@ -260,6 +257,27 @@ _KEY_FIELD_RULES: Final = {
     "video_title": f"text of 1-{MAX_VIDEO_TITLE_CHARS} characters without control characters",
     "watch_percentage": "a number from 0 to 100",
 }
+
+
+def _check_object(value: dict[Any, Any], depth: int) -> int:
+    """`_check_json` of a JSON object (its keys checked too)."""
+    size = 2
+    for key, item in value.items():
+        if not _DATA_KEY.fullmatch(key):
+            raise PydanticCustomError(
+                "event_data_key", "event_data keys are snake_case names of at most 64 characters"
+            )
+        size += len(key) + 4  # "key":item,
+        # The common values without a call of their own (every event's data goes through here).
+        kind = type(item)
+        if kind is str:
+            _check_text(item)
+            size += 6 * len(item) + 2
+        elif kind is int:
+            size += item.bit_length() // 3 + 2
+        else:
+            size += _check_json(item, depth + 1)
+    return size
 
 
 def _check_text(value: str) -> None:

@@ -40,6 +40,7 @@ class ExportedState(_Exported):
     sample_data_expiry: datetime | None
     sample_data_cleared: bool
     checklist_progress: dict[str, Any]
+    checklist_completed_count: int  # derived from checklist_progress (for analytics), stored all the same
     features_unlocked: list[str]
     show_all_features: bool
     skipped: bool

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -144,8 +145,15 @@ class OnboardingState(Base):
             name="sample_data_dates_when_generated",
         ),
         CheckConstraint("jsonb_typeof(experiments) = 'object'", name="experiments_is_object"),
+        CheckConstraint("checklist_completed_count >= 0", name="checklist_completed_count_non_negative"),
         Index("idx_org_wizard_state", "organization_id", "wizard_completed"),
         Index("idx_sample_data_expiry", "sample_data_expiry"),
+        # Analysts' completion rate: an index-only scan over small tuples (migration 0007).
+        Index(
+            "idx_state_started_progress",
+            "started_at",
+            postgresql_include=["wizard_completed", "skipped", "checklist_completed_count"],
+        ),
         # Analysts' incomplete-organizations list (migration 0004_api2).
         Index(
             "idx_state_incomplete_started",
@@ -167,6 +175,9 @@ class OnboardingState(Base):
     sample_data_expiry: Mapped[datetime | None]
     sample_data_cleared: Mapped[bool] = mapped_column(server_default=false())
     checklist_progress: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
+    # Active tasks `checklist_progress` marks completed, set by a database trigger whenever the progress
+    # is written (migration 0007): the analysts' completion rate reads this, not the JSON.
+    checklist_completed_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     features_unlocked: Mapped[list[str]] = mapped_column(server_default=EMPTY_JSON_ARRAY)
     show_all_features: Mapped[bool] = mapped_column(server_default=false())
     skipped: Mapped[bool] = mapped_column(server_default=false())

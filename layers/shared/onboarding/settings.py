@@ -29,8 +29,12 @@ class Settings(BaseModel):
     # Below RDS Proxy's and IAM tokens' 15-30 minute horizons.
     db_pool_recycle_seconds: int = Field(default=900, alias="DB_POOL_RECYCLE_SECONDS", ge=30, lt=1800)
     db_pool_timeout_seconds: float = Field(default=5.0, alias="DB_POOL_TIMEOUT_SECONDS", gt=0)
+    # A pooled connection idle this long is pinged before use (0: before every use, like pool_pre_ping).
+    # Lambda freezes a container between invocations: a connection that idled is the one that may have
+    # died meanwhile; one used moments ago by the previous request is not pinged (a round trip saved).
+    db_ping_after_idle_seconds: float = Field(default=10.0, alias="DB_PING_AFTER_IDLE_SECONDS", ge=0)
     # Socket timeout for connect and every query: a hung database becomes a 503, not a Lambda timeout.
-    # The worst case waits twice (the pre-ping of a stale pooled connection, then a new connection), so
+    # The worst case waits twice (the ping of a stale pooled connection, then a new connection), so
     # twice this, plus room to answer, must fit in the API functions' 15 s timeout.
     db_socket_timeout_seconds: float = Field(default=5.0, alias="DB_SOCKET_TIMEOUT_SECONDS", gt=0)
 

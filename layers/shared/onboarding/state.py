@@ -20,7 +20,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, literal, select, update
+from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
 from onboarding.errors import NotFound
 from onboarding.experiments import Assignment, Choices
-from onboarding.metrics import MetricEventType, MetricRecord, record_with
+from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingState, Organization
 
 
@@ -67,6 +67,7 @@ class StateRecord:
     sample_data_expiry: datetime | None
     sample_data_cleared: bool
     checklist_progress: dict[str, Any]
+    checklist_completed_count: int  # set by the database from checklist_progress (a trigger)
     features_unlocked: list[str]
     show_all_features: bool
     skipped: bool
@@ -184,13 +185,8 @@ def save(
     if not changes:
         assert not metrics and not also, "metrics and writes describe a change"
         return
-    change = (
-        update(OnboardingState)
-        .where(OnboardingState.id == before.id)
-        .values(**changes)
-        .returning(OnboardingState.organization_id)
-    )
-    record_with(session, change, metrics, also=also)
+    change = update_columns(OnboardingState.__table__, tuple(changes))
+    record_with(session, change, metrics, params=changed_values(before.id, changes), also=also)
 
 
 def unlock_features(

@@ -15,16 +15,17 @@ tutorial counts as its first view.
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Literal
+from functools import cache
+from typing import Any, Final, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Insert, Integer, String, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
-from onboarding.metrics import MetricEventType, MetricRecord, record_with
+from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingTutorialCompletion, Organization
 from onboarding.validation import field_error
 
@@ -248,23 +249,31 @@ def _tutorial(tutorial_id: str) -> Tutorial:
 
 def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[TutorialRecord, datetime]:
     """The org's record of `tutorial`, created if missing, row-locked until the transaction ends."""
-    table = OnboardingTutorialCompletion
-    statement = (
-        insert(table)
-        .from_select(
-            ["organization_id", "tutorial_id", "total_steps"],
-            select(Organization.id, literal(tutorial.id), literal(tutorial.total_steps)).where(
-                Organization.id == org_id
-            ),
-        )
-        # A no-op update: on conflict it locks the existing row and RETURNING gives its latest version.
-        .on_conflict_do_update(constraint="uq_org_tutorial", set_={"total_steps": table.total_steps})
-        .returning(*(getattr(table, column) for column in _RECORD_COLUMNS), func.now().label("db_now"))
-    )
-    row = session.execute(statement).one_or_none()
+    params = {"org_id": org_id, "tutorial_id": tutorial.id, "total_steps": tutorial.total_steps}
+    row = session.execute(_lock_statement(), params).one_or_none()
     if row is None:
         raise NotFound("The organization does not exist.")
     return TutorialRecord(*row[:-1]), row[-1]
+
+
+@cache
+def _lock_statement() -> Insert:
+    # The Table, not the mapped class: an ORM insert executed with parameters is a bulk insert.
+    table = cast(Table, OnboardingTutorialCompletion.__table__)
+    return (
+        insert(table)
+        .from_select(
+            ["organization_id", "tutorial_id", "total_steps"],
+            select(
+                Organization.id,
+                bindparam("tutorial_id", type_=String),
+                bindparam("total_steps", type_=Integer),
+            ).where(Organization.id == bindparam("org_id", type_=String)),
+        )
+        # A no-op update: on conflict it locks the existing row and RETURNING gives its latest version.
+        .on_conflict_do_update(constraint="uq_org_tutorial", set_={"total_steps": table.c.total_steps})
+        .returning(*(table.c[column] for column in _RECORD_COLUMNS), func.now().label("db_now"))
+    )
 
 
 def _save(
@@ -283,9 +292,9 @@ def _save(
         if getattr(after, column) != getattr(before, column)
     }
     if changes:
-        table = OnboardingTutorialCompletion
-        change = update(table).where(table.id == before.id).values(**changes).returning(table.organization_id)
-        record_with(session, change, [MetricRecord(org_id, kind, event_data=data) for kind, data in metrics])
+        change = update_columns(OnboardingTutorialCompletion.__table__, tuple(changes))
+        records = [MetricRecord(org_id, kind, event_data=data) for kind, data in metrics]
+        record_with(session, change, records, params=changed_values(before.id, changes))
     return _view(tutorial, after)
 
 
