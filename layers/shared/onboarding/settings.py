@@ -48,6 +48,11 @@ class Settings(BaseModel):
         default=120_000, alias="MIGRATION_STATEMENT_TIMEOUT_MS", ge=1_000, le=840_000
     )
 
+    # Partitions of onboarding_metric (onboarding.metric_partitions, the nightly maintenance): months
+    # created ahead of time, and months kept before a partition is moved to the archive.
+    metric_partitions_ahead: int = Field(default=3, alias="METRIC_PARTITIONS_AHEAD", ge=1, le=24)
+    metric_retention_months: int = Field(default=12, alias="METRIC_RETENTION_MONTHS", ge=1, le=120)
+
     org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
     groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", ge=1024)
