@@ -127,13 +127,25 @@ def _literal(moment: datetime) -> str:
     return f"'{moment.isoformat()}'"
 
 
-def _create_month_partitions(first: datetime, count: int) -> None:
-    for offset in range(count):
-        lower, upper = _month(first, offset), _month(first, offset + 1)
-        op.execute(
-            f"CREATE TABLE onboarding_metric_y{lower.year:04d}m{lower.month:02d} PARTITION OF onboarding_metric"
-            f" FOR VALUES FROM ({_literal(lower)}) TO ({_literal(upper)})"
-        )
+def _month_tables(first: datetime, count: int) -> list[tuple[str, datetime, datetime]]:
+    """(name, lower, upper) of `count` monthly partitions from `first`'s month."""
+    months = [(_month(first, offset), _month(first, offset + 1)) for offset in range(count)]
+    return [
+        (f"onboarding_metric_y{lower.year:04d}m{lower.month:02d}", lower, upper) for lower, upper in months
+    ]
+
+
+def _create_standalone(name: str) -> None:
+    """A table shaped like the partitioned table (its check constraints by the same names), to be
+    attached later: made before the upgrade takes its locks, so that they cover metadata only."""
+    op.create_table(
+        name,
+        *_metric_columns(),
+        *(
+            sa.CheckConstraint(check, name=op.f(f"ck_onboarding_metric_{check_name}"))
+            for check, check_name in CHECKS
+        ),
+    )
 
 
 def _create_partitioned_parent() -> None:
@@ -184,10 +196,9 @@ def _prepared_bound() -> tuple[datetime, bool] | None:
     return None if row is None else (row[0].astimezone(UTC), bool(row[1]))
 
 
-def _attach_existing_table(now: datetime) -> datetime:
-    """Make the populated table the legacy partition of a new partitioned table; returns its boundary."""
-    # The unique indexes the partitioned table's keys need: built here (writes wait, reads go on) unless
-    # preparation built them online.
+def _build_legacy_keys() -> None:
+    """The unique indexes the partitioned table's keys need on the existing table: built here (writes
+    wait, reads go on) unless preparation built them online."""
     for name, columns in (
         (LEGACY_PRIMARY_KEY, '(id, "timestamp")'),
         (LEGACY_CLIENT_EVENT_KEY, '(organization_id, client_event_id, "timestamp")'),
@@ -197,20 +208,27 @@ def _attach_existing_table(now: datetime) -> datetime:
             op.execute(f"DROP INDEX {name}")
         if not valid:
             op.execute(f"CREATE UNIQUE INDEX {name} ON onboarding_metric {columns}")
+
+
+def _legacy_boundary(now: datetime) -> datetime:
+    prepared = _prepared_bound()
+    if prepared is not None:
+        return prepared[0]
+    # The first day of next month; a month later on a month's last day, so that no existing row (a
+    # client event may be stamped up to 5 minutes ahead) can be past it.
+    return _month(now + timedelta(days=1), 1)
+
+
+def _attach_existing_table(boundary: datetime) -> None:
+    """Make the populated table the legacy partition of a new partitioned table."""
     prepared = _prepared_bound()
     if prepared is None:
-        # The first day of next month; a month later on a month's last day, so that no existing row
-        # (a client event may be stamped up to 5 minutes ahead) can be past it.
-        boundary = _month(now + timedelta(days=1), 1)
         # Scans the table (under the exclusive lock it takes) so that ATTACH need not.
         op.execute(
             f'ALTER TABLE onboarding_metric ADD CONSTRAINT {LEGACY_BOUND} CHECK ("timestamp" < {_literal(boundary)})'
         )
-    else:
-        boundary, valid = prepared
-        if not valid:
-            op.execute(f"ALTER TABLE onboarding_metric VALIDATE CONSTRAINT {LEGACY_BOUND}")
-
+    elif not prepared[1]:
+        op.execute(f"ALTER TABLE onboarding_metric VALIDATE CONSTRAINT {LEGACY_BOUND}")
     op.rename_table("onboarding_metric", LEGACY)
     op.execute(f"ALTER TABLE {LEGACY} DROP CONSTRAINT pk_onboarding_metric")
     op.execute(f"ALTER TABLE {LEGACY} DROP CONSTRAINT uq_metric_org_client_event")
@@ -222,36 +240,20 @@ def _attach_existing_table(now: datetime) -> datetime:
     )
     for name, _columns in INDEXES:  # index names are schema-wide: the partitioned table's take them
         op.execute(f"ALTER INDEX {name} RENAME TO {LEGACY}_{name.removeprefix('idx_')}")
-
     _create_partitioned_parent()
     # Every index and constraint of the parent finds its equivalent on the table: nothing is built, and
     # the CHECK proves the partition bound, so nothing is scanned either.
     op.execute(
         f"ALTER TABLE onboarding_metric ATTACH PARTITION {LEGACY} FOR VALUES FROM (MINVALUE) TO ({_literal(boundary)})"
     )
-    return boundary
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     now: datetime = bind.execute(sa.select(sa.func.now())).scalar_one().astimezone(UTC)
-    for old, new in CHECK_NAMES:
-        if _exists(
-            "SELECT 1 FROM pg_constraint WHERE conrelid = 'onboarding_metric'::regclass AND conname = :n",
-            n=old,
-        ):
-            op.execute(f"ALTER TABLE onboarding_metric RENAME CONSTRAINT {old} TO {new}")
+    populated = _exists("SELECT 1 FROM onboarding_metric")
 
-    if _exists("SELECT 1 FROM onboarding_metric"):
-        boundary = _attach_existing_table(now)
-        _create_month_partitions(boundary, MONTHS_AHEAD + 1)
-    else:
-        op.drop_table("onboarding_metric")
-        _create_partitioned_parent()
-        _create_month_partitions(_month(now, -MONTHS_BEFORE), MONTHS_BEFORE + 1 + MONTHS_AHEAD)
-    # Events whose month has no partition (yet) land here rather than fail; the maintenance moves them.
-    op.execute(f"CREATE TABLE {DEFAULT} PARTITION OF onboarding_metric DEFAULT")
-
+    # First what takes no lock on onboarding_metric, or one that lets reads through.
     op.create_table(
         ARCHIVE,
         *_metric_columns(),
@@ -259,6 +261,36 @@ def upgrade() -> None:
         _org_fk(ARCHIVE),
     )
     op.create_index("idx_metric_archive_org_timestamp", ARCHIVE, ["organization_id", "timestamp", "id"])
+    if populated:
+        _build_legacy_keys()
+        boundary = _legacy_boundary(now)
+        months = _month_tables(boundary, MONTHS_AHEAD + 1)
+    else:
+        months = _month_tables(_month(now, -MONTHS_BEFORE), MONTHS_BEFORE + 1 + MONTHS_AHEAD)
+    for name, _lower, _upper in months:
+        _create_standalone(name)
+    # Events whose month has no partition (yet) land there rather than fail; the maintenance moves them.
+    _create_standalone(DEFAULT)
+
+    # From here onboarding_metric is locked (ACCESS EXCLUSIVE) until the upgrade commits: metadata only,
+    # except the CHECK's scan of a populated table that was not prepared.
+    for old, new in CHECK_NAMES:
+        if _exists(
+            "SELECT 1 FROM pg_constraint WHERE conrelid = 'onboarding_metric'::regclass AND conname = :n",
+            n=old,
+        ):
+            op.execute(f"ALTER TABLE onboarding_metric RENAME CONSTRAINT {old} TO {new}")
+    if populated:
+        _attach_existing_table(boundary)
+    else:
+        op.drop_table("onboarding_metric")
+        _create_partitioned_parent()
+    for name, lower, upper in months:  # empty: their indexes are built and checked in no time
+        op.execute(
+            f"ALTER TABLE onboarding_metric ATTACH PARTITION {name}"
+            f" FOR VALUES FROM ({_literal(lower)}) TO ({_literal(upper)})"
+        )
+    op.execute(f"ALTER TABLE onboarding_metric ATTACH PARTITION {DEFAULT} DEFAULT")
 
 
 def downgrade() -> None:

@@ -319,15 +319,28 @@ def _months_to_create(engine: Engine, limits: Limits, now: datetime, months_ahea
 
 
 def _create(connection: Connection, lower: datetime, report: MaintenanceReport) -> None:
-    """A month's partition: a table of its own, the default partition's rows of that month moved into
-    it, then attached (SHARE UPDATE EXCLUSIVE on onboarding_metric; the default partition is locked
-    against writes for the move, and scanned by ATTACH)."""
+    moved = create_month_partition(connection, lower)
+    if moved is not None:
+        report.partitions_created.append(partition_name(lower))
+        report.rows_moved_from_default += moved
+
+
+def create_month_partition(connection: Connection, lower: datetime) -> int | None:
+    """The partition of the month starting at `lower`: a table of its own, the default partition's rows
+    of that month moved into it, then attached (SHARE UPDATE EXCLUSIVE on onboarding_metric; the
+    default partition is locked against writes for the move, and scanned by ATTACH).
+
+    Returns how many rows came from the default partition; None when a partition covers the month
+    already (another run made it while this one waited for the lock).
+    """
     upper = month_start(lower, 1)
-    if any(p.overlaps(lower, upper) for p in partitions(connection)):
-        return  # another run created it while this one waited for the lock
+    existing = partitions(connection)
+    if any(p.overlaps(lower, upper) for p in existing):
+        return None
     name = partition_name(lower)
     bounds = f"FROM ('{lower.isoformat()}') TO ('{upper.isoformat()}')"
-    has_default = any(p.is_default for p in partitions(connection))
+    has_default = any(p.is_default for p in existing)
+    moved = 0
     if has_default:
         connection.execute(text(f"LOCK TABLE {DEFAULT} IN EXCLUSIVE MODE"))
     connection.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
@@ -337,13 +350,9 @@ def _create(connection: Connection, lower: datetime, report: MaintenanceReport) 
             f"WITH moved AS (DELETE FROM {DEFAULT} WHERE {in_month} RETURNING {_COLUMNS})"  # noqa: S608
             f" INSERT INTO {name} ({_COLUMNS}) SELECT {_COLUMNS} FROM moved"
         )
-        moved = connection.execute(
-            text(move),
-            {"lower": lower, "upper": upper},
-        )
-        report.rows_moved_from_default += moved.rowcount
+        moved = connection.execute(text(move), {"lower": lower, "upper": upper}).rowcount
     connection.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES {bounds}"))
-    report.partitions_created.append(name)
+    return moved
 
 
 def _detach(connection: Connection, name: str) -> None:
