@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from onboarding.errors import NotFound
+from onboarding import metric_quota
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingMetric, Organization
 
@@ -217,7 +217,9 @@ def _looks_like_email(text: str) -> bool:
 
 def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | None) -> IngestResult:
     """Store a client batch once per event id, in one statement; duplicates (also within the batch,
-    where the first occurrence wins) are counted, not stored."""
+    where the first occurrence wins) are counted, not stored. The organization's daily cap is
+    checked first, in the same transaction (`metric_quota`: over it, a 429 and nothing stored)."""
+    metric_quota.reserve(session, org_id, len(batch.events))
     # An id twice in one batch: the first occurrence (the statement sees only rows stored before it).
     first: dict[UUID, ClientMetricEvent] = {}
     for event in batch.events:
@@ -240,9 +242,7 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
         _ingest_statement(),
         {"org_id": org_id, "agent": coarse_user_agent(user_agent), "batch": rows},
     )
-    accepted = result.rowcount
-    if accepted == 0 and session.get(Organization, org_id) is None:  # replays only: a second statement
-        raise NotFound("The organization does not exist.")
+    accepted = result.rowcount  # the reservation has answered 404 for an organization that does not exist
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
 
 

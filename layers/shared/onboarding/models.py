@@ -4,7 +4,7 @@ Fixes over the seed document: JSONB instead of JSON, TIMESTAMPTZ instead of naiv
 cannot collide (`ids`), server-side defaults for every default, and its "future" check constraints now.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -276,6 +276,20 @@ class OnboardingMetricArchive(_MetricColumns, Base):
 
     __tablename__ = "onboarding_metric_archive"
     __table_args__ = (Index("idx_metric_archive_org_timestamp", "organization_id", "timestamp", "id"),)
+
+
+class OnboardingMetricQuota(Base):
+    """How many client metric events an organization sent today (UTC): the daily cap of `metric_quota`.
+    One row per organization, reset by the first batch of a new day (migration 0007_metric_quota)."""
+
+    __tablename__ = "onboarding_metric_quota"
+    __table_args__ = (CheckConstraint("events >= 0", name="events_non_negative"),)
+
+    organization_id: Mapped[str] = mapped_column(
+        String(50), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date]
+    events: Mapped[int]
 
 
 class OutboxEvent(Base):
