@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from functions.analytics.app import lambda_handler
 from onboarding import analytics
+from onboarding.metric_partitions import month_start, partition_name
 from onboarding.models import OnboardingMetric, OnboardingState
 from tests.fixtures import admin_claims, analyst_claims
 from tests.host_rows import start_onboarding
@@ -426,3 +427,35 @@ def test_the_stored_count_follows_completions_the_checklist_stores(api, org, db)
     assert stored_count(db, org) == 2
     api("PUT", "/v1/onboarding/checklist/add_team", body={"completed": False}, org=org)
     assert stored_count(db, org) == 1
+
+
+def scanned_relations(plan: dict[str, Any], found: set[str] | None = None) -> set[str]:
+    found = set() if found is None else found
+    if "Relation Name" in plan:
+        found.add(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        scanned_relations(child, found)
+    return found
+
+
+@pytest.mark.versions  # a query plan: checked on PostgreSQL 15 and 18
+@pytest.mark.parametrize("report", ["funnel", "completion-time"])
+def test_a_report_for_a_period_reads_only_the_partitions_of_its_months(analytics_api, engine, report) -> None:
+    this_month = month_start(datetime.now(UTC))
+    last_month = month_start(this_month, -1)
+    query = {"from": last_month.date().isoformat(), "to": (this_month + timedelta(days=2)).date().isoformat()}
+    with captured_statements() as statements:
+        assert analytics_api(report, **query).status == 200
+        assert analytics_api(report).status == 200  # all time
+    plans = []
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for sql, parameters in statements:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, parameters)
+            plans.append(scanned_relations(cursor.fetchall()[0][0][0]["Plan"]))
+    finally:
+        raw.close()
+    period, all_time = plans
+    assert period == {partition_name(last_month), partition_name(this_month)}
+    assert {partition_name(last_month), partition_name(this_month), "onboarding_metric_default"} < all_time

@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
 from onboarding import client_metrics
 from onboarding.client_metrics import CLIENT_EVENT_TYPES
+from onboarding.db import unit_of_work
+from onboarding.metric_partitions import month_start, partition_name
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingState
 from tests.fixtures import ORG, admin_claims
@@ -91,22 +93,22 @@ def test_the_clients_timestamp_and_typed_fields_are_kept(send, new_org, db: Sess
     assert row.session_id == sent["session_id"]
 
 
-def test_a_batch_is_one_statement(send, new_org) -> None:
+def test_a_batch_is_two_statements_the_daily_cap_then_the_insert(send, new_org) -> None:
     with recorded_statements() as statements:
         send([event() for _ in range(100)])
-    assert len(statements) == 1
+    assert len(statements) == 2
+    assert "onboarding_metric_quota" in statements[0] and "INSERT INTO onboarding_metric " in statements[1]
 
 
 def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, new_org) -> None:
     with recorded_statements() as statements:
         send([event()])
         send([event() for _ in range(100)])
-    assert statements[0] == statements[1]
+    assert len(statements) == 4 and statements[:2] == statements[2:]
 
 
-def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unknown_org(
-    send, new_org
-) -> None:
+def test_a_replayed_batch_costs_what_a_new_one_does(send, new_org) -> None:
+    # The daily cap's reservation has told an unknown organization (404) from a replay already.
     batch = [event() for _ in range(3)]
     send(batch)
     with recorded_statements() as statements:
@@ -150,6 +152,84 @@ def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(send, n
     repeat = {**first, "event_data": {"attempt": 2}}
     assert send([first, repeat]).json == {"accepted": 1, "duplicates": 1}
     assert [row.event_data for row in stored(db)] == [{"attempt": 1}]
+
+
+def test_an_event_id_resent_with_another_timestamp_is_a_duplicate_and_the_first_copy_stays(
+    send, new_org, db: Session
+) -> None:
+    first = event(timestamp=(datetime.now(UTC) - timedelta(hours=3)).isoformat(), event_data={"attempt": 1})
+    assert send([first]).json == {"accepted": 1, "duplicates": 0}
+    # A client that stamps its events when it sends them: same id, a later timestamp.
+    resent = {**first, "timestamp": datetime.now(UTC).isoformat(), "event_data": {"attempt": 2}}
+    assert send([resent]).json == {"accepted": 0, "duplicates": 1}
+    assert [row.event_data for row in stored(db)] == [{"attempt": 1}]
+
+
+def test_one_event_id_twice_in_a_batch_with_two_timestamps_is_stored_once(send, new_org, db: Session) -> None:
+    first = event(timestamp=(datetime.now(UTC) - timedelta(minutes=1)).isoformat())
+    assert send([first, {**first, "timestamp": datetime.now(UTC).isoformat()}]).json == {
+        "accepted": 1,
+        "duplicates": 1,
+    }
+
+
+# Each side of next month's first instant is in its own partition (both exist ahead of time). The
+# API refuses timestamps more than 5 minutes ahead, so these go through the ingestion's own statement.
+NEXT_MONTH = month_start(datetime.now(UTC), 1)
+
+
+def ingest_directly(org_id: str, event_id: uuid.UUID, at: datetime) -> client_metrics.IngestResult:
+    """What the handler calls, with the validation's clock bypassed (`model_construct`)."""
+    one = client_metrics.ClientMetricEvent.model_construct(
+        event_id=event_id,
+        event_type="view_reports",
+        timestamp=at,
+        event_data={},
+        session_id=None,
+        wizard_step_reached=None,
+        step_duration_seconds=None,
+    )
+    with unit_of_work() as session:
+        return client_metrics.ingest(
+            session, org_id, client_metrics.MetricBatch.model_construct(events=[one]), None
+        )
+
+
+def partitions_holding(db: Session, event_id: uuid.UUID) -> list[str]:
+    return list(
+        db.scalars(
+            text("SELECT tableoid::regclass::text FROM onboarding_metric WHERE client_event_id = :e"),
+            {"e": event_id},
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("first_at", "resent_at"),
+    [
+        (
+            NEXT_MONTH - timedelta(microseconds=1),
+            NEXT_MONTH - timedelta(microseconds=1),
+        ),  # the same batch again
+        (NEXT_MONTH - timedelta(seconds=30), NEXT_MONTH + timedelta(seconds=30)),  # re-stamped, next month
+        (NEXT_MONTH + timedelta(seconds=30), NEXT_MONTH - timedelta(seconds=30)),  # re-stamped, month before
+    ],
+    ids=["same timestamp", "resent after the boundary", "resent before the boundary"],
+)
+def test_replays_across_a_month_boundary_are_duplicates(new_org, db: Session, first_at, resent_at) -> None:
+    event_id = uuid.uuid4()
+    assert ingest_directly(new_org, event_id, first_at).accepted == 1
+    assert ingest_directly(new_org, event_id, resent_at).model_dump() == {"accepted": 0, "duplicates": 1}
+    assert partitions_holding(db, event_id) == [partition_name(month_start(first_at))]
+
+
+def test_a_copy_outside_the_resend_window_does_not_make_an_event_a_duplicate(new_org, db: Session) -> None:
+    # Documented limit: a resend more than RESEND_WINDOW after the first arrival, re-stamped, is new.
+    event_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    window = client_metrics.RESEND_WINDOW + client_metrics.MAX_EVENT_AGE + client_metrics.MAX_CLOCK_SKEW
+    assert ingest_directly(new_org, event_id, now - window - timedelta(seconds=1)).accepted == 1
+    assert ingest_directly(new_org, event_id, now).accepted == 1
 
 
 def test_equal_event_ids_from_different_orgs_never_interfere(send, new_org, make_org, db: Session) -> None:

@@ -261,6 +261,24 @@ def test_the_purge_event_file_is_what_the_schedule_sends() -> None:
     assert rendered == event
 
 
+def test_the_metric_partitions_are_maintained_nightly_by_the_schema_owner_with_retries_and_a_queue() -> None:
+    # The DDL user's function (partitions are created, attached, detached and dropped), on its own schedule.
+    migrations = RESOURCES["MigrationsFunction"]["Properties"]
+    schedule = migrations["Events"]["MetricPartitionsNightly"]
+    assert schedule["Type"] == "ScheduleV2"
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == "cron(30 2 * * ? *)"
+    assert properties["ScheduleExpressionTimezone"] == "UTC"
+    assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    queue = {"Fn::GetAtt": ["MetricPartitionsDeadLetterQueue", "Arn"]}
+    assert properties["DeadLetterConfig"] == {"Arn": queue}
+    assert migrations["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"] == queue
+    alarm = RESOURCES["MetricPartitionsDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["MetricPartitionsDeadLetterQueue", "QueueName"]}
+    event = json.loads((EVENTS_DIR / "migrations_maintain_metric_partitions.json").read_text())
+    assert json.loads(properties["Input"].replace("<aws.scheduler.scheduled-time>", event["time"])) == event
+
+
 def test_the_migrations_function_packages_the_alembic_scripts() -> None:
     spec = SPECS["MigrationsFunction"]
     assert spec.code_uri.name == "migrations"

@@ -1,4 +1,5 @@
-"""The benchmark sections (issues 8 and 16). Each builds its own database and returns a `Section`.
+"""The benchmark sections (issues 8, 16 and 17: the partitioning migration). Each builds its own
+database and returns a `Section`.
 
 Every timed figure sits next to a floor measured in the same section of the same run (a raw pg8000
 `SELECT 1`, a COPY of the same rows, plain DELETEs of the same rows, the naive approach), because
@@ -17,6 +18,7 @@ from bench.sections import (
     latency,
     link,
     naive,
+    partitioning,
     purge,
     round_trips,
     sample_data,
@@ -33,4 +35,5 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "naive": naive.run,
     "cpu": cpu.run,
     "link": link.run,
+    "partitioning": partitioning.run,
 }

@@ -12,13 +12,17 @@ app = create_app()
     "/v1/onboarding/metrics",
     responses=documented(
         {200: "Stored once per event id: how many were new and how many were replays"},
-        errors={404: "The organization does not exist"},
+        errors={
+            404: "The organization does not exist",
+            429: "The organization's daily cap of metric events is reached (Retry-After: seconds until "
+            "00:00 UTC); nothing of the batch was stored",
+        },
     ),
 )
 @measured(
     "10 events",
-    statements=1,
-    why="one INSERT for the batch",
+    statements=2,
+    why="the daily cap's upsert, then one INSERT for the batch",
     body="metric batch",
     headers={"user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36"},
 )

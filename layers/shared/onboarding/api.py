@@ -206,6 +206,7 @@ def error_response(error: DomainError) -> Response[Any]:
         status_code=error.status,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(error_document(error)),
+        headers=dict(error.headers) or None,
     )
 
 
@@ -232,7 +233,7 @@ def error_event_response(error: DomainError) -> dict[str, Any]:
     """An API Gateway HTTP API (v2) response, for errors raised before the resolver runs."""
     return {
         "statusCode": error.status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers},
         "body": json.dumps(error_document(error)),
         "isBase64Encoded": False,
     }

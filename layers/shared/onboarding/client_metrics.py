@@ -2,12 +2,15 @@
 
 Batches are validated whole before anything is written (any bad event: 422 naming its index, nothing
 stored), then stored with one `INSERT ... SELECT FROM jsonb_to_recordset(...) ON CONFLICT
-(organization_id, client_event_id) DO NOTHING`: a replayed event id is stored once per org, equal ids
-of other orgs never interfere. Clients may send only the event types the service cannot observe
+(organization_id, client_event_id, timestamp) DO NOTHING`: a replayed event id is stored once per org,
+equal ids of other orgs never interfere. The table is partitioned by month on `timestamp`, which
+PostgreSQL requires in the unique key, so a resend of an event id with another timestamp (a client
+that stamps events when it sends them) is found by the statement itself: the first copy stored wins
+(`RESEND_WINDOW`). Clients may send only the event types the service cannot observe
 itself (`CLIENT_EVENT_TYPES`); the others are reserved, so analytics cannot be forged. The data
 model's key fields of a type are checked in its `event_data` (`video_id`, `video_title` and
-`watch_percentage` of the video events). The user agent is coarsened to a browser family and OS before
-storage (`coarse_user_agent`).
+`watch_percentage` of the video events). The user agent
+is coarsened to a browser family and OS before storage (`coarse_user_agent`).
 """
 
 import json
@@ -28,7 +31,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from onboarding.errors import NotFound
+from onboarding import metric_quota
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingMetric, Organization
 
@@ -48,6 +51,13 @@ MAX_EVENT_DATA_DEPTH: Final = 4  # event_data itself is level 1
 MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 MAX_EVENT_AGE: Final = timedelta(days=7)
 MAX_USER_AGENT_CHARS: Final = 100
+# An event id resent within this long of its first arrival is a duplicate whatever its timestamp. A
+# stored copy's timestamp is then within [t - (RESEND_WINDOW + MAX_EVENT_AGE + MAX_CLOCK_SKEW),
+# t + MAX_EVENT_AGE + MAX_CLOCK_SKEW] of the resend's t (both were accepted within MAX_EVENT_AGE and
+# MAX_CLOCK_SKEW of their arrival): the statement looks there only, two monthly partitions at most.
+RESEND_WINDOW: Final = timedelta(days=7)
+_RESENT_BEFORE: Final = RESEND_WINDOW + MAX_EVENT_AGE + MAX_CLOCK_SKEW
+_RESENT_AFTER: Final = MAX_EVENT_AGE + MAX_CLOCK_SKEW
 
 # An opaque random token (UUID, base64url, hex): no '@', spaces or dots, not just digits (phone numbers).
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,50}")
@@ -305,7 +315,13 @@ def _looks_like_email(text: str) -> bool:
 
 def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | None) -> IngestResult:
     """Store a client batch once per event id, in one statement; duplicates (also within the batch,
-    where the first occurrence wins) are counted, not stored."""
+    where the first occurrence wins) are counted, not stored. The organization's daily cap is
+    checked first, in the same transaction (`metric_quota`: over it, a 429 and nothing stored)."""
+    metric_quota.reserve(session, org_id, len(batch.events))
+    # An id twice in one batch: the first occurrence (the statement sees only rows stored before it).
+    first: dict[UUID, ClientMetricEvent] = {}
+    for event in batch.events:
+        first.setdefault(event.event_id, event)
     rows = [
         {
             "client_event_id": str(event.event_id),
@@ -316,7 +332,7 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
             "session_id": event.session_id,
             "timestamp": event.timestamp.isoformat(),
         }
-        for event in batch.events
+        for event in first.values()
     ]
     # The insert's row count is what it stored. On the session's connection (Core): an ORM session
     # would read the parameters as rows to bulk-insert.
@@ -324,9 +340,7 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
         _ingest_statement(),
         {"org_id": org_id, "agent": coarse_user_agent(user_agent), "batch": rows},
     )
-    accepted = result.rowcount
-    if accepted == 0 and session.get(Organization, org_id) is None:  # replays only: a second statement
-        raise NotFound("The organization does not exist.")
+    accepted = result.rowcount  # the reservation has answered 404 for an organization that does not exist
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
 
 
@@ -353,8 +367,15 @@ def _ingest_statement() -> Insert:
         .render_derived("batch", with_types=True)
     )
     org = bindparam("org_id", type_=String)
+    stored = OnboardingMetric
+    resent = exists().where(
+        stored.organization_id == org,
+        stored.client_event_id == batch.c.client_event_id,
+        stored.timestamp.between(batch.c.timestamp - _RESENT_BEFORE, batch.c.timestamp + _RESENT_AFTER),
+    )
     rows = select(*batch.columns, org, bindparam("agent", type_=String(500))).where(
-        exists().where(Organization.id == org)  # an unknown organization stores nothing (404, not 409)
+        exists().where(Organization.id == org),  # an unknown organization stores nothing (404, not 409)
+        ~resent,
     )
     return (
         pg_insert(OnboardingMetric)

@@ -4,7 +4,7 @@ Fixes over the seed document: JSONB instead of JSON, TIMESTAMPTZ instead of naiv
 cannot collide (`ids`), server-side defaults for every default, and its "future" check constraints now.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -265,22 +265,9 @@ class OnboardingTutorialCompletion(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class OnboardingMetric(Base):
-    __tablename__ = "onboarding_metric"
-    __table_args__ = (
-        # The seed's chk_positive_duration, split per column so either may be NULL independently.
-        CheckConstraint("step_duration_seconds >= 0", name="step_duration_non_negative"),
-        CheckConstraint("completion_time_minutes >= 0", name="completion_time_non_negative"),
-        CheckConstraint("wizard_step_reached BETWEEN 1 AND 5", name="step_reached_range"),
-        CheckConstraint("wizard_step_dropped BETWEEN 1 AND 5", name="step_dropped_range"),
-        # Idempotent ingestion: a client event id is stored once per org (NULL for service-emitted rows).
-        UniqueConstraint("organization_id", "client_event_id", name="uq_metric_org_client_event"),
-        Index("idx_org_events", "organization_id", "event_type"),
-        Index("idx_event_timestamp", "event_type", "timestamp"),
-        Index("idx_drop_off", "wizard_step_dropped"),
-        # Export pages in keyset order (migration 0004_api2).
-        Index("idx_metric_org_timestamp", "organization_id", "timestamp", "id"),
-    )
+class _MetricColumns:
+    """The columns of a metric row, shared by the live table and its archive (same order: the archive
+    job copies whole rows)."""
 
     id: Mapped[str] = mapped_column(String(50), primary_key=True, server_default=id_default("metric"))
     organization_id: Mapped[str] = mapped_column(
@@ -295,8 +282,56 @@ class OnboardingMetric(Base):
     wizard_step_dropped: Mapped[int | None]
     user_agent: Mapped[str | None] = mapped_column(String(500))
     session_id: Mapped[str | None] = mapped_column(String(50))
-    timestamp: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Part of the primary key: PostgreSQL wants the partition key in every unique constraint.
+    timestamp: Mapped[datetime] = mapped_column(primary_key=True, server_default=func.now())
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class OnboardingMetric(_MetricColumns, Base):
+    """Analytics events, range-partitioned by month on `timestamp` (migration 0008; the partitions are
+    kept by `metric_partitions`: next months ahead, a default partition, the archive after 12 months)."""
+
+    __tablename__ = "onboarding_metric"
+    __table_args__ = (
+        # The seed's chk_positive_duration, split per column so either may be NULL independently.
+        CheckConstraint("step_duration_seconds >= 0", name="step_duration_non_negative"),
+        CheckConstraint("completion_time_minutes >= 0", name="completion_time_non_negative"),
+        CheckConstraint("wizard_step_reached BETWEEN 1 AND 5", name="step_reached_range"),
+        CheckConstraint("wizard_step_dropped BETWEEN 1 AND 5", name="step_dropped_range"),
+        # Idempotent ingestion: a client event id is stored once per org (NULL for service-emitted rows).
+        # The partition key must be part of it; `client_metrics` finds resends with another timestamp.
+        UniqueConstraint(
+            "organization_id", "client_event_id", "timestamp", name="uq_metric_org_client_event"
+        ),
+        Index("idx_org_events", "organization_id", "event_type"),
+        Index("idx_event_timestamp", "event_type", "timestamp"),
+        Index("idx_drop_off", "wizard_step_dropped"),
+        # Export pages in keyset order (migration 0004_api2).
+        Index("idx_metric_org_timestamp", "organization_id", "timestamp", "id"),
+        {"postgresql_partition_by": "RANGE (timestamp)"},
+    )
+
+
+class OnboardingMetricArchive(_MetricColumns, Base):
+    """Metric rows older than 12 months, moved out of `onboarding_metric` by the nightly maintenance
+    (`metric_partitions`). Not read by analytics; part of the organization's export; deleted with it."""
+
+    __tablename__ = "onboarding_metric_archive"
+    __table_args__ = (Index("idx_metric_archive_org_timestamp", "organization_id", "timestamp", "id"),)
+
+
+class OnboardingMetricQuota(Base):
+    """How many client metric events an organization sent today (UTC): the daily cap of `metric_quota`.
+    One row per organization, reset by the first batch of a new day (migration 0009_metric_quota)."""
+
+    __tablename__ = "onboarding_metric_quota"
+    __table_args__ = (CheckConstraint("events >= 0", name="events_non_negative"),)
+
+    organization_id: Mapped[str] = mapped_column(
+        String(50), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date]
+    events: Mapped[int]
 
 
 class OutboxEvent(Base):

@@ -52,6 +52,16 @@ class Settings(BaseModel):
         default=120_000, alias="MIGRATION_STATEMENT_TIMEOUT_MS", ge=1_000, le=840_000
     )
 
+    # Partitions of onboarding_metric (onboarding.metric_partitions, the nightly maintenance): months
+    # created ahead of time, and months kept before a partition is moved to the archive.
+    metric_partitions_ahead: int = Field(default=3, alias="METRIC_PARTITIONS_AHEAD", ge=1, le=24)
+    metric_retention_months: int = Field(default=12, alias="METRIC_RETENTION_MONTHS", ge=1, le=120)
+
+    # Client metric events an organization may send per UTC day (onboarding.metric_quota); over it a
+    # batch is a 429. At least one full batch (100 events). A real organization's browsers send tens to
+    # hundreds a day; the default bounds one tenant to 2 s of the stage's throttle rate.
+    metric_daily_quota: int = Field(default=10_000, alias="METRIC_DAILY_QUOTA", ge=100, le=10_000_000)
+
     org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
     groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", ge=1024)
