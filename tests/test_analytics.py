@@ -457,5 +457,12 @@ def test_a_report_for_a_period_reads_only_the_partitions_of_its_months(analytics
     finally:
         raw.close()
     period, all_time = plans
-    assert period == {partition_name(last_month), partition_name(this_month)}
+    metric_partitions_read = {name for name in period if name.startswith("onboarding_metric_y")}
+    if report == "funnel":
+        # The funnel also looks up each organization's latest activity, which may come after the period:
+        # months from the period's first on (the ones made ahead are empty), never an earlier one.
+        assert {partition_name(last_month), partition_name(this_month)} <= metric_partitions_read
+        assert min(metric_partitions_read) == partition_name(last_month)
+    else:
+        assert period == {partition_name(last_month), partition_name(this_month)}
     assert {partition_name(last_month), partition_name(this_month), "onboarding_metric_default"} < all_time

@@ -379,7 +379,12 @@ def _funnel_groups(
     state, metric = OnboardingState, OnboardingMetric
     variant = _variant(split)
     # Activity: the state's last change or the organization's last metric (index on org, timestamp).
-    last_metric = select(func.max(metric.timestamp)).where(metric.organization_id == state.organization_id)
+    # Only metrics from the period's start on can matter (an organization that started in the period has
+    # `updated_at` >= its start): the lookup then reads no month before the period (partition pruning).
+    last_metric = select(func.max(metric.timestamp)).where(
+        metric.organization_id == state.organization_id,
+        _within(metric.timestamp, Period(from_=span.from_, to=None)),
+    )
     last_activity = func.greatest(state.updated_at, last_metric.scalar_subquery())
     idle = last_activity < func.now() - func.make_interval(0, 0, 0, inactive_days)
     per_org = (
