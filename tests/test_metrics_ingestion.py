@@ -2,7 +2,8 @@
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from functions.metrics.app import lambda_handler
 from onboarding import client_metrics, container
 from onboarding.client_metrics import CLIENT_EVENT_TYPES
 from onboarding.metrics import MetricEventType
-from onboarding.models import OnboardingMetric, OnboardingState
+from onboarding.models import OnboardingMetric
 from tests.fixtures import ORG, admin_claims
 from tests.sql_statements import recorded_statements
 
@@ -24,6 +25,12 @@ CHROME_ON_WINDOWS = (
     "Chrome/126.0.6478.127 Safari/537.36"
 )
 SERVICE_EVENT_TYPES = sorted(set(MetricEventType) - CLIENT_EVENT_TYPES)
+
+
+@pytest.fixture
+def started_org(make_started_org: Callable[..., str]) -> str:
+    """The organization "org_a", its onboarding started (the state inserted directly: no metric)."""
+    return make_started_org()
 
 
 @pytest.fixture
@@ -61,7 +68,7 @@ def error_types(response) -> list[str]:
 # --- Storing a batch ---
 
 
-def test_a_batch_is_stored_and_counted(send, new_org, db: Session) -> None:
+def test_a_batch_is_stored_and_counted(send, started_org, db: Session) -> None:
     batch = [event(), event("checklist_viewed", event_data={"entry_point": "dashboard"})]
     response = send(batch)
     assert response.status == 200
@@ -73,7 +80,7 @@ def test_a_batch_is_stored_and_counted(send, new_org, db: Session) -> None:
     assert all(r.organization_id == "org_a" for r in rows)
 
 
-def test_the_clients_timestamp_and_typed_fields_are_kept(send, new_org, db: Session) -> None:
+def test_the_clients_timestamp_and_typed_fields_are_kept(send, started_org, db: Session) -> None:
     at = datetime.now(UTC) - timedelta(hours=3)
     sent = event(
         "wizard_step_viewed",
@@ -89,13 +96,13 @@ def test_the_clients_timestamp_and_typed_fields_are_kept(send, new_org, db: Sess
     assert row.session_id == sent["session_id"]
 
 
-def test_a_batch_is_one_statement(send, new_org) -> None:
+def test_a_batch_is_one_statement(send, started_org) -> None:
     with recorded_statements() as statements:
         send([event() for _ in range(100)])
     assert len(statements) == 1
 
 
-def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, new_org) -> None:
+def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, started_org) -> None:
     with recorded_statements() as statements:
         send([event()])
         send([event() for _ in range(100)])
@@ -103,7 +110,7 @@ def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send,
 
 
 def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unknown_org(
-    send, new_org
+    send, started_org
 ) -> None:
     batch = [event() for _ in range(3)]
     send(batch)
@@ -112,14 +119,14 @@ def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_an_unkn
     assert len(statements) == 2
 
 
-def test_a_batch_of_one_hundred_events_is_accepted(send, new_org, db: Session) -> None:
+def test_a_batch_of_one_hundred_events_is_accepted(send, started_org, db: Session) -> None:
     response = send([event() for _ in range(100)])
     assert response.json == {"accepted": 100, "duplicates": 0}
     assert len(stored(db)) == 100
 
 
 @pytest.mark.parametrize("count", [0, 101])
-def test_a_batch_needs_one_to_one_hundred_events(send, new_org, db: Session, count: int) -> None:
+def test_a_batch_needs_one_to_one_hundred_events(send, started_org, db: Session, count: int) -> None:
     response = send([event() for _ in range(count)])
     assert response.status == 422
     assert error_fields(response) == ["body.events"]
@@ -129,7 +136,7 @@ def test_a_batch_needs_one_to_one_hundred_events(send, new_org, db: Session, cou
 # --- Idempotency ---
 
 
-def test_replaying_a_batch_stores_nothing_twice(send, new_org, db: Session) -> None:
+def test_replaying_a_batch_stores_nothing_twice(send, started_org, db: Session) -> None:
     batch = [event(), event()]
     send(batch)
     again = send(batch)
@@ -137,21 +144,25 @@ def test_replaying_a_batch_stores_nothing_twice(send, new_org, db: Session) -> N
     assert len(stored(db)) == 2
 
 
-def test_a_partly_replayed_batch_stores_only_the_new_events(send, new_org, db: Session) -> None:
+def test_a_partly_replayed_batch_stores_only_the_new_events(send, started_org, db: Session) -> None:
     old = event()
     send([old])
     assert send([old, event()]).json == {"accepted": 1, "duplicates": 1}
 
 
-def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(send, new_org, db: Session) -> None:
+def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(
+    send, started_org, db: Session
+) -> None:
     first = event(event_data={"attempt": 1})
     repeat = {**first, "event_data": {"attempt": 2}}
     assert send([first, repeat]).json == {"accepted": 1, "duplicates": 1}
     assert [row.event_data for row in stored(db)] == [{"attempt": 1}]
 
 
-def test_equal_event_ids_from_different_orgs_never_interfere(send, new_org, make_org, db: Session) -> None:
-    make_org("org_b")
+def test_equal_event_ids_from_different_orgs_never_interfere(
+    send, started_org, make_started_org, db: Session
+) -> None:
+    make_started_org("org_b")
     shared = event()
     assert send([shared]).json == {"accepted": 1, "duplicates": 0}
     assert send([shared], org_id="org_b").json == {"accepted": 1, "duplicates": 0}
@@ -162,12 +173,12 @@ def test_equal_event_ids_from_different_orgs_never_interfere(send, new_org, make
 
 
 @pytest.mark.parametrize("event_type", sorted(CLIENT_EVENT_TYPES))
-def test_clients_may_send_what_only_the_browser_sees(send, new_org, event_type: str) -> None:
+def test_clients_may_send_what_only_the_browser_sees(send, started_org, event_type: str) -> None:
     assert send([event(event_type)]).status == 200
 
 
 @pytest.mark.parametrize("event_type", SERVICE_EVENT_TYPES)
-def test_service_emitted_types_are_reserved(send, new_org, db: Session, event_type: str) -> None:
+def test_service_emitted_types_are_reserved(send, started_org, db: Session, event_type: str) -> None:
     response = send([event(), event(event_type)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.1.event_type"]
@@ -176,7 +187,7 @@ def test_service_emitted_types_are_reserved(send, new_org, db: Session, event_ty
 
 
 @pytest.mark.parametrize("event_type", ["page_view", "", "VIEW_REPORTS", "view_reports\x00", 42, None])
-def test_an_unknown_type_is_422_naming_the_event_index(send, new_org, db: Session, event_type) -> None:
+def test_an_unknown_type_is_422_naming_the_event_index(send, started_org, db: Session, event_type) -> None:
     response = send([event(), event(), event(), event(event_type)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.3.event_type"]
@@ -189,19 +200,19 @@ def test_an_unknown_type_is_422_naming_the_event_index(send, new_org, db: Sessio
 @pytest.mark.parametrize(
     "field", ["wizard_step_dropped", "completion_time_minutes", "user_agent", "organization_id", "id"]
 )
-def test_unknown_and_service_owned_fields_are_422(send, new_org, field: str) -> None:
+def test_unknown_and_service_owned_fields_are_422(send, started_org, field: str) -> None:
     response = send([{**event(), field: 1}])
     assert response.status == 422
     assert error_fields(response) == [f"body.events.0.{field}"]
 
 
-def test_an_unknown_top_level_field_is_422(send, new_org) -> None:
+def test_an_unknown_top_level_field_is_422(send, started_org) -> None:
     response = send(body={"events": [event()], "source": "web"})
     assert error_fields(response) == ["body.source"]
 
 
 @pytest.mark.parametrize("event_id", ["not-a-uuid", "", 123, None, "ffffffff-ffff-ffff-ffff-fffffffffffff"])
-def test_event_id_must_be_a_uuid(send, new_org, event_id) -> None:
+def test_event_id_must_be_a_uuid(send, started_org, event_id) -> None:
     response = send([event(event_id=event_id)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.event_id"]
@@ -217,16 +228,39 @@ def test_event_id_must_be_a_uuid(send, new_org, event_id) -> None:
         (-timedelta(days=7, minutes=1), 422),
     ],
 )
-def test_timestamps_allow_small_clock_skew_and_one_week_of_backlog(send, new_org, offset, status) -> None:
+def test_timestamps_allow_small_clock_skew_and_one_week_of_backlog(send, started_org, offset, status) -> None:
     response = send([event(timestamp=(datetime.now(UTC) + offset).isoformat())])
     assert response.status == status
 
 
 @pytest.mark.parametrize("timestamp", ["2026-01-01T10:00:00", "yesterday", "", None, "9999-99-99T00:00:00Z"])
-def test_timestamps_must_be_iso_with_a_timezone(send, new_org, timestamp) -> None:
+def test_timestamps_must_be_iso_with_a_timezone(send, started_org, timestamp) -> None:
     response = send([event(timestamp=timestamp)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.timestamp"]
+
+
+@pytest.mark.parametrize("hours", [16, -16, 23])
+def test_an_offset_the_database_cannot_store_is_422_naming_the_field(
+    send, started_org, db: Session, hours: int
+) -> None:
+    # PostgreSQL accepts offsets up to 15:59: +16:00 used to pass validation and fail the whole batch in
+    # the database with a 422 that named no field.
+    now = datetime.now(UTC)
+    at = now.astimezone(timezone(timedelta(hours=hours))).isoformat()
+    response = send([event(), event(timestamp=at)])
+    assert response.status == 422
+    assert error_fields(response) == ["body.events.1.timestamp"]
+    assert stored(db) == []
+
+
+def test_timestamps_are_stored_and_exported_in_utc(send, started_org, api, db: Session) -> None:
+    at = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+    sent = at.astimezone(timezone(timedelta(hours=-5))).isoformat()  # ...-05:00
+    assert send([event(timestamp=sent)]).status == 200
+    assert stored(db)[0].timestamp == at
+    exported = api("GET", "/v1/onboarding/export").json["metrics"][0]["timestamp"]
+    assert exported == at.isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize(
@@ -239,12 +273,12 @@ def test_timestamps_must_be_iso_with_a_timezone(send, new_org, timestamp) -> Non
         ({"step_duration_seconds": 10**30}, "step_duration_seconds"),
     ],
 )
-def test_typed_fields_are_range_checked(send, new_org, fields, field) -> None:
+def test_typed_fields_are_range_checked(send, started_org, fields, field) -> None:
     response = send([event("wizard_step_viewed", **fields)])
     assert error_fields(response) == [f"body.events.0.{field}"]
 
 
-def test_wizard_fields_belong_to_wizard_step_viewed_only(send, new_org) -> None:
+def test_wizard_fields_belong_to_wizard_step_viewed_only(send, started_org) -> None:
     response = send([event("view_reports", wizard_step_reached=2)])
     assert error_types(response) == ["field_not_allowed_for_event_type"]
 
@@ -252,18 +286,18 @@ def test_wizard_fields_belong_to_wizard_step_viewed_only(send, new_org) -> None:
 # --- event_data bounds ---
 
 
-def test_event_data_of_four_kilobytes_is_accepted(send, new_org) -> None:
+def test_event_data_of_four_kilobytes_is_accepted(send, started_org) -> None:
     data = {"note": "x" * (4096 - len('{"note":""}'))}
     assert send([event(event_data=data)]).status == 200
 
 
-def test_event_data_over_four_kilobytes_is_422(send, new_org) -> None:
+def test_event_data_over_four_kilobytes_is_422(send, started_org) -> None:
     data = {"note": "x" * 4096}
     response = send([event(event_data=data)])
     assert error_types(response) == ["event_data_too_large"]
 
 
-def test_event_data_size_counts_encoded_bytes(send, new_org) -> None:
+def test_event_data_size_counts_encoded_bytes(send, started_org) -> None:
     data = {"note": "é" * 2100}  # 2100 characters, 4200 bytes
     assert error_types(send([event(event_data=data)])) == ["event_data_too_large"]
 
@@ -283,13 +317,13 @@ def test_the_size_bound_is_never_below_the_serialized_size(data) -> None:
     assert client_metrics._check_json(data, depth=1) >= exact
 
 
-def test_event_data_nests_at_most_four_levels(send, new_org) -> None:
+def test_event_data_nests_at_most_four_levels(send, started_org) -> None:
     assert send([event(event_data={"a": {"b": {"c": [1]}}})]).status == 200
     response = send([event(event_data={"a": {"b": {"c": {"d": [1]}}}})])
     assert error_types(response) == ["event_data_too_deep"]
 
 
-def test_deeply_nested_event_data_is_one_clear_422(send, new_org) -> None:
+def test_deeply_nested_event_data_is_one_clear_422(send, started_org) -> None:
     raw = json.dumps({"events": [event()]})[:-3] + ', "event_data": {"a": ' + "[" * 900 + "]" * 900 + "}}]}"
     response = send(raw_body=raw)
     assert response.status == 422
@@ -310,7 +344,7 @@ def test_deeply_nested_event_data_is_one_clear_422(send, new_org) -> None:
     ],
 )
 def test_event_data_rejects_unstorable_text_and_personal_data(
-    send, new_org, db: Session, data, error_type
+    send, started_org, db: Session, data, error_type
 ) -> None:
     response = send([event(event_data=data)])
     assert response.status == 422
@@ -320,7 +354,7 @@ def test_event_data_rejects_unstorable_text_and_personal_data(
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_non_json_numbers_are_malformed_json(send, new_org, literal: str) -> None:
+def test_non_json_numbers_are_malformed_json(send, started_org, literal: str) -> None:
     raw = json.dumps({"events": [event()]}).replace('"event_data"', '"x"')
     raw = raw[:-2] + f', "event_data": {{"n": {literal}}}}}]}}'
     assert send(raw_body=raw).status == 400
@@ -333,7 +367,7 @@ def test_non_json_numbers_are_malformed_json(send, new_org, literal: str) -> Non
     "session_id",
     ["4f1c2a9e-8d7b-4c1e-9f3a-0b2c4d6e8f10", "Zx8_Qm3-Lp0aWv7Rt2Yb", "a" * 50],
 )
-def test_opaque_session_tokens_are_accepted(send, new_org, session_id: str) -> None:
+def test_opaque_session_tokens_are_accepted(send, started_org, session_id: str) -> None:
     assert send([event(session_id=session_id)]).status == 200
 
 
@@ -351,19 +385,21 @@ def test_opaque_session_tokens_are_accepted(send, new_org, session_id: str) -> N
         "",
     ],
 )
-def test_session_ids_that_could_be_personal_data_are_422(send, new_org, db: Session, session_id: str) -> None:
+def test_session_ids_that_could_be_personal_data_are_422(
+    send, started_org, db: Session, session_id: str
+) -> None:
     response = send([event(session_id=session_id)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.session_id"]
     assert stored(db) == []
 
 
-def test_the_user_agent_comes_from_the_header_coarsened(send, new_org, db: Session) -> None:
+def test_the_user_agent_comes_from_the_header_coarsened(send, started_org, db: Session) -> None:
     send([event()], headers={"User-Agent": CHROME_ON_WINDOWS})
     assert [row.user_agent for row in stored(db)] == ["Chrome 126 / Windows"]
 
 
-def test_without_a_user_agent_header_none_is_stored(send, new_org, db: Session) -> None:
+def test_without_a_user_agent_header_none_is_stored(send, started_org, db: Session) -> None:
     send([event()], headers={"user-agent": ""})
     assert [row.user_agent for row in stored(db)] == [None]
 
@@ -371,31 +407,45 @@ def test_without_a_user_agent_header_none_is_stored(send, new_org, db: Session) 
 # --- The rest of the contract ---
 
 
-def test_view_reports_events_complete_the_view_reports_task(send, call, new_org, db: Session) -> None:
-    db.add(OnboardingState(organization_id=new_org))
-    db.commit()
+def test_view_reports_events_complete_the_view_reports_task(send, call, started_org) -> None:
     send([event("view_reports")])
-    response = call(checklist_handler)("GET", "/v1/onboarding/checklist", claims=admin_claims(new_org))
+    response = call(checklist_handler)("GET", "/v1/onboarding/checklist", claims=admin_claims(started_org))
     task = next(task for task in response.json["tasks"] if task["id"] == "view_reports")
     assert task["completed"] is True
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "GET"])
-def test_metrics_are_append_only(call, new_org, method: str) -> None:
-    response = call(lambda_handler)(method, PATH, claims=admin_claims(new_org))
+def test_metrics_are_append_only(call, started_org, method: str) -> None:
+    response = call(lambda_handler)(method, PATH, claims=admin_claims(started_org))
     assert response.status == 405
 
 
 def test_an_organization_that_does_not_exist_is_404(send) -> None:
-    assert send([event()], org_id="org_ghost").status == 404
+    response = send([event()], org_id="org_ghost")
+    assert (response.status, response.json["error"]["code"]) == (404, "organization_not_found")
 
 
-def test_a_body_over_the_limit_is_413(send, new_org) -> None:
+def test_before_onboarding_has_started_a_batch_is_404_and_stores_nothing(send, new_org, db: Session) -> None:
+    # As on every route but POST /v1/onboarding (and so the export never misses stored metrics).
+    response = send([event(), event()])
+    assert (response.status, response.json["error"]["code"]) == (404, "onboarding_not_started")
+    assert stored(db) == []
+
+
+def test_a_replay_before_onboarding_has_started_is_404_too(send, new_org, make_started_org, db) -> None:
+    batch = [event()]
+    assert send(batch).status == 404
+    assert send(batch).json["error"]["code"] == "onboarding_not_started"
+
+
+def test_a_body_over_the_limit_is_413(send, started_org) -> None:
     events = [event(event_data={"note": "x" * 4000}) for _ in range(20)]
     assert send(events).status == 413
 
 
-def test_with_the_recommended_body_limit_a_full_batch_of_full_events_fits(send, new_org, monkeypatch) -> None:
+def test_with_the_recommended_body_limit_a_full_batch_of_full_events_fits(
+    send, started_org, monkeypatch
+) -> None:
 
     monkeypatch.setenv("MAX_BODY_BYTES", str(512 * 1024))  # the metrics function's setting
     container.reset()

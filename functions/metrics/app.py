@@ -4,6 +4,7 @@ from onboarding import client_metrics
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.measured import measured
+from onboarding.state import NOT_STARTED
 
 app = create_app()
 
@@ -12,7 +13,7 @@ app = create_app()
     "/v1/onboarding/metrics",
     responses=documented(
         {200: "Stored once per event id: how many were new and how many were replays"},
-        errors={404: "The organization does not exist"},
+        errors=NOT_STARTED,
     ),
 )
 @measured(

@@ -4,12 +4,12 @@ Each answer is one statement. Field names are the seed's SQL aliases. Percentage
 null, not an error, when there is nothing to divide by (NULLIF). Organization ids and names appear in
 the incomplete-organizations list only; every other answer is an aggregate.
 
-Periods: optional `from`/`to` ISO dates, both inclusive, in UTC. The rate and the incomplete list
-filter organizations by when onboarding started; the funnel and completion times filter metric rows
-by their timestamp.
+Periods: optional `from`/`to`, both inclusive: an ISO 8601 date (a whole day in UTC) or an RFC 3339
+date-time (that instant), never a number. The rate and the incomplete list filter organizations by
+when onboarding started; the funnel and completion times filter metric rows by their timestamp.
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,7 +38,12 @@ from onboarding.errors import InvalidInput
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Organization
 from onboarding.pagination import decode_cursor, encode_cursor
-from onboarding.validation import field_error
+from onboarding.validation import DateOrTimestamp, field_error
+
+# A period's bound: a whole day (UTC) or an instant.
+Bound = DateOrTimestamp
+PERIOD_REVERSED = "date_range"
+PERIOD_RULES: Final = {PERIOD_REVERSED: "`from` is not after `to`."}
 
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGE_SIZE: Final = 500
@@ -46,12 +51,12 @@ WIZARD_STEPS: Final = 5
 
 
 class Period(BaseModel):
-    """The inclusive date range an answer covers (echoing the request; null = unbounded)."""
+    """The inclusive range an answer covers, as requested (dates, or date-times in UTC; null = unbounded)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: date | None = Field(serialization_alias="from", validation_alias="from")
-    to: date | None
+    from_: datetime | date | None = Field(serialization_alias="from", validation_alias="from")
+    to: datetime | date | None
 
 
 class CompletionRate(BaseModel):
@@ -102,22 +107,32 @@ class IncompleteOrganizations(BaseModel):
     next_cursor: str | None
 
 
-def period(from_: date | None, to: date | None) -> Period:
-    if from_ is not None and to is not None and from_ > to:
+def period(from_: date | datetime | None, to: date | datetime | None) -> Period:
+    if from_ is not None and to is not None and _first_instant(from_) > _last_instant(to):
         raise InvalidInput(
             "The period is empty: 'from' is after 'to'.",
-            details=[field_error("query.from", "must not be after 'to'", "date_range")],
+            details=[field_error("query.from", "must not be after 'to'", PERIOD_REVERSED)],
         )
     return Period(from_=from_, to=to)
 
 
+def _first_instant(bound: date | datetime) -> datetime:
+    """A date's first microsecond (UTC), or the instant itself."""
+    return bound if isinstance(bound, datetime) else datetime.combine(bound, time.min, UTC)
+
+
+def _last_instant(bound: date | datetime) -> datetime:
+    """A date's last microsecond (UTC; the database's precision), or the instant itself."""
+    return bound if isinstance(bound, datetime) else datetime.combine(bound, time.max, UTC)
+
+
 def _within(column_: SQLColumnExpression[datetime], span: Period) -> ColumnElement[bool]:
-    """`column_` inside the period's days (UTC), inclusive of both dates."""
+    """`column_` inside the period, inclusive of both bounds (whole days in UTC for dates)."""
     conditions: list[ColumnElement[bool]] = []
     if span.from_ is not None:
-        conditions.append(column_ >= datetime.combine(span.from_, time.min, UTC))
-    if span.to is not None and span.to < date.max:
-        conditions.append(column_ < datetime.combine(span.to + timedelta(days=1), time.min, UTC))
+        conditions.append(column_ >= _first_instant(span.from_))
+    if span.to is not None:
+        conditions.append(column_ <= _last_instant(span.to))
     return and_(true(), *conditions)
 
 
