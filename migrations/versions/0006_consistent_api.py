@@ -49,7 +49,7 @@ def _normalized(step: str, key: str) -> str:
 def upgrade() -> None:
     op.add_column("onboarding_state", sa.Column("sample_data_size", sa.String(20), nullable=True))
     op.create_check_constraint(
-        "ck_onboarding_state_sample_data_size_known",
+        op.f("ck_onboarding_state_sample_data_size_known"),
         "onboarding_state",
         "sample_data_size IN ('minimal', 'standard', 'comprehensive')",
     )
@@ -90,5 +90,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_onboarding_state_sample_data_size_known", "onboarding_state", type_="check")
+    op.drop_constraint(op.f("ck_onboarding_state_sample_data_size_known"), "onboarding_state", type_="check")
     op.drop_column("onboarding_state", "sample_data_size")
