@@ -124,7 +124,7 @@ def test_0006_stores_the_sample_data_size_and_rewrites_stored_timestamps_in_utc(
         )
     run(scratch_engine, "upgrade", "0006_consistent_api")
     with scratch_engine.connect() as connection:
-        rows = dict(
+        rows: dict[str, str | None] = dict(
             connection.execute(
                 text("SELECT organization_id, sample_data_size FROM onboarding_state ORDER BY 1")
             ).all()
