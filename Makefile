@@ -8,7 +8,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test venv sam-venv lock build lint typecheck unit unit-pg15 unit-pg18 unit-fast lint-template template-check bench serve invoke openapi fuzz clean
+.PHONY: dev test venv sam-venv browser vendor-dashboard lock build lint typecheck unit unit-pg15 unit-pg18 unit-fast lint-template template-check bench serve invoke openapi fuzz clean
 
 $(VENV)/.installed: pyproject.toml layers/shared/requirements.lock tools/bootstrap.sh tools/python312.sh
 	bash tools/bootstrap.sh $(VENV)
@@ -23,6 +23,15 @@ $(SAM_VENV)/.installed: tools/sam-requirements.txt tools/bootstrap_sam.sh tools/
 
 sam-venv: $(SAM_VENV)/.installed
 
+## browser: Debian's chromium for the dashboard's browser test, installed when missing (tools/chromium.sh)
+browser:
+	@bash tools/chromium.sh >/dev/null
+
+## vendor-dashboard: fetch the dashboard's Chart.js from its npm package (integrity-checked) into
+##                   dashboard/vendor/; move to another version: make vendor-dashboard CHARTJS_VERSION=4.7.0
+vendor-dashboard: venv
+	$(PY) -m tools.vendor_dashboard $(if $(CHARTJS_VERSION),--version $(CHARTJS_VERSION))
+
 ## lock: re-resolve layers/shared/requirements.in into requirements.lock (every transitive runtime
 ##       dependency, pinned with hashes, for Python 3.12 on every platform); the layer and .venv install it.
 ##       Upgrade one package: make lock LOCK_ARGS="--upgrade-package sqlalchemy"
@@ -31,18 +40,20 @@ lock: venv
 	  --custom-compile-command "make lock" $(LOCK_ARGS) \
 	  layers/shared/requirements.in -o layers/shared/requirements.lock
 
-## dev: prepare the local database, run the demo requests, then serve the API on 127.0.0.1:3000
-##      (DEV ONLY: JWT signatures not verified). `make dev DEV_SERVE=0` stops after the requests.
+## dev: prepare the local database, run the demo requests, seed the dashboard's demo data, then serve the
+##      API on 127.0.0.1:3000 and the analyst dashboard on 127.0.0.1:3001 (DEV ONLY: JWT signatures not
+##      verified, the dashboard signed in as a dev analyst). `make dev DEV_SERVE=0` stops after the requests.
 dev: venv
 	$(PY) -m tools.dev
 
 ## test: lint, type-check, sam build, the whole suite on PostgreSQL 15 and its version-sensitive tests on
 ##       18 (the suite's artifact tests load the functions from the build output), then lint the SAM
 ##       template and check the build. Independent steps run at once (-j), each one's output kept
-##       together (-O): the two virtualenvs first; then the build beside lint and type-check; then the tests.
+##       together (-O): the two virtualenvs (and the dashboard test's chromium) first; then the build beside
+##       lint and type-check; then the tests.
 TEST_JOBS ?= 3
 test:
-	@$(MAKE) --no-print-directory -j2 venv sam-venv
+	@$(MAKE) --no-print-directory -j3 venv sam-venv browser
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget build typecheck lint
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget unit-pg15 unit-pg18 template-check
 

@@ -23,6 +23,7 @@ class Scale:
     sample_calls: int  # generations (and clears) per size
     purge_orgs: tuple[int, int]  # the two purge sizes compared
     analytics_rows: int  # metric rows for the analytics at scale
+    migration_rows: tuple[int, ...]  # metric rows under the partitioning migration, one run per size
     analytics_calls: int  # timed calls per analytics query
     naive_calls: int  # timed calls per approach in the naive comparisons
 
@@ -35,7 +36,8 @@ FULL = Scale(
     ingest_batches=200,
     sample_calls=100,
     purge_orgs=(100, 1000),
-    analytics_rows=1_000_000,
+    analytics_rows=10_000_000,
+    migration_rows=(1_000_000, 10_000_000),
     analytics_calls=15,
     naive_calls=200,
 )
@@ -48,6 +50,7 @@ QUICK = Scale(
     sample_calls=5,
     purge_orgs=(5, 50),
     analytics_rows=5_000,
+    migration_rows=(2_000,),
     analytics_calls=2,
     naive_calls=5,
 )
@@ -82,11 +85,12 @@ class BenchContext:
         assert self._arrange is not None, "call fresh_database() first"
         return self._arrange
 
-    def fresh_database(self, name: str) -> str:
-        """A new, migrated database `name` (replacing any of that name); the service is pointed at it."""
+    def fresh_database(self, name: str, revision: str = "head") -> str:
+        """A new database `name` migrated to `revision` (replacing any of that name); the service is
+        pointed at it."""
         self._release()
         url = create_database(self.server_url, name, replace=True)
-        migrate(url)
+        migrate(url, revision)
         use_database(url)
         container.reset()
         self._url, self._arrange = url, create_engine(url, poolclass=NullPool)

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pg8000.core
 import pg8000.native
 from sqlalchemy import Engine, event, make_url
 
@@ -42,28 +41,6 @@ def count_statements(engine: Engine) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", before)
-
-
-@dataclass
-class WireCounter:
-    round_trips: int = 0
-
-
-@contextmanager
-def count_round_trips() -> Iterator[WireCounter]:
-    """Client-server round trips of every pg8000 connection in the process (one per wait for the server)."""
-    counter = WireCounter()
-    original = pg8000.core.CoreConnection.handle_messages
-
-    def counting(self: Any, context: Any) -> Any:
-        counter.round_trips += 1
-        return original(self, context)
-
-    pg8000.core.CoreConnection.handle_messages = counting
-    try:
-        yield counter
-    finally:
-        pg8000.core.CoreConnection.handle_messages = original
 
 
 CHECKLIST_GET = "GET /v1/onboarding/checklist"

@@ -9,6 +9,7 @@ when every section ran, whatever the figures (the "met" columns say how they com
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -48,6 +49,8 @@ HIDDEN_COLUMNS = {"sql"}  # kept in the JSON, too long for a table
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     scale = QUICK if args.quick else FULL
+    if args.migration_rows:
+        scale = dataclasses.replace(scale, migration_rows=tuple(args.migration_rows))
     names = list(args.only or SECTIONS)
     full_run = not args.quick and not args.only
     output = Path(args.output) if args.output else LATEST if full_run else PARTIAL
@@ -99,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny scale: checks that everything runs")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), metavar="SECTION",
                         help=f"run only these sections ({', '.join(SECTIONS)})")  # fmt: skip
+    parser.add_argument("--migration-rows", nargs="+", type=int, metavar="ROWS",
+                        help="metric rows for the partitioning section (default: 1 M and 10 M)")  # fmt: skip
     parser.add_argument("--output", help="where to write the JSON results")
     parser.add_argument("--server-url", help="a PostgreSQL server URL to use instead of the embedded one")
     parser.add_argument("--keep-databases", action="store_true", help="keep the bench_* databases")

@@ -13,6 +13,7 @@ from alembic import context
 from sqlalchemy import Connection, func, select
 
 from onboarding.db import build_engine
+from onboarding.metric_partitions import include_in_autogenerate
 from onboarding.models import Base
 from onboarding.settings import get_settings
 
@@ -38,6 +39,8 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        # onboarding_metric's monthly partitions are kept by onboarding.metric_partitions, not the models.
+        include_name=include_in_autogenerate,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

@@ -128,7 +128,7 @@ def assert_contract_error(response: HandlerResponse, status: int) -> None:
     assert response.status == status, response
     assert response.headers.get("Content-Type") == "application/json", response.headers
     error = response.json["error"]
-    assert set(error) == {"code", "message", "details"}, error
+    assert set(error) == {"code", "message", "details", "localized_message"}, error
     assert isinstance(error["code"], str) and error["code"]
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["details"], list)

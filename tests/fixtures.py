@@ -32,7 +32,7 @@ from tools.local_db import (
     start_embedded_postgres,
     use_database,
 )
-from tools.template import find_route, functions, load_handler
+from tools.template import find_route, function_of_area, functions, load_handler, with_own_environment
 
 if TYPE_CHECKING:
     from tests.aws_capture import EventCapture
@@ -121,6 +121,7 @@ def state_record(**columns: Any) -> StateRecord:
         "sample_data_expiry": None,
         "sample_data_cleared": False,
         "checklist_progress": {},
+        "checklist_completed_count": 0,
         "features_unlocked": [],
         "show_all_features": False,
         "skipped": False,
@@ -128,6 +129,7 @@ def state_record(**columns: Any) -> StateRecord:
         "started_at": datetime(2026, 10, 16, 3, 0, tzinfo=UTC),
         "completed_at": None,
         "updated_at": datetime(2026, 10, 16, 3, 0, tzinfo=UTC),
+        "experiments": {},
     }
     return StateRecord(**(defaults | columns))
 
@@ -255,12 +257,25 @@ def call(database_url: str) -> Callable[[Callable[..., dict[str, Any]]], Invoke]
     """`call(handler)(method, path, body=..., claims=...)` sends an HTTP API event through `handler`."""
 
     def bind(handler: Callable[..., dict[str, Any]]) -> Invoke:
+        # With the variables the template gives the handler's function (its body limit, ...).
+        area = _area_of(handler)
+        if area is not None:
+            handler = with_own_environment(function_of_area(area), handler)
+
         def invoke(method: str, path: str, **kwargs: Any) -> HandlerResponse:
             return HandlerResponse(handler(http_api_event(method, path, **kwargs), LocalLambdaContext()))
 
         return invoke
 
     return bind
+
+
+def _area_of(handler: Callable[..., dict[str, Any]]) -> str | None:
+    """The `functions/<area>` whose app module's `lambda_handler` is `handler`."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("functions.") and getattr(module, "lambda_handler", None) is handler:
+            return name.split(".")[1]
+    return None
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from functions.analytics.app import lambda_handler
 from onboarding import analytics
-from onboarding.models import OnboardingMetric
+from onboarding.metric_partitions import month_start, partition_name
+from onboarding.models import OnboardingMetric, OnboardingState
 from tests.fixtures import admin_claims, analyst_claims
 from tests.host_rows import start_onboarding
 from tests.sql_statements import captured_statements, recorded_statements
@@ -67,6 +68,15 @@ def test_completion_rate_counts_started_completed_skipped_and_in_progress(
         "total_tasks": 6,
         "avg_tasks_completed": 0.0,
         "avg_checklist_completion_percent": 0.0,
+        "completion_interval": {
+            "low": pytest.approx(0.1500, abs=1e-4),  # Wilson, 2 of 4
+            "high": pytest.approx(0.8500, abs=1e-4),
+            "confidence": 0.95,
+            "method": "wilson",
+        },
+        "experiment": None,
+        "variants": None,
+        "comparisons": None,
     }
 
 
@@ -127,16 +137,21 @@ def test_funnel_gives_drop_offs_per_step_as_a_share_of_wizard_starts(analytics_a
     add_metrics(db, org, "wizard_skipped", 2, wizard_step_dropped=3)
     response = analytics_api("funnel")
     assert response.status == 200
+    at_step_1 = {"reached": 1, "completed": 0, "dropped": 0, "dropped_skipped": 0, "dropped_inactive": 0}
+    not_reached = {"reached": 0, "completed": 0, "dropped": 0, "dropped_skipped": 0, "dropped_inactive": 0}
     assert response.json == {
         "period": {"from": None, "to": None},
+        "inactive_days": 7,
         "started_count": 4,
         "steps": [
-            {"step": 1, "drop_off_count": 0, "drop_off_percent": 0.0},
-            {"step": 2, "drop_off_count": 1, "drop_off_percent": 25.0},
-            {"step": 3, "drop_off_count": 2, "drop_off_percent": 50.0},
-            {"step": 4, "drop_off_count": 0, "drop_off_percent": 0.0},
-            {"step": 5, "drop_off_count": 0, "drop_off_percent": 0.0},
+            {"step": 1, **at_step_1, "drop_off_count": 0, "drop_off_percent": 0.0},
+            {"step": 2, **not_reached, "drop_off_count": 1, "drop_off_percent": 25.0},
+            {"step": 3, **not_reached, "drop_off_count": 2, "drop_off_percent": 50.0},
+            {"step": 4, **not_reached, "drop_off_count": 0, "drop_off_percent": 0.0},
+            {"step": 5, **not_reached, "drop_off_count": 0, "drop_off_percent": 0.0},
         ],
+        "experiment": None,
+        "variants": None,
     }
 
 
@@ -152,7 +167,8 @@ def test_funnel_without_any_start_has_no_percentages(analytics_api, make_org, db
     add_metrics(db, org, "wizard_skipped", 1, wizard_step_dropped=4)
     response = analytics_api("funnel").json
     assert response["started_count"] == 0
-    assert response["steps"][3] == {"step": 4, "drop_off_count": 1, "drop_off_percent": None}
+    assert response["steps"][3]["drop_off_count"] == 1
+    assert response["steps"][3]["drop_off_percent"] is None
 
 
 def test_funnel_counts_events_within_the_period(analytics_api, make_org, db) -> None:
@@ -163,7 +179,7 @@ def test_funnel_counts_events_within_the_period(analytics_api, make_org, db) -> 
     add_metrics(db, org, "wizard_skipped", 3, wizard_step_dropped=1, timestamp=JUNE_10 + timedelta(days=30))
     response = analytics_api("funnel", **{"from": "2026-06-10", "to": "2026-06-10"}).json
     assert response["started_count"] == 2
-    assert response["steps"][0] == {"step": 1, "drop_off_count": 1, "drop_off_percent": 50.0}
+    assert (response["steps"][0]["drop_off_count"], response["steps"][0]["drop_off_percent"]) == (1, 50.0)
 
 
 # --- Completion time ---
@@ -410,14 +426,16 @@ def relation_loops(plan: dict[str, Any], loops: dict[str, int] | None = None) ->
 
 
 @pytest.mark.versions  # a query plan: checked on PostgreSQL 15 and 18
-def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
+def test_completion_rate_reads_each_organizations_stored_count_not_its_progress(
     analytics_api, make_org, db, engine
 ) -> None:
     done = {"completed": True}
     add_orgs(make_org, db, [{"checklist_progress": {"add_team": done}} for _ in range(8)])
     with captured_statements() as statements:
-        analytics_api("completion-rate")
+        response = analytics_api("completion-rate").json
     [(sql, parameters)] = statements
+    assert "checklist_progress" not in sql  # no JSON evaluated per organization
+    assert response["avg_tasks_completed"] == 1
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -425,5 +443,73 @@ def test_completion_rate_reads_the_active_tasks_once_not_once_per_organization(
         plan = cursor.fetchall()[0][0][0]["Plan"]
     finally:
         raw.close()
-    # Twice for total_tasks, once for the active ids: never once per organization (8 here).
-    assert relation_loops(plan)["onboarding_checklist_task"] <= 4
+    # Twice for total_tasks: never once per organization (8 here).
+    assert relation_loops(plan)["onboarding_checklist_task"] <= 2
+
+
+def stored_count(db, org_id: str) -> int:
+    db.expire_all()
+    return int(
+        db.scalar(
+            select(OnboardingState.checklist_completed_count).where(OnboardingState.organization_id == org_id)
+        )
+    )
+
+
+def test_the_stored_count_follows_the_progress_whoever_writes_it(make_org, db) -> None:
+    done, undone = {"completed": True}, {"completed": False}
+    [org] = add_orgs(make_org, db, [{"checklist_progress": {"add_team": done, "view_reports": undone}}])
+    assert stored_count(db, org) == 1
+    db.execute(
+        update(OnboardingState)
+        .where(OnboardingState.organization_id == org)
+        .values(checklist_progress={"add_team": done, "view_reports": done, "retired_task": done})
+    )
+    db.commit()
+    assert stored_count(db, org) == 2  # an id that is no active task is not counted
+    db.execute(
+        update(OnboardingState).where(OnboardingState.organization_id == org).values(checklist_progress={})
+    )
+    db.commit()
+    assert stored_count(db, org) == 0
+
+
+def test_the_stored_count_follows_completions_the_checklist_stores(api, org, db) -> None:
+    api("PUT", "/v1/onboarding/checklist/complete_profile", body={"completed": True}, org=org)
+    api("PUT", "/v1/onboarding/checklist/add_team", body={"completed": True}, org=org)
+    assert stored_count(db, org) == 2
+    api("PUT", "/v1/onboarding/checklist/add_team", body={"completed": False}, org=org)
+    assert stored_count(db, org) == 1
+
+
+def scanned_relations(plan: dict[str, Any], found: set[str] | None = None) -> set[str]:
+    found = set() if found is None else found
+    if "Relation Name" in plan:
+        found.add(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        scanned_relations(child, found)
+    return found
+
+
+@pytest.mark.versions  # a query plan: checked on PostgreSQL 15 and 18
+@pytest.mark.parametrize("report", ["funnel", "completion-time"])
+def test_a_report_for_a_period_reads_only_the_partitions_of_its_months(analytics_api, engine, report) -> None:
+    this_month = month_start(datetime.now(UTC))
+    last_month = month_start(this_month, -1)
+    query = {"from": last_month.date().isoformat(), "to": (this_month + timedelta(days=2)).date().isoformat()}
+    with captured_statements() as statements:
+        assert analytics_api(report, **query).status == 200
+        assert analytics_api(report).status == 200  # all time
+    plans = []
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for sql, parameters in statements:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, parameters)
+            plans.append(scanned_relations(cursor.fetchall()[0][0][0]["Plan"]))
+    finally:
+        raw.close()
+    period, all_time = plans
+    # The funnel also reads onboarding_state (who started in the period, who has been idle).
+    assert period - {"onboarding_state"} == {partition_name(last_month), partition_name(this_month)}
+    assert {partition_name(last_month), partition_name(this_month), "onboarding_metric_default"} < all_time

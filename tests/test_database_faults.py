@@ -8,6 +8,7 @@ that fails the Nth statement of a request the way a dropped connection does.
 """
 
 import multiprocessing
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -170,6 +171,25 @@ def test_after_connections_are_reset_the_route_is_503_then_recovers_with_the_sam
     assert get_engine() is engine, "the same engine recovered (no new container needed)"
 
 
+@pytest.mark.parametrize("route", ROUTES, ids=route_id)
+def test_a_connection_that_died_while_the_container_was_frozen_is_replaced_and_the_route_succeeds(
+    route: HttpRoute, faults_org, database_url, service_database, proxy: TcpProxy
+) -> None:
+    # A frozen container's pooled connection idles; the database side closed it meanwhile (RDS Proxy's
+    # idle timeout, a failover). The ping after idling finds it dead and a new connection serves.
+    service_database(
+        via(database_url, proxy.port),
+        DB_SOCKET_TIMEOUT_SECONDS=SHORT_TIMEOUT,
+        DB_PING_AFTER_IDLE_SECONDS="0.05",
+    )
+    make_ready(route, ORG)  # through the proxy: the engine now holds a pooled connection
+    proxy.cut()
+    proxy.heal()
+    time.sleep(0.1)  # the freeze
+    response, _ = call(route)
+    assert 200 <= response.status < 300, response
+
+
 @pytest.mark.parametrize(
     "key", ["PUT /v1/onboarding/preferences", "GET /v1/onboarding", "GET /v1/analytics/funnel"]
 )
@@ -179,7 +199,7 @@ def test_a_database_that_hangs_mid_session_is_503_within_the_lambda_timeout_then
     route = next(route for route in ROUTES if route.route_key == key)
     service_database(via(database_url, proxy.port), DB_SOCKET_TIMEOUT_SECONDS=SHORT_TIMEOUT)
     assert call(route)[0].status == 200  # a pooled connection exists now
-    proxy.freeze()  # the pre-ping of that connection, then a new connection, both wait in vain
+    proxy.freeze()  # the pooled connection (used moments ago: no ping) waits in vain, then a new one
     assert_unavailable(*call(route))
     proxy.heal()
     assert call(route)[0].status == 200

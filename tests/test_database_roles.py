@@ -8,7 +8,7 @@ neither create, alter nor drop anything.
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from onboarding.container import reset as reset_service_caches
 from onboarding.db import sqlstate
+from onboarding.metric_partitions import month_start, partition_name
 from tests.api_routes import send
 from tests.test_migrations_on_a_live_database import HOST_TABLES_WITHOUT_SAMPLE_FLAG
 from tools.lambda_events import EVENTS_DIR, local_context
@@ -166,3 +167,32 @@ def test_the_dml_user_cannot_change_the_schema_or_the_hosts_organizations(
     finally:
         app.dispose()
     assert refused == dict.fromkeys(FORBIDDEN_TO_THE_DML_USER, "42501")  # insufficient privilege / not owner
+
+
+def test_the_ddl_user_keeps_the_metric_partitions_and_the_dml_user_writes_into_them(
+    roles_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect_service_as(monkeypatch, roles_database, "docs_migrator")
+    migrations = load_handler(functions()["MigrationsFunction"])
+    context = local_context(function_name="MigrationsFunction", timeout_seconds=300)
+    migrations({}, context)
+    in_a_year = datetime.now(UTC).replace(microsecond=0) + timedelta(days=365)
+    answer = migrations({"action": "maintain_metric_partitions", "time": in_a_year.isoformat()}, context)
+    created = partition_name(month_start(in_a_year, 3))
+    assert created in answer["partitions_created"]  # made by the maintenance, as the DDL user
+    app = create_engine(as_user(roles_database, "docs_app"), poolclass=NullPool)
+    try:
+        with app.begin() as connection:
+            landed = connection.execute(
+                text(
+                    "INSERT INTO onboarding_metric (organization_id, event_type, timestamp)"
+                    " VALUES (:org, 'view_reports', :at) RETURNING tableoid::regclass::text"
+                ),
+                {"org": ORG, "at": month_start(in_a_year, 3) + timedelta(days=1)},
+            ).scalar_one()
+        assert landed == created
+        with pytest.raises(SQLAlchemyError) as raised, app.begin() as connection:
+            connection.execute(text(f"ALTER TABLE onboarding_metric DETACH PARTITION {created}"))
+        assert sqlstate(raised.value) == "42501"
+    finally:
+        app.dispose()

@@ -1,14 +1,16 @@
 """Database access: Lambda-friendly engine, verified TLS, credentials per connection, one transaction."""
 
 import json
+import socket
 import ssl
-from collections.abc import Iterator
-from typing import cast
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
@@ -18,18 +20,90 @@ from onboarding.models import Organization
 from onboarding.settings import Settings
 from tests.fixtures import worker_suffix
 from tools.template import functions
+from tools.wire import count_round_trips
 
 
 def settings(**values: object) -> Settings:
     return Settings.model_validate(values)
 
 
-def test_engine_holds_one_connection_with_pre_ping_and_recycle() -> None:
+def test_engine_holds_one_connection_with_recycle_on_pg8000() -> None:
     engine = build_engine(settings(DATABASE_URL="postgresql://u@db.example/app", DB_TLS="disable"))
     assert cast(QueuePool, engine.pool).size() == 1
-    assert engine.pool._pre_ping is True
     assert 0 < engine.pool._recycle < 1800
     assert engine.dialect.driver == "pg8000"
+
+
+@pytest.fixture
+def local_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
+    """The service's engine (build_engine) on the test database, with settings of the test's own."""
+    engines: list[Engine] = []
+
+    def build(**values: object) -> Engine:
+        engines.append(build_engine(settings(DATABASE_URL=database_url, DB_TLS="disable", **values)))
+        return engines[-1]
+
+    yield build
+    for engine in engines:
+        engine.dispose()
+
+
+def backend_pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.pg_backend_pid())).scalar_one())
+
+
+def test_a_commit_is_one_round_trip(local_engine, db) -> None:
+    engine = local_engine()
+    with engine.connect() as connection:
+        connection.execute(insert(Organization).values(id="org_commit_trip", name="Committed"))
+        with count_round_trips() as wire:
+            connection.commit()
+    assert wire.round_trips == 1
+    assert db.get(Organization, "org_commit_trip") is not None
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(local_engine) -> None:
+    engine = local_engine()
+    backend_pid(engine)
+    with count_round_trips() as wire, engine.begin() as connection:
+        connection.execute(text("SELECT 1"))
+    assert wire.round_trips == 3  # BEGIN, the statement (no parameters: simple protocol), COMMIT
+
+
+def test_a_connection_that_idled_is_pinged_once_then_used(local_engine) -> None:
+    engine = local_engine(DB_PING_AFTER_IDLE_SECONDS=0.05)
+    pid = backend_pid(engine)
+    time.sleep(0.1)
+    with count_round_trips() as wire:
+        assert backend_pid(engine) == pid  # the same connection, alive
+    assert wire.round_trips == 1 + 2 + 3  # the ping; BEGIN and the rollback at checkin; the statement
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_use(local_engine, engine) -> None:
+    # What a Lambda freeze looks like: the proxy or a failover closed the pooled connection meanwhile.
+    service = local_engine(DB_PING_AFTER_IDLE_SECONDS=0.05)
+    pid = backend_pid(service)
+    with engine.begin() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    time.sleep(0.1)
+    assert backend_pid(service) != pid  # the ping failed, a new connection served the request
+
+
+def test_a_connection_that_died_inside_the_idle_window_fails_once_then_is_replaced(
+    local_engine, engine
+) -> None:
+    service = local_engine(DB_PING_AFTER_IDLE_SECONDS=3600)
+    pid = backend_pid(service)
+    with engine.begin() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    # pg8000 reports the reset as InterfaceError("network error") or, when the first read of the reply
+    # sees it, a bare ConnectionResetError: unit_of_work answers either with a 503.
+    with pytest.raises((SQLAlchemyError, OSError)) as raised:
+        backend_pid(service)
+    if isinstance(raised.value, SQLAlchemyError):
+        assert isinstance(translate_database_error(raised.value), DatabaseUnavailable)
+    assert backend_pid(service) != pid  # the pool discarded the dead connection and made a new one
 
 
 def test_tls_is_verified_against_the_trust_store_by_default() -> None:
@@ -112,7 +186,7 @@ def test_a_socket_error_the_driver_leaves_unwrapped_becomes_database_unavailable
 
 
 def test_the_worst_database_wait_fits_in_every_api_functions_timeout() -> None:
-    # A stale pooled connection to a hung database costs a pre-ping and a reconnect, each waiting up to
+    # A stale pooled connection to a hung database costs a ping (after idling) and a reconnect, each waiting up to
     # DB_SOCKET_TIMEOUT_SECONDS, before the 503: both must fit in the function's timeout, with room left.
     socket_timeout = Settings().db_socket_timeout_seconds
     for spec in functions().values():
@@ -125,3 +199,135 @@ def test_disabled_tls_is_not_even_asked_for() -> None:
         settings(DATABASE_URL="postgresql://u@localhost/app", DB_TLS="disable")
     )
     assert connect_args["ssl_context"] is False
+
+
+def test_a_unit_of_work_that_reads_first_sends_its_read_without_begin_or_commit(db) -> None:
+    with unit_of_work() as session:
+        session.execute(select(func.count()).select_from(Organization))  # the pooled connection exists
+    with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
+        session.execute(select(func.count()).select_from(Organization).where(Organization.id == "x"))
+    assert wire.round_trips == 3  # the statement alone
+
+
+def test_statements_after_the_first_read_are_one_transaction(db) -> None:
+    with pytest.raises(RuntimeError), unit_of_work(reads_first=True) as session:
+        session.execute(select(func.count()).select_from(Organization))
+        session.execute(insert(Organization).values(id="org_after_read", name="After the read"))
+        raise RuntimeError("the request fails after its write")
+    assert db.get(Organization, "org_after_read") is None  # rolled back
+
+
+def test_a_first_statement_that_writes_is_inside_the_transaction_even_when_reading_first(db) -> None:
+    with pytest.raises(RuntimeError), unit_of_work(reads_first=True) as session:
+        session.execute(insert(Organization).values(id="org_first_write", name="First write"))
+        raise RuntimeError("the request fails after its write")
+    assert db.get(Organization, "org_first_write") is None
+
+
+def test_a_first_read_that_locks_is_inside_the_transaction(db, make_org) -> None:
+    make_org("org_locked_read")
+    with unit_of_work() as session:
+        session.execute(select(func.count()).select_from(Organization))  # the pooled connection exists
+    with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
+        session.execute(select(Organization.id).where(Organization.id == "org_locked_read").with_for_update())
+    assert wire.round_trips == 5  # BEGIN, the statement, COMMIT: the lock lasts until COMMIT
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT %s, %s",
+        "SELECT '%s' || %s -- a comment with %s\n, %s",
+        'SELECT "col%s", 50 %% 7, %s',
+        "SELECT $$ %s $$, E'it\\'s %s', %s",
+        "UPDATE t SET a = %s WHERE b = %s RETURNING c",
+    ],
+)
+def test_the_remembered_placeholder_conversion_is_pg8000s_own(query: str) -> None:
+    import pg8000.legacy
+
+    memoized = pg8000.legacy.convert_paramstyle
+    assert getattr(memoized, "memoized", False), "onboarding.db installs it on import"
+    args = (1, 2, 3)
+    assert memoized("format", query, args) == memoized.original("format", query, args)
+    assert memoized("format", query, args) == memoized("format", query, args)  # and again, remembered
+
+
+def test_tcp_connections_send_without_waiting_for_acks(local_engine, database_url) -> None:
+    # Nagle's algorithm off (TCP_NODELAY): a request whose messages leave in several segments does not
+    # wait for the server's delayed ACK between them. Over TCP through a loopback proxy.
+    from sqlalchemy import make_url
+
+    from tests.tcp_proxy import TcpProxy
+
+    socket_path = make_url(database_url).query.get("unix_sock")
+    if not isinstance(socket_path, str):
+        pytest.skip("the proxy forwards to the embedded server's Unix socket")
+    proxy = TcpProxy(socket_path)
+    try:
+        url = make_url(database_url).set(host="127.0.0.1", port=proxy.port, query={})
+        engine = build_engine(
+            settings(DATABASE_URL=url.render_as_string(hide_password=False), DB_TLS="disable")
+        )
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+            sock = connection.connection.dbapi_connection._usock  # type: ignore[union-attr]
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+        engine.dispose()
+    finally:
+        proxy.close()
+
+
+def registered_in_adapters() -> dict[int, Any]:
+    """The text parsers the service registers on each new pg8000 connection, by type oid."""
+    from onboarding.db import _iso_timestamp_parsers
+
+    class Connection:
+        def __init__(self) -> None:
+            self.adapters: dict[int, Any] = {}
+
+        def register_in_adapter(self, oid: int, function: Any) -> None:
+            self.adapters[oid] = function
+
+    connection = Connection()
+    _iso_timestamp_parsers(connection, None)
+    return connection.adapters
+
+
+@pytest.mark.parametrize(
+    ("oid", "text_value"),
+    [
+        (1184, "2026-11-29 05:33:29.123456+00"),
+        (1184, "2026-11-29 05:33:29+00"),
+        (1184, "2026-11-29 05:33:29.1+05:30"),
+        (1184, "infinity"),
+        (1184, "-infinity"),
+        (1184, "0044-03-15 12:00:00+00 BC"),
+        (1184, "12026-01-01 00:00:00+00"),
+        (1114, "2026-11-29 05:33:29.123456"),
+        (1114, "2026-11-29 05:33:29"),
+        (1114, "infinity"),
+    ],
+)
+def test_timestamps_are_read_as_pg8000_reads_them(oid: int, text_value: str) -> None:
+    import pg8000.converters
+
+    adapters = registered_in_adapters()
+    pg8000s_own = pg8000.converters.timestamptz_in if oid == 1184 else pg8000.converters.timestamp_in
+    assert adapters[oid](text_value) == pg8000s_own(text_value)
+
+
+def test_an_offset_with_seconds_is_read_too() -> None:
+    # Local mean time before 1900 (PostgreSQL prints the seconds); pg8000's own converter gives up.
+    from datetime import timedelta
+
+    adapters = registered_in_adapters()
+    parsed = adapters[1184]("1887-01-01 00:00:00+00:09:21")
+    assert parsed.utcoffset() == timedelta(minutes=9, seconds=21)
+
+
+def test_the_service_reads_timestamps_with_time_zones(db) -> None:
+    with unit_of_work() as session:
+        now = session.execute(select(func.now())).scalar_one()
+    assert now.tzinfo is not None and now.utcoffset() is not None

@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from functions.export.app import lambda_handler
 from functions.tutorials.app import lambda_handler as tutorials_handler
-from onboarding.models import OnboardingMetric, OnboardingState, OnboardingTutorialCompletion
+from onboarding.models import (
+    OnboardingMetric,
+    OnboardingMetricArchive,
+    OnboardingState,
+    OnboardingTutorialCompletion,
+)
 from tests.fixtures import ORG, admin_claims, timestamps_in
 from tests.host_rows import start_onboarding
 from tests.sql_statements import recorded_statements
@@ -144,6 +149,32 @@ def test_metrics_come_in_pages_without_gaps_or_repeats(
     assert pages == 3
     assert len(seen) == 9
     assert sorted(seen) == expected
+
+
+def test_archived_metrics_are_exported_first_and_the_pages_run_through_both_tables(
+    export_api, exported_org, db: Session
+) -> None:
+    old = datetime(2024, 3, 1, tzinfo=UTC)
+    archived = [
+        {"organization_id": exported_org, "event_type": "view_reports", "timestamp": old + timedelta(hours=i)}
+        for i in range(3)
+    ]
+    db.execute(insert(OnboardingMetricArchive), archived)
+    db.commit()
+    add_metrics(db, exported_org, 2)
+    seen: list[tuple[str, str]] = []
+    cursor: str | None = None
+    while True:
+        page = export_api(limit="2", **({"cursor": cursor} if cursor else {})).json
+        seen += [(m["timestamp"], m["event_type"]) for m in page["metrics"]]
+        cursor = page["metrics_next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 7  # 3 archived, 2 added, the 2 tutorial metrics
+    assert len(set(seen)) == 7
+    # Oldest first (rows of one instant come in id order, which says nothing about their type).
+    assert [at for at, _ in seen] == sorted(at for at, _ in seen)
+    assert [at[:4] for at, _ in seen[:3]] == ["2024"] * 3
 
 
 def test_another_orgs_cursor_only_moves_within_my_own_metrics(

@@ -39,6 +39,8 @@ def test_a_feature_stays_locked_one_row_below_its_threshold(
     progress = next(p for p in state["feature_progress"] if p["feature_id"] == feature)
     assert progress == {
         "feature_id": feature,
+        "name_key": f"onboarding.features.{feature}",
+        "name": progress["name"],  # localized: tests/test_i18n_responses.py
         "unlocked": False,
         "milestone_type": milestone,
         "threshold": threshold,

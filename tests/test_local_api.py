@@ -107,7 +107,7 @@ def test_a_path_outside_the_template_is_the_gateways_404(local_api: Client) -> N
 
 def test_the_request_body_reaches_the_function(local_api: Client, make_org, db: Session) -> None:
     make_org("org_a")
-    # Over the function's 64 KiB limit (not API Gateway's 10 MiB): the function's own 413 answers.
+    # Over the function's 32 KiB limit (not API Gateway's 10 MiB): the function's own 413 answers.
     big = json.dumps({"padding": "x" * 70_000}).encode()
     status, _, body = local_api.request("POST", "/v1/onboarding", body=big, token=ADMIN)
     assert status == 413

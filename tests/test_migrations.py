@@ -1,7 +1,9 @@
 """Schema only through alembic: the migrations round-trip, match the models, and respect host tables."""
 
 import json
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -9,8 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from onboarding import client_metrics, metric_partitions
+from onboarding.metric_partitions import include_in_autogenerate, month_start
 from onboarding.models import Base
 from tests.fixtures import worker_suffix
 from tools.local_db import alembic_config, create_database
@@ -56,7 +61,12 @@ def test_models_and_migrations_do_not_drift(engine: Engine) -> None:
     # The suite's database, migrated to head by alembic (tests/fixtures.py).
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_name": include_in_autogenerate,  # the partitions are not in the models
+            },
         )
         assert compare_metadata(context, Base.metadata) == []
 
@@ -86,12 +96,177 @@ def test_baseline_leaves_existing_host_tables_alone(scratch_engine: Engine) -> N
     assert "people" not in tables(scratch_engine)
 
 
-def test_0006_stores_the_sample_data_size_and_rewrites_stored_timestamps_in_utc(
+def test_the_checklist_count_migration_backfills_every_organization_and_downgrades(
+    scratch_engine: Engine,
+) -> None:
+    run(scratch_engine, "upgrade", "0005_outbox")
+    progress = (
+        '{"add_team": {"completed": true}, "view_reports": {"completed": true}, "x": {"completed": true}}'
+    )
+    with scratch_engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO organizations (id, name) VALUES ('org_1', 'One'), ('org_2', 'Two')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_state (organization_id, checklist_progress)"
+                " VALUES ('org_1', CAST(:progress AS jsonb)), ('org_2', '{}')"
+            ),
+            {"progress": progress},
+        )
+    run(scratch_engine, "upgrade", "head")
+    with scratch_engine.connect() as connection:
+        counts: dict[str, int] = dict(
+            connection.execute(
+                text("SELECT organization_id, checklist_completed_count FROM onboarding_state")
+            ).all()
+        )
+    assert counts == {"org_1": 2, "org_2": 0}  # "x" is no active task
+    run(scratch_engine, "downgrade", "0005_outbox")
+    columns = {column["name"] for column in inspect(scratch_engine).get_columns("onboarding_state")}
+    assert "checklist_completed_count" not in columns
+    run(scratch_engine, "upgrade", "head")
+
+
+# --- 0006: onboarding_metric partitioned by month, on a populated table ---
+
+CLIENT_EVENT = uuid.UUID("6f1c9a1e-1d2b-4c3d-8e4f-5a6b7c8d9e0f")
+FILL_METRICS = """
+INSERT INTO organizations (id, name) VALUES ('org_a', 'A') ON CONFLICT DO NOTHING;
+INSERT INTO onboarding_state (organization_id) VALUES ('org_a') ON CONFLICT DO NOTHING;
+INSERT INTO onboarding_metric (organization_id, event_type, client_event_id, timestamp)
+SELECT 'org_a', 'view_reports', CASE WHEN g = 1 THEN CAST(:client_event AS uuid) END,
+       now() - make_interval(days => mod(g, 700))
+FROM generate_series(1, :rows) AS g
+"""
+
+
+def fill_metrics(engine: Engine, rows: int = 300) -> None:
+    with engine.begin() as connection:
+        for statement in FILL_METRICS.split(";"):
+            connection.execute(text(statement), {"rows": rows, "client_event": str(CLIENT_EVENT)})
+
+
+def metric_count(engine: Engine, table: str = "onboarding_metric") -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def partition_bounds(engine: Engine) -> dict[str, tuple[datetime | None, datetime | None]]:
+    with engine.connect() as connection:
+        return {p.name: (p.lower, p.upper) for p in metric_partitions.partitions(connection)}
+
+
+def resend(engine: Engine, event_id: uuid.UUID, at: datetime) -> client_metrics.IngestResult:
+    """The client ingestion's statement, for one event (validation bypassed: the stored copy is old)."""
+    event = client_metrics.ClientMetricEvent.model_construct(
+        event_id=event_id,
+        event_type="view_reports",
+        timestamp=at,
+        event_data={},
+        session_id=None,
+        wizard_step_reached=None,
+        step_duration_seconds=None,
+    )
+    with Session(engine) as session, session.begin():
+        batch = client_metrics.MetricBatch.model_construct(events=[event])
+        return client_metrics.ingest(session, "org_a", batch, None)
+
+
+def test_a_populated_table_becomes_the_legacy_partition_without_losing_a_row(scratch_engine: Engine) -> None:
+    run(scratch_engine, "upgrade", "0005_outbox")
+    fill_metrics(scratch_engine)
+    run(scratch_engine, "upgrade", "head")
+    bounds = partition_bounds(scratch_engine)
+    legacy_upper = bounds[metric_partitions.LEGACY][1]
+    assert bounds[metric_partitions.LEGACY][0] is None and legacy_upper is not None
+    assert legacy_upper > datetime.now(UTC) + timedelta(days=1)  # no existing row can be past it
+    # The months from the boundary on have partitions of their own, and a default catches the rest.
+    assert bounds[metric_partitions.partition_name(legacy_upper)] == (
+        legacy_upper,
+        month_start(legacy_upper, 1),
+    )
+    assert metric_partitions.DEFAULT in bounds
+    assert metric_count(scratch_engine, metric_partitions.LEGACY) == metric_count(scratch_engine) == 300
+    # Idempotency holds across the change: a resend of an event stored before it, another timestamp.
+    with scratch_engine.connect() as connection:
+        first = connection.execute(
+            text("SELECT timestamp FROM onboarding_metric WHERE client_event_id = :e"), {"e": CLIENT_EVENT}
+        ).scalar_one()
+    assert resend(scratch_engine, CLIENT_EVENT, first + timedelta(hours=2)).duplicates == 1
+
+
+def test_a_prepared_table_is_attached_with_the_indexes_and_bound_built_beforehand(
+    scratch_engine: Engine,
+) -> None:
+    run(scratch_engine, "upgrade", "0005_outbox")
+    fill_metrics(scratch_engine)
+    prepared = metric_partitions.prepare(scratch_engine, datetime.now(UTC), statement_timeout_ms=60_000)
+    with scratch_engine.connect() as connection:
+        built = connection.execute(
+            text("SELECT to_regclass(:a)::oid, to_regclass(:b)::oid"),
+            {"a": metric_partitions.LEGACY_PRIMARY_KEY, "b": metric_partitions.LEGACY_CLIENT_EVENT_KEY},
+        ).one()
+    run(scratch_engine, "upgrade", "head")
+    with scratch_engine.connect() as connection:
+        keys = (
+            connection.execute(
+                text(
+                    "SELECT indexrelid FROM pg_index WHERE indrelid = to_regclass(:legacy)"
+                    " AND (indisprimary OR indisunique) ORDER BY indisprimary DESC"
+                ),
+                {"legacy": metric_partitions.LEGACY},
+            )
+            .scalars()
+            .all()
+        )
+    assert list(keys) == list(built)  # the same indexes: nothing was built under the upgrade's locks
+    assert partition_bounds(scratch_engine)[metric_partitions.LEGACY][1] == datetime.fromisoformat(
+        str(prepared["boundary"])
+    )
+    assert metric_count(scratch_engine) == 300
+
+
+def test_downgrade_puts_every_row_back_including_the_archive_then_upgrade_again(
+    scratch_engine: Engine,
+) -> None:
+    run(scratch_engine, "upgrade", "0005_outbox")
+    fill_metrics(scratch_engine)
+    run(scratch_engine, "upgrade", "head")
+    legacy_upper = partition_bounds(scratch_engine)[metric_partitions.LEGACY][1]
+    assert legacy_upper is not None
+    limits = metric_partitions.Limits(
+        lock_timeout_ms=2000, statement_timeout_ms=60_000, remaining_ms=lambda: 10**9, reserve_ms=0
+    )
+    report = metric_partitions.maintain(scratch_engine, month_start(legacy_upper, 12), limits)
+    assert report.partitions_archived == [metric_partitions.LEGACY]
+    assert metric_count(scratch_engine, "onboarding_metric_archive") == 300
+
+    run(scratch_engine, "downgrade", "0005_outbox")
+    assert "onboarding_metric_archive" not in tables(scratch_engine)
+    assert metric_count(scratch_engine) == 300
+    with scratch_engine.connect() as connection:
+        unique = connection.execute(
+            text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'uq_metric_org_client_event'"
+            )
+        ).scalar_one()
+    assert unique == "UNIQUE (organization_id, client_event_id)"
+
+    run(scratch_engine, "upgrade", "head")
+    assert metric_count(scratch_engine) == 300
+    assert metric_partitions.LEGACY in partition_bounds(scratch_engine)
+
+
+# --- 0010: the sample data's size stored, step data timestamps in UTC ---
+
+
+def test_0010_stores_the_sample_data_size_and_rewrites_stored_timestamps_in_utc(
     scratch_engine: Engine,
 ) -> None:
     # Rows as the previous version wrote them: `+00:00` and the client's own offset in the step data,
     # no size column (read back from the latest sample_data_generated metric).
-    run(scratch_engine, "upgrade", "0005_outbox")
+    run(scratch_engine, "upgrade", "0009_metric_quota")
     step_data = {
         "step_1": {"timezone": "America/Toronto", "completed_at": "2026-11-20T14:03:07.118233+00:00"},
         "step_2": {
@@ -122,7 +297,7 @@ def test_0006_stores_the_sample_data_size_and_rewrites_stored_timestamps_in_utc(
                 " ('org_1', 'sample_data_generated', '{\"size\": \"comprehensive\"}', now() - interval '1 day')"
             )
         )
-    run(scratch_engine, "upgrade", "0006_consistent_api")
+    run(scratch_engine, "upgrade", "0010_consistent_api")
     with scratch_engine.connect() as connection:
         rows: dict[str, str | None] = dict(
             connection.execute(
@@ -143,7 +318,7 @@ def test_0006_stores_the_sample_data_size_and_rewrites_stored_timestamps_in_utc(
         },
         "step_3": "not an object",
     }
-    run(scratch_engine, "downgrade", "0005_outbox")
+    run(scratch_engine, "downgrade", "0009_metric_quota")
     columns = {column["name"] for column in inspect(scratch_engine).get_columns("onboarding_state")}
     assert "sample_data_size" not in columns
 

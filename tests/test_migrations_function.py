@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -14,6 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from onboarding import container
 from onboarding.errors import DatabaseUnavailable
+from onboarding.metric_partitions import month_start, partition_name
 from tests.fixtures import worker_suffix
 from tools.lambda_events import local_context
 from tools.local_db import alembic_config, create_database
@@ -54,7 +56,9 @@ def migrate_function() -> Callable[..., Any]:
     handler = load_handler(functions()["MigrationsFunction"])
 
     def invoke(event: dict[str, Any] | None = None) -> Any:
-        return handler({} if event is None else event, local_context(function_name="MigrationsFunction"))
+        # The function's own timeout (template.yaml): the maintenance keeps a reserve of it.
+        context = local_context(function_name="MigrationsFunction", timeout_seconds=300)
+        return handler({} if event is None else event, context)
 
     return invoke
 
@@ -157,3 +161,19 @@ def test_a_missing_secret_fails_the_run_and_migrates_nothing(
     with pytest.raises(DatabaseUnavailable):
         migrate_function({})
     assert inspect(fresh_database).get_table_names() == []
+
+
+def test_the_nightly_maintenance_action_keeps_the_metric_partitions(fresh_database, migrate_function) -> None:
+    migrate_function({})
+    half_a_year_on = datetime.now(UTC) + timedelta(days=183)
+    answer = migrate_function({"action": "maintain_metric_partitions", "time": half_a_year_on.isoformat()})
+    assert answer["action"] == "maintain_metric_partitions"
+    assert answer["partitioned"] is True
+    assert partition_name(month_start(half_a_year_on, 3)) in answer["partitions_created"]
+    assert answer["deferred"] == [] and answer["partitions_archived"] == []
+
+
+def test_preparing_an_already_partitioned_table_changes_nothing(fresh_database, migrate_function) -> None:
+    migrate_function({})
+    answer = migrate_function({"action": "prepare_metric_partitioning"})
+    assert answer == {"action": "prepare_metric_partitioning", "already_partitioned": True, "done": []}

@@ -1,5 +1,6 @@
 """POST/GET /v1/onboarding through the real handler: start once, read state, contract errors."""
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,43 @@ def test_start_emits_wizard_started_once(call, make_org, db: Session) -> None:
     assert db.scalars(select(OnboardingMetric.event_type)).all() == ["wizard_started"]
 
 
+def test_start_records_the_entry_point_on_wizard_started(api, new_org, db: Session) -> None:
+    response = api("POST", "/v1/onboarding", body={"entry_point": "invitation_email"})
+    assert response.status == 201
+    started = db.scalars(select(OnboardingMetric)).one()
+    assert (started.event_type, started.event_data) == ("wizard_started", {"entry_point": "invitation_email"})
+
+
+def test_start_takes_no_body_or_an_empty_one(api, make_org, db: Session) -> None:
+    for org, body in (("org_a", None), ("org_b", {}), ("org_c", {"entry_point": None})):
+        make_org(org)
+        assert api("POST", "/v1/onboarding", org=org, body=body).status == 201
+    assert [metric.event_data for metric in db.scalars(select(OnboardingMetric))] == [{}, {}, {}]
+
+
+def test_a_second_start_keeps_the_first_entry_point(api, new_org, db: Session) -> None:
+    api("POST", "/v1/onboarding", body={"entry_point": "signup_flow"})
+    assert api("POST", "/v1/onboarding", body={"entry_point": "dashboard_banner"}).status == 200
+    assert [m.event_data for m in db.scalars(select(OnboardingMetric))] == [{"entry_point": "signup_flow"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"entry_point": "Signup Flow"},
+        {"entry_point": "x" * 51},
+        {"entry_point": 1},
+        {"entry_point": "signup\u0000"},
+        {"source": "web"},
+        ["signup_flow"],
+    ],
+)
+def test_a_bad_start_body_is_422_and_starts_nothing(api, new_org, db: Session, body) -> None:
+    response = api("POST", "/v1/onboarding", body=body)
+    assert response.status == 422
+    assert db.scalars(select(OnboardingState)).all() == []
+
+
 def test_get_before_start_is_404(call, make_org) -> None:
     make_org("org_a")
     response = call(lambda_handler)("GET", "/v1/onboarding", claims=admin_claims("org_a"))
@@ -53,7 +91,7 @@ def test_get_returns_the_callers_state_only(call, make_org) -> None:
 def test_missing_claims_are_401_in_the_contract_shape(call) -> None:
     response = call(lambda_handler)("GET", "/v1/onboarding", claims={})
     assert response.status == 401
-    assert set(response.json["error"]) == {"code", "message", "details"}
+    assert set(response.json["error"]) == {"code", "message", "details", "localized_message"}
 
 
 def test_wrong_group_is_403(call) -> None:

@@ -9,7 +9,7 @@ import schemathesis
 
 from onboarding.checklist import TASK_IDS
 from onboarding.errors import DomainError
-from onboarding.wizard import STEP_PAYLOADS
+from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 from tools import openapi
 from tools.template import http_routes
 
@@ -133,6 +133,13 @@ def test_each_operation_lists_the_codes_it_can_answer() -> None:
         "unknown_checklist_task",
     ]
     assert error_codes("POST", "/v1/onboarding", "404") == ["organization_not_found"]
+    assert error_codes("POST", "/v1/onboarding/metrics", "429") == ["quota_exceeded"]
+    assert error_codes("PUT", "/v1/onboarding/wizard/steps/{step}", "409") == [
+        "wizard_step_already_completed",
+        "wizard_step_out_of_sequence",
+    ]
+    for name in ("funnel", "completion-rate", "completion-time"):
+        assert error_codes("GET", f"/v1/analytics/{name}", "404") == ["experiment_not_found"]
     assert error_codes("GET", "/v1/onboarding/export", "404") == [
         "onboarding_not_started",
         "organization_not_found",
@@ -202,13 +209,14 @@ def test_route_specific_errors_are_documented() -> None:
     assert {"404", "409"} <= set(operation("PUT", "/v1/onboarding/wizard/steps/{step}")["responses"])
     assert "409" in operation("POST", "/v1/onboarding/sample-data")["responses"]
     assert "404" in operation("POST", "/v1/onboarding/tutorials/{tutorial_id}/views")["responses"]
-    assert "404" not in operation("GET", "/v1/analytics/funnel")["responses"]
+    assert "404" not in operation("GET", "/v1/analytics/incomplete")["responses"]
+    assert "404" not in operation("GET", "/v1/analytics/experiments")["responses"]
 
 
 def test_error_schema_is_the_contract_error_document() -> None:
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["ErrorResponse"]["required"] == ["error"]
-    assert set(schemas["ErrorBody"]["required"]) == {"code", "message", "details"}
+    assert set(schemas["ErrorBody"]["required"]) == {"code", "message", "details", "localized_message"}
 
 
 def test_request_bodies_are_the_request_models() -> None:
@@ -218,7 +226,10 @@ def test_request_bodies_are_the_request_models() -> None:
     assert body("POST", "/v1/onboarding/metrics") == {"$ref": "#/components/schemas/MetricBatch"}
     assert body("POST", "/v1/onboarding/sample-data") == {"$ref": "#/components/schemas/SampleDataRequest"}
     steps = body("PUT", "/v1/onboarding/wizard/steps/{step}")["anyOf"]
-    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in STEP_PAYLOADS.values()]
+    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
+    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in models]
+    start = body("POST", "/v1/onboarding")  # optional: no body, or null, starts as well
+    assert start["anyOf"] == [{"$ref": "#/components/schemas/StartRequest"}, {"type": "null"}]
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["MetricBatch"]["properties"]["events"]["maxItems"] == 100
     assert schemas["OrganizationProfile"]["additionalProperties"] is False
@@ -242,8 +253,12 @@ def test_analytics_query_parameters_are_documented() -> None:
     assert (date["format"], date_time["format"]) == ("date", "date-time")
     assert re.fullmatch(date["pattern"][1:-1], "2026-11-25") and not re.fullmatch(date["pattern"][1:-1], "0")
     assert (parameters["limit"]["schema"]["minimum"], parameters["limit"]["schema"]["maximum"]) == (1, 500)
-    for name in ("funnel", "completion-time", "completion-rate"):
-        assert {p["name"] for p in operation("GET", f"/v1/analytics/{name}")["parameters"]} == {"from", "to"}
+    for name in ("completion-time", "completion-rate"):
+        names = {p["name"] for p in operation("GET", f"/v1/analytics/{name}")["parameters"]}
+        assert names == {"from", "to", "experiment"}
+    funnel = {p["name"]: p for p in operation("GET", "/v1/analytics/funnel")["parameters"]}
+    assert set(funnel) == {"from", "to", "inactive_days", "experiment"}
+    assert funnel["inactive_days"]["schema"]["default"] == 7
 
 
 def test_operations_are_tagged_with_their_function_and_say_which_group_they_need() -> None:

@@ -39,6 +39,12 @@ DETAILS: dict[DomainEventType, dict[str, Any]] = {
         "expires_at": NOW + timedelta(days=30),
     },
     DomainEventType.SAMPLE_DATA_CLEARED: {"reason": "expired", "counts": COUNTS, "cleared_at": NOW},
+    DomainEventType.VOLUNTEERS_INVITED: {
+        "person_ids": ["person_1", "person_2"],
+        "send_immediately": True,
+        "has_note": False,
+        "invited_at": NOW,
+    },
 }
 
 

@@ -1,12 +1,16 @@
-"""Statements per request for every route of template.yaml, on the paths bench/ measures.
+"""Statements and wire round trips per request for every route of template.yaml, on the paths bench/
+measures.
 
 Each route declares its measured paths and their statements next to it (`@measured` in its handler,
 onboarding/measured.py); tools/scenarios.py arranges each path, and the counts are asserted here
 (exact and stable, unlike times; bench/README.md has the times). They may only go down. A statement
-is what SQLAlchemy sends (`before_cursor_execute`). The pool's ping (only after the connection idled),
-BEGIN and COMMIT are not cursor executes and are not counted; bench/ reports them as wire round trips.
-Targets (issue 8): the checklist GET is 1 statement, no route above 3 on its common path, plus the
-transactional outbox's INSERT on a path that causes a domain event (docs/events.md).
+is what SQLAlchemy sends (`before_cursor_execute`). Targets (issue 8): the checklist GET is 1
+statement, no route above 3 on its common path, plus the transactional outbox's INSERT on a path that
+causes a domain event (docs/events.md).
+
+Wire round trips (tools/wire.py: every wait for the server, pings, BEGIN and COMMIT included) are what
+a network hop multiplies. Targets (issue 16): a one-statement read at most 3 (the statement alone: no
+ping, no BEGIN, no COMMIT), every other request at most 3 per statement + 2 (BEGIN and COMMIT).
 """
 
 import pytest
@@ -14,6 +18,7 @@ import pytest
 from tests.sql_statements import recorded_statements
 from tools.scenarios import Scenario, scenarios
 from tools.template import http_routes
+from tools.wire import count_round_trips
 
 OUTBOX_INSERT = "INSERT INTO onboarding_outbox"
 
@@ -32,10 +37,41 @@ def test_the_checklist_get_is_one_statement() -> None:
 def test_statements_per_request(scenario: Scenario, engine, database_url) -> None:
     first, second = scenario.arrange(engine, "rt_", 2)
     first.send()  # first use: the engine's own setup
-    with recorded_statements() as statements:
+    with recorded_statements() as statements, count_round_trips() as wire:
         second.send()
     assert len(statements) == scenario.statements, statements
+    assert wire.round_trips <= scenario.round_trip_limit, (wire.round_trips, statements)
     if scenario.common:
         # At most 3 on a common path, and the outbox INSERT where the path causes a domain event.
         causes_event = any(statement.lstrip().startswith(OUTBOX_INSERT) for statement in statements)
         assert scenario.statements <= 3 + causes_event, statements
+
+
+def test_a_one_statement_read_takes_three_round_trips_and_a_write_three_per_statement_plus_two(
+    engine, database_url
+) -> None:
+    # Exact on two representative paths: the checklist GET (the statement alone) and a two-statement
+    # write (BEGIN, 2 x 3, COMMIT).
+    read = next(s for s in scenarios() if s.route_key == "GET /v1/onboarding/checklist")
+    write = next(s for s in scenarios() if s.route_key == "PUT /v1/onboarding/preferences")
+    for prefix, scenario, expected in (("rtx_r_", read, 3), ("rtx_w_", write, 8)):
+        first, second = scenario.arrange(engine, prefix, 2)
+        first.send()
+        with count_round_trips() as wire:
+            second.send()
+        assert wire.round_trips == expected, scenario.name
+
+
+@pytest.mark.parametrize(
+    "scenario", [s for s in scenarios() if s.reads_only], ids=lambda scenario: scenario.name
+)
+def test_a_get_starts_with_a_plain_read(scenario: Scenario, engine, database_url) -> None:
+    # What lets a GET's first statement run without a transaction: it writes nothing and locks nothing.
+    first, second = scenario.arrange(engine, "rtr_", 2)
+    first.send()
+    with recorded_statements() as statements:
+        second.send()
+    head = statements[0].lstrip().upper()
+    assert head.startswith("SELECT"), statements[0][:200]
+    for clause in ("FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KEY SHARE"):
+        assert clause not in head, statements[0][:200]

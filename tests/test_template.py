@@ -39,6 +39,7 @@ CONTRACT_ROUTES = {
     "GET /v1/analytics/completion-time",
     "GET /v1/analytics/incomplete",
     "GET /v1/analytics/completion-rate",
+    "GET /v1/analytics/experiments",  # issue 13 (docs/analytics.md), beyond CONTRACT.md
 }
 
 
@@ -136,7 +137,12 @@ def test_the_api_logs_every_request_and_throttles() -> None:
     assert json.loads(api["AccessLogSettings"]["Format"])["routeKey"] == "$context.routeKey"
     assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
     assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
-    assert api["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "CorsAllowedOrigin"}]
+    # The web client's origin, and the analyst dashboard's when the stack hosts it.
+    dashboard = "https://${DashboardDistribution.DomainName}"
+    assert api["CorsConfiguration"]["AllowOrigins"] == [
+        {"Ref": "CorsAllowedOrigin"},
+        {"Fn::If": ["HostDashboard", {"Fn::Sub": dashboard}, {"Ref": "AWS::NoValue"}]},
+    ]
 
 
 def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:
@@ -253,6 +259,24 @@ def test_the_purge_event_file_is_what_the_schedule_sends() -> None:
         .replace("<aws.scheduler.attempt-number>", event["detail"]["attempt_number"])
     )
     assert rendered == event
+
+
+def test_the_metric_partitions_are_maintained_nightly_by_the_schema_owner_with_retries_and_a_queue() -> None:
+    # The DDL user's function (partitions are created, attached, detached and dropped), on its own schedule.
+    migrations = RESOURCES["MigrationsFunction"]["Properties"]
+    schedule = migrations["Events"]["MetricPartitionsNightly"]
+    assert schedule["Type"] == "ScheduleV2"
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == "cron(30 2 * * ? *)"
+    assert properties["ScheduleExpressionTimezone"] == "UTC"
+    assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    queue = {"Fn::GetAtt": ["MetricPartitionsDeadLetterQueue", "Arn"]}
+    assert properties["DeadLetterConfig"] == {"Arn": queue}
+    assert migrations["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"] == queue
+    alarm = RESOURCES["MetricPartitionsDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["MetricPartitionsDeadLetterQueue", "QueueName"]}
+    event = json.loads((EVENTS_DIR / "migrations_maintain_metric_partitions.json").read_text())
+    assert json.loads(properties["Input"].replace("<aws.scheduler.scheduled-time>", event["time"])) == event
 
 
 def test_the_migrations_function_packages_the_alembic_scripts() -> None:

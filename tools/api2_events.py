@@ -78,6 +78,7 @@ def write_all(now: datetime | None = None) -> list[Path]:
             claims=ANALYST_CLAIMS,
             query={"limit": "50"},
         ),
+        write_event_file("analytics_experiments", "GET", "/v1/analytics/experiments", claims=ANALYST_CLAIMS),
     ]
 
 

@@ -42,7 +42,7 @@ from onboarding.errors import (
 )
 from onboarding.state import WizardStep
 from onboarding.tutorials import TUTORIAL_IDS
-from onboarding.wizard import STEP_PAYLOADS
+from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "openapi.json"
@@ -120,7 +120,8 @@ def build_document() -> dict[str, Any]:
             "title": TITLE,
             "version": VERSION,
             "description": "Onboarding back end of SignUpFlow. Every error of the service is "
-            '`{"error": {"code", "message", "details"}}`. The organization comes only from the '
+            '`{"error": {"code", "message", "details", "localized_message"}}` (the last in the language '
+            "negotiated from Accept-Language). The organization comes only from the "
             "verified token, never from a path, query or body field.",
         },
         "paths": dict(sorted(paths.items())),
@@ -176,14 +177,16 @@ def _gather_rules(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
 
 
 def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """The step body is one of the five step models (which one, the path says); steps by number or name."""
+    """The step body is one of the five step models or their drafts (which one, the path says);
+    steps by number or name."""
     operation = paths[WIZARD_STEP_PATH]["put"]
-    models = list(STEP_PAYLOADS.values())
+    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
     _merge(schemas, _component_schemas(*models))
     names = ", ".join(f"{s.value} `{s.step_name}`: `{STEP_PAYLOADS[s].__name__}`" for s in WizardStep)
     operation["requestBody"]["content"]["application/json"]["schema"] = {
         "anyOf": [{"$ref": REF.format(model=model.__name__)} for model in models],
-        "description": f"The fields of the step in the path ({names}).",
+        "description": f"The fields of the step in the path ({names}); with `completed: false`, a draft "
+        "of it (`...Draft`: every field optional, types and upper bounds checked, the wizard not advanced).",
     }
     steps = [str(step.value) for step in WizardStep] + [step.step_name for step in WizardStep]
     _path_parameter(operation, "step")["schema"] = {"type": "string", "enum": steps}

@@ -23,7 +23,8 @@ from onboarding.measured import MEASURED_ATTRIBUTE, Given, MeasuredPath
 from onboarding.sample_data import SampleSize
 from tools import dataset
 from tools.lambda_events import http_api_event, local_context
-from tools.template import HttpRoute, functions, http_routes
+from tools.template import HttpRoute, function_of_area, functions, http_routes, with_own_environment
+from tools.wire import round_trip_limit
 from tools.wizard_events import step_body
 
 ANALYST: dict[str, Any] = {"cognito:groups": "[platform_analyst]"}
@@ -67,6 +68,16 @@ class Scenario:
     @property
     def statements(self) -> int:
         return self.declared.statements
+
+    @property
+    def reads_only(self) -> bool:
+        """A GET: its unit of work starts with a plain read (sent without BEGIN/COMMIT)."""
+        return self.route.method == "GET"
+
+    @property
+    def round_trip_limit(self) -> int:
+        """The most wire round trips the path may take when warm (`tools.wire.round_trip_limit`)."""
+        return round_trip_limit(self.statements, reads_only=self.reads_only)
 
     @property
     def name(self) -> str:
@@ -137,7 +148,8 @@ def invoke(function: str, event: dict[str, Any], expected_status: int | None = N
 def load_handler(function: str) -> Handler:
     """The Lambda handler of functions/<function>/app.py."""
     handler: Handler = importlib.import_module(f"functions.{function}.app").lambda_handler
-    return handler
+    # With the variables the template gives that function (its body limit, ...), as in AWS.
+    return with_own_environment(function_of_area(function), handler)
 
 
 # --- Requests ---

@@ -5,6 +5,7 @@ routes from here, so nothing lists a route twice. CloudFormation's short tags (`
 `!GetAtt`, ...) are read as their long forms (`{"Ref": ...}`), which is all these tools need.
 """
 
+import functools
 import importlib.util
 import os
 import re
@@ -113,6 +114,9 @@ class FunctionSpec:
     # Environment variables with literal values (Globals merged with the function's, as SAM does);
     # those from parameters or conditions (database, bus) only have a meaning in AWS.
     environment: tuple[tuple[str, str], ...] = ()
+    # The literal variables the function sets itself (MAX_BODY_BYTES, ...): they differ between
+    # functions, so an in-process runner serving several applies them on every invocation.
+    own_environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def handler_module(self) -> str:
@@ -145,10 +149,8 @@ def functions(template: Mapping[str, Any] | None = None, *, base: Path = ROOT) -
         if resource.get("Type") != FUNCTION_TYPE:
             continue
         properties = {**globals_, **resource.get("Properties", {})}
-        variables = {
-            **globals_.get("Environment", {}).get("Variables", {}),
-            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
-        }
+        own = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        variables = {**globals_.get("Environment", {}).get("Variables", {}), **own}
         events = properties.get("Events") or {}
         routes = tuple(
             HttpRoute(logical_id, str(event_properties["Method"]).upper(), str(event_properties["Path"]))
@@ -165,6 +167,7 @@ def functions(template: Mapping[str, Any] | None = None, *, base: Path = ROOT) -
             routes=routes,
             event_types=tuple(str(event.get("Type")) for event in events.values()),
             environment=tuple((name, value) for name, value in variables.items() if isinstance(value, str)),
+            own_environment=tuple((name, value) for name, value in own.items() if isinstance(value, str)),
         )
     return specs
 
@@ -226,8 +229,41 @@ def load_handler(spec: FunctionSpec) -> Handler:
     handler = getattr(module, spec.handler_attribute)
     if not callable(handler):
         raise TypeError(f"{spec.logical_id}: {spec.handler} is not callable")
-    _loaded_handlers[spec.logical_id] = handler
-    return cast("Handler", handler)
+    _loaded_handlers[spec.logical_id] = with_own_environment(spec, cast("Handler", handler))
+    return _loaded_handlers[spec.logical_id]
+
+
+def with_own_environment(spec: FunctionSpec, handler: Handler) -> Handler:
+    """`handler`, run with the variables its function sets itself, as each function has in AWS.
+
+    Functions share one process here (the tests, the local API): before each invocation the function's
+    own variables are set, and the service's settings read again when one of them changed.
+    """
+    own = dict(spec.own_environment)
+    if not own:
+        return handler
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        changed = {name: value for name, value in own.items() if os.environ.get(name) != value}
+        if changed:
+            os.environ.update(changed)
+            settings = sys.modules.get("onboarding.settings")
+            if settings is not None:
+                settings.get_settings.cache_clear()
+        return handler(event, context)
+
+    return invoke
+
+
+def function_of_area(area: str) -> FunctionSpec:
+    """The function whose code is `functions/<area>` (handlers imported as `functions.<area>.app`)."""
+    return next(spec for spec in functions().values() if spec.area == area)
+
+
+def function_environment(logical_id: str) -> dict[str, str]:
+    """The literal variables the template gives a function (Globals and its own)."""
+    return dict(functions()[logical_id].environment)
 
 
 def loaded_module(spec: FunctionSpec) -> Any:

@@ -1,4 +1,5 @@
-"""The eight benchmark sections of issue 8. Each builds its own database and returns a `Section`.
+"""The benchmark sections (issues 8, 16 and 17: the partitioning migration). Each builds its own
+database and returns a `Section`.
 
 Every timed figure sits next to a floor measured in the same section of the same run (a raw pg8000
 `SELECT 1`, a COPY of the same rows, plain DELETEs of the same rows, the naive approach), because
@@ -9,7 +10,19 @@ One module per section; `SECTIONS` runs them in order (`python -m bench.run --on
 from collections.abc import Callable
 
 from bench.context import BenchContext, Section
-from bench.sections import analytics, cold_start, ingest, latency, naive, purge, round_trips, sample_data
+from bench.sections import (
+    analytics,
+    cold_start,
+    cpu,
+    ingest,
+    latency,
+    link,
+    naive,
+    partitioning,
+    purge,
+    round_trips,
+    sample_data,
+)
 
 SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "round_trips": round_trips.run,
@@ -20,4 +33,7 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "purge": purge.run,
     "analytics": analytics.run,
     "naive": naive.run,
+    "cpu": cpu.run,
+    "link": link.run,
+    "partitioning": partitioning.run,
 }

@@ -10,7 +10,6 @@ from sqlalchemy import func, select, text
 
 from bench.context import BenchContext, Section
 from bench.harness import (
-    count_round_trips,
     count_statements,
 )
 from onboarding.db import get_engine
@@ -22,6 +21,7 @@ from tools.scenarios import (
     load_handler,
     typical_orgs,
 )
+from tools.wire import count_round_trips
 
 
 def run(ctx: BenchContext) -> Section:

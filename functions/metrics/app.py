@@ -3,6 +3,7 @@
 from onboarding import client_metrics
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.errors import QuotaExceeded
 from onboarding.measured import measured
 from onboarding.state import NOT_STARTED
 
@@ -13,13 +14,13 @@ app = create_app()
     "/v1/onboarding/metrics",
     responses=documented(
         {200: "Stored once per event id: how many were new and how many were replays"},
-        errors=NOT_STARTED,
+        errors=[*NOT_STARTED, QuotaExceeded],
     ),
 )
 @measured(
     "10 events",
-    statements=1,
-    why="one INSERT for the batch",
+    statements=2,
+    why="the daily cap's upsert, then one INSERT for the batch",
     body="metric batch",
     headers={"user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36"},
 )

@@ -42,6 +42,7 @@ WITH_SAMPLE_DATA = Given(sample_data=True)
     given=NOT_YET_STARTED,
     once=True,
     status=201,
+    body={"entry_point": "signup_flow"},
 )
 @measured(
     "again",
@@ -50,8 +51,10 @@ WITH_SAMPLE_DATA = Given(sample_data=True)
     common=False,
     given=Given(step=1),
 )
-def start_onboarding() -> Response[state.OnboardingStateView]:
-    view, created = state.start_onboarding(current_session(app), current_org_id(app))
+def start_onboarding(
+    request: Annotated[state.StartRequest | None, Body(description="optional")] = None,
+) -> Response[state.OnboardingStateView]:
+    view, created = state.start_onboarding(current_session(app), current_org_id(app), request)
     return Response(
         status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=view
     )
@@ -70,7 +73,9 @@ def get_onboarding() -> wizard.OnboardingOverview:
 
 @app.put(
     "/v1/onboarding/wizard/steps/<step>",
-    responses=documented(errors=[wizard.UnknownWizardStep, *NOT_STARTED, wizard.StepOutOfSequence]),
+    responses=documented(
+        errors=[wizard.UnknownWizardStep, *NOT_STARTED, wizard.StepOutOfSequence, wizard.StepAlreadyCompleted]
+    ),
     openapi_extensions=rules(wizard.STEP_RULES),
 )
 @measured(
@@ -89,6 +94,35 @@ def get_onboarding() -> wizard.OnboardingOverview:
     common=False,
     path={"step": "1"},
     body="wizard step 1",
+)
+@measured(
+    "first event, created",
+    statements=2,
+    why="lock and read; update with its metric and the event row",
+    common=False,
+    given=Given(step=2),
+    once=True,
+    path={"step": "2"},
+    body="wizard step 2",
+)
+@measured(
+    "volunteers, invited",
+    statements=4,
+    why="lock and read; the people rows; update with its metric; the invitation event",
+    common=False,
+    given=Given(step=4),
+    once=True,
+    path={"step": "4"},
+    body="wizard step 4",
+)
+@measured(
+    "draft",
+    statements=2,
+    why="lock and read; update",
+    common=False,
+    given=Given(step=1),
+    path={"step": "1"},
+    body={"organization_name": "Grace", "completed": False},
 )
 @measured(
     "last step, completes",

@@ -1,10 +1,18 @@
 """Checklist criteria: only the whitelisted shapes parse, and each evaluates against the org's facts."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from onboarding.checklist import MAX_CRITERIA_DEPTH, Facts, InvalidCriterion, evaluate, parse_criterion
+from onboarding.checklist import (
+    MAX_CRITERIA_DEPTH,
+    Facts,
+    InvalidCriterion,
+    became_true,
+    evaluate,
+    parse_criterion,
+)
 from onboarding.counters import Counter
 
 FACTS = Facts(
@@ -121,3 +129,48 @@ def test_anything_outside_the_whitelist_is_refused(raw: object) -> None:
 
 def test_criteria_may_nest_up_to_the_depth_limit() -> None:
     assert evaluate(parse_criterion(nested(MAX_CRITERIA_DEPTH)), FACTS) is True
+
+
+# --- When a criterion became true ---
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+TIMED = Facts(
+    state={**FACTS.state},
+    counters={**FACTS.counters},
+    since={"wizard_completed": T0, "skipped": None},
+    steps_reached_at={2: T0 - timedelta(hours=2), 3: T0 - timedelta(hours=1)},
+    row_times={
+        Counter.REAL_VOLUNTEERS: (T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)),
+        Counter.REAL_EVENTS: (T0 + timedelta(days=1),),
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (counter("real_volunteers", 3), T0 + timedelta(minutes=2)),  # the third row crossed it
+        (counter("real_volunteers", 1), T0),
+        (counter("real_volunteers", 2, ">"), T0 + timedelta(minutes=2)),
+        (counter("real_volunteers", 4), None),  # not reached: no crossing row
+        (counter("real_volunteers", 3, "=="), None),  # equality can stop holding and hold again
+        (counter("real_assignments", 1), None),  # no known row times
+        (state("wizard_completed", True), T0),
+        (state("skipped", True), None),
+        (state("show_all_features", True), None),
+        (state("wizard_current_step", 3, ">="), T0 - timedelta(hours=1)),
+        (state("wizard_current_step", 2, ">"), T0 - timedelta(hours=1)),
+        (state("wizard_current_step", 3, "<="), None),
+        ({"type": "composite_and", "criteria": [counter("real_volunteers", 1), counter("real_events", 1)]},
+         T0 + timedelta(days=1)),  # the later of the two
+        ({"type": "composite_and", "criteria": [counter("real_volunteers", 1), counter("real_assignments", 1)]},
+         None),
+        ({"type": "composite_or", "criteria": [counter("real_volunteers", 1), counter("real_events", 1)]}, T0),
+        ({"type": "composite_or", "criteria": [counter("real_events", 1), counter("real_assignments", 1)]},
+         None),  # a part that holds at an unknown time may have held first
+        ({"type": "composite_or", "criteria": [counter("real_events", 1), counter("real_teams", 1)]},
+         T0 + timedelta(days=1)),  # real_teams does not hold: only real_events counts
+    ],
+)  # fmt: skip
+def test_when_a_criterion_became_true(raw: dict[str, Any], expected: datetime | None) -> None:
+    assert became_true(parse_criterion(raw), TIMED) == expected

@@ -95,6 +95,24 @@ def test_progress_sets_the_steps_completed() -> None:
     assert record.steps_completed == 3
 
 
+@pytest.mark.parametrize("before", ["never viewed", "in progress"])
+def test_progress_to_the_last_step_completes_as_the_complete_route_does(before: str) -> None:
+    by_progress = transition(TUTORIAL, RECORDS[before], "progress", NOW, steps_completed=4)
+    assert by_progress == transition(TUTORIAL, RECORDS[before], "complete", NOW)
+    record, metrics = by_progress
+    assert (status(record), record.completed_at, record.steps_completed) == ("completed", NOW, 4)
+    assert [kind for kind, _ in metrics].count(COMPLETED) == 1
+
+
+def test_progress_to_the_last_step_of_a_completed_tutorial_changes_nothing() -> None:
+    assert transition(TUTORIAL, FINISHED, "progress", NOW, steps_completed=4) == (FINISHED, [])
+
+
+def test_progress_to_the_last_step_of_a_skipped_tutorial_is_a_conflict() -> None:
+    with pytest.raises(Conflict):
+        transition(TUTORIAL, SKIPPED_ONE, "progress", NOW, steps_completed=4)
+
+
 def test_completing_marks_every_step_and_reports_the_time_since_the_last_view() -> None:
     record, [(_, data)] = transition(TUTORIAL, IN_PROGRESS, "complete", NOW)
     assert (record.steps_completed, record.completed_at) == (TUTORIAL.total_steps, NOW)

@@ -6,9 +6,19 @@ the incomplete-organizations list only; every other answer is an aggregate.
 
 Periods: optional `from`/`to`, both inclusive: an ISO 8601 date (a whole day in UTC) or an RFC 3339
 date-time (that instant), never a number. The rate and the incomplete list filter organizations by
-when onboarding started; the funnel and completion times filter metric rows by their timestamp.
+when onboarding started; the funnel's skip-based figure and completion times filter metric rows by
+their timestamp; the funnel's reached/completed/dropped count the organizations whose onboarding
+started in the period.
+
+`experiment=<id>` splits the funnel, the completion rate and the completion times by the variants of
+that experiment (`experiments`): one entry per variant of its definition, in definition order, the
+organizations assigned to it (an organization that started before the experiment existed has no
+variant and is in no entry). Rates carry a 95 % Wilson interval, and each variant's completion rate is
+compared with the first variant's (the baseline) by the difference and its Newcombe interval
+(`intervals`). The shape is the one docs/analytics.md documents for dashboards.
 """
 
+import itertools
 from datetime import UTC, date, datetime, time
 from typing import Any, Final
 
@@ -23,18 +33,24 @@ from sqlalchemy import (
     and_,
     cast,
     column,
+    exists,
     extract,
     false,
     func,
     literal,
     not_,
+    or_,
     select,
     true,
     tuple_,
+    values,
 )
 from sqlalchemy.orm import Session
 
+from onboarding import experiments
+from onboarding.client_metrics import MAX_CLOCK_SKEW
 from onboarding.errors import InvalidInput
+from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Organization
 from onboarding.pagination import decode_cursor, encode_cursor
@@ -48,6 +64,10 @@ PERIOD_RULES: Final = {PERIOD_REVERSED: "`from` is not after `to`."}
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGE_SIZE: Final = 500
 WIZARD_STEPS: Final = 5
+DEFAULT_INACTIVE_DAYS: Final = 7
+MAX_INACTIVE_DAYS: Final = 365
+# Completion-time distribution: [from, to) in minutes, the last bucket open-ended.
+DISTRIBUTION_BOUNDS: Final = (0, 5, 15, 30, 60, 120, 24 * 60)
 
 
 class Period(BaseModel):
@@ -57,6 +77,23 @@ class Period(BaseModel):
 
     from_: datetime | date | None = Field(serialization_alias="from", validation_alias="from")
     to: datetime | date | None
+
+
+class VariantCompletionRate(BaseModel):
+    variant: str
+    started_count: int
+    completed_count: int
+    completion_rate: float | None  # a fraction, null without organizations
+    completion_interval: Interval | None
+
+
+class Comparison(BaseModel):
+    """A variant's completion rate minus the baseline's (the experiment's first variant)."""
+
+    variant: str
+    baseline: str
+    difference: float | None
+    difference_interval: Interval | None
 
 
 class CompletionRate(BaseModel):
@@ -70,27 +107,78 @@ class CompletionRate(BaseModel):
     total_tasks: int
     avg_tasks_completed: float | None
     avg_checklist_completion_percent: float | None
+    completion_interval: Interval | None  # completed_count / started_count (Wilson)
+    experiment: str | None = None
+    variants: list[VariantCompletionRate] | None = None
+    comparisons: list[Comparison] | None = None
 
 
 class FunnelStep(BaseModel):
     step: int
+    reached: int  # organizations that arrived at the step
+    completed: int  # ... and moved past it by completing it
+    dropped: int  # dropped_skipped + dropped_inactive
+    dropped_skipped: int  # at the step, the wizard skipped and not resumed
+    dropped_inactive: int  # at the step, not skipped, no activity for inactive_days, not completed
+    # The data model's skip-based figure: `onboarding_skipped` metrics at the step (resumes not undone).
     drop_off_count: int
     drop_off_percent: float | None
 
 
-class Funnel(BaseModel):
-    period: Period
-    started_count: int  # `wizard_started` events: the base of every drop_off_percent
+class FunnelVariant(BaseModel):
+    variant: str
+    organizations: int  # organizations of the variant that started in the period
+    started_count: int  # their `wizard_started` events in the period
     steps: list[FunnelStep]
 
 
-class CompletionTime(BaseModel):
+class Funnel(BaseModel):
     period: Period
+    inactive_days: int
+    started_count: int  # `wizard_started` events: the base of every drop_off_percent
+    steps: list[FunnelStep]
+    experiment: str | None = None
+    variants: list[FunnelVariant] | None = None
+
+
+class DistributionBucket(BaseModel):
+    from_minutes: int  # inclusive
+    to_minutes: int | None  # exclusive; null: open-ended
+    count: int
+
+
+class CompletionTimeFigures(BaseModel):
     completed_count: int
     avg_minutes: float | None
     median_minutes: float | None
     fastest_minutes: int | None
     slowest_minutes: int | None
+    p25_minutes: float | None
+    p75_minutes: float | None
+    distribution: list[DistributionBucket]
+
+
+class VariantCompletionTime(CompletionTimeFigures):
+    variant: str
+
+
+class CompletionTime(CompletionTimeFigures):
+    period: Period
+    experiment: str | None = None
+    variants: list[VariantCompletionTime] | None = None
+
+
+class Experiment(BaseModel):
+    key: str
+    description: str
+    variants: list[str]  # in definition order; the first is the baseline of comparisons
+    weights: dict[str, int]  # each variant's share of hash-assigned organizations is weight / total
+    is_active: bool  # only active experiments assign organizations that start onboarding
+    created_at: datetime
+
+
+class Experiments(BaseModel):
+    experiments: list[Experiment]
 
 
 class IncompleteOrganization(BaseModel):
@@ -140,98 +228,357 @@ def _percent(part: ColumnElement[Any], whole: ColumnElement[Any], digits: int) -
     return func.round(cast(part, Numeric) * 100 / func.nullif(whole, 0), digits)
 
 
-def completion_rate(session: Session, span: Period) -> CompletionRate:
+def experiment(session: Session, key: str | None) -> experiments.Experiment | None:
+    """The experiment a split asks for (404 `experiment_not_found` for an unknown key)."""
+    if key is None:
+        return None
+    found = experiments.definitions(session, key)
+    if not found:
+        raise experiments.ExperimentNotFound(f"There is no experiment '{key}'.")
+    return found[0]
+
+
+def list_experiments(session: Session) -> Experiments:
+    return Experiments(
+        experiments=[
+            Experiment(
+                key=e.id,
+                description=e.description,
+                variants=[v.id for v in e.variants],
+                weights={v.id: v.weight for v in e.variants},
+                is_active=e.is_active,
+                created_at=e.created_at,
+            )
+            for e in experiments.definitions(session)
+        ]
+    )
+
+
+# --- Groups: the whole population ("") or one experiment's variants ---
+
+WHOLE: Final = ""
+
+
+def _groups(split: experiments.Experiment | None) -> Any:
+    """(variant, position) rows: one per variant of the experiment in definition order, or one for all."""
+    names = [v.id for v in split.variants] if split is not None else [WHOLE]
+    return values(column("variant", String), column("position", Integer), name="groups").data(
+        [(name, position) for position, name in enumerate(names)]
+    )
+
+
+def _variant(split: experiments.Experiment | None) -> ColumnElement[str]:
+    """The organization's group, on a query over `onboarding_state` (null: not in the experiment)."""
+    if split is None:
+        return literal(WHOLE, String)
+    variant: ColumnElement[str] = OnboardingState.experiments[split.id]["variant"].astext
+    return variant
+
+
+def _metric_rows(split: experiments.Experiment | None) -> Any:
+    """The metric rows, joined to their organization's state only when a split needs its variant."""
+    if split is None:
+        return OnboardingMetric.__table__
+    return OnboardingMetric.__table__.join(
+        OnboardingState, OnboardingState.organization_id == OnboardingMetric.organization_id
+    )
+
+
+# --- Completion rate ---
+
+
+def completion_rate(session: Session, span: Period, experiment_key: str | None = None) -> CompletionRate:
+    split = experiment(session, experiment_key)
     state, task = OnboardingState, OnboardingChecklistTask
-    # Per organization, a key lookup per active task in its progress (the active ids are read once).
-    # Expanding every progress entry with jsonb_each and joining the tasks cost 4x as much per org.
-    active_ids = func.array(select(task.id).where(task.is_active.is_(true())).scalar_subquery())
-    active_task = func.unnest(active_ids).table_valued(column("id", String)).render_derived("active_task")
-    tasks_completed = (
-        select(func.count())
-        .select_from(active_task)
-        .where(state.checklist_progress[active_task.c.id]["completed"].astext == "true")
-        .scalar_subquery()
-    )
+    # Each organization's checklist progress is a number on its row (`checklist_completed_count`, kept
+    # by the database as the progress is stored): the report is an index-only scan of
+    # idx_state_started_progress, no JSON evaluated per organization (migration 0007). A split by
+    # experiment variant groups the same rows by their variant (`_variant`).
     total_tasks = select(func.count()).where(task.is_active.is_(true())).scalar_subquery()
-    per_org = (
-        select(
-            state.wizard_completed,
-            state.skipped,
-            tasks_completed.label("tasks_completed"),
-        )
-        .where(_within(state.started_at, span))
-        .subquery("per_org")
-    )
+    tasks_completed = state.checklist_completed_count
     started = func.count()
-    completed = func.count().filter(per_org.c.wizard_completed)
+    completed = func.count().filter(state.wizard_completed)
     row = session.execute(
         select(
             started.label("started_count"),
             completed.label("completed_count"),
-            func.count().filter(per_org.c.skipped).label("skipped_count"),
+            func.count().filter(state.skipped).label("skipped_count"),
             func.count()
-            .filter(and_(per_org.c.wizard_completed.is_(false()), per_org.c.skipped.is_(false())))
+            .filter(and_(state.wizard_completed.is_(false()), state.skipped.is_(false())))
             .label("in_progress_count"),
             _percent(completed, started, 1).label("completion_percent"),
             total_tasks.label("total_tasks"),
-            func.round(func.avg(per_org.c.tasks_completed), 2).label("avg_tasks_completed"),
-            _percent(func.avg(per_org.c.tasks_completed), total_tasks, 1).label(
-                "avg_checklist_completion_percent"
-            ),
-        ).select_from(per_org)
+            func.round(func.avg(tasks_completed), 2).label("avg_tasks_completed"),
+            _percent(func.avg(tasks_completed), total_tasks, 1).label("avg_checklist_completion_percent"),
+        ).where(_within(state.started_at, span))
     ).one()
-    return CompletionRate(period=span, **row._asdict())
+    answer = CompletionRate(
+        period=span, completion_interval=wilson(row.completed_count, row.started_count), **row._asdict()
+    )
+    if split is None:
+        return answer
+    variants = _variant_completion_rates(session, span, split)
+    baseline = variants[0]
+    comparisons = []
+    for other in variants[1:]:
+        compared = newcombe(
+            other.completed_count, other.started_count, baseline.completed_count, baseline.started_count
+        )
+        comparisons.append(
+            Comparison(
+                variant=other.variant,
+                baseline=baseline.variant,
+                difference=compared[0] if compared else None,
+                difference_interval=compared[1] if compared else None,
+            )
+        )
+    return answer.model_copy(
+        update={"experiment": split.id, "variants": variants, "comparisons": comparisons}
+    )
 
 
-def funnel(session: Session, span: Period) -> Funnel:
-    metric = OnboardingMetric
-    started = (
-        select(func.count())
-        .where(metric.event_type == MetricEventType.WIZARD_STARTED.value, _within(metric.timestamp, span))
-        .scalar_subquery()
+def _variant_completion_rates(
+    session: Session, span: Period, split: experiments.Experiment
+) -> list[VariantCompletionRate]:
+    # Over onboarding_state only: the same split applies to a per-organization rollup of the state.
+    state = OnboardingState
+    groups = _groups(split)
+    per_org = (
+        select(_variant(split).label("variant"), state.wizard_completed)
+        .where(_within(state.started_at, span))
+        .subquery("per_org")
     )
-    drops = (
-        select(metric.wizard_step_dropped.label("step"), func.count().label("drop_off_count"))
-        .where(metric.wizard_step_dropped.is_not(None), _within(metric.timestamp, span))
-        .group_by(metric.wizard_step_dropped)
-        .subquery("drops")
-    )
-    every_step = func.generate_series(1, WIZARD_STEPS).table_valued(column("step", Integer))
-    steps = every_step.render_derived("steps")
-    drop_off_count = func.coalesce(drops.c.drop_off_count, 0)
     rows = session.execute(
         select(
-            steps.c.step,
-            drop_off_count.label("drop_off_count"),
-            _percent(drop_off_count, started, 2).label("drop_off_percent"),
-            started.label("started_count"),
+            groups.c.variant,
+            func.count(per_org.c.variant).label("started_count"),
+            func.count().filter(per_org.c.wizard_completed).label("completed_count"),
         )
-        .select_from(steps.outerjoin(drops, drops.c.step == steps.c.step))
-        .order_by(steps.c.step)
+        .select_from(groups.outerjoin(per_org, per_org.c.variant == groups.c.variant))
+        .group_by(groups.c.variant, groups.c.position)
+        .order_by(groups.c.position)
     ).all()
-    return Funnel(
-        period=span,
-        started_count=rows[0].started_count,
-        steps=[
-            FunnelStep(step=r.step, drop_off_count=r.drop_off_count, drop_off_percent=r.drop_off_percent)
-            for r in rows
-        ],
+    return [
+        VariantCompletionRate(
+            variant=r.variant,
+            started_count=r.started_count,
+            completed_count=r.completed_count,
+            completion_rate=r.completed_count / r.started_count if r.started_count else None,
+            completion_interval=wilson(r.completed_count, r.started_count),
+        )
+        for r in rows
+    ]
+
+
+# --- Funnel ---
+
+
+def funnel(
+    session: Session,
+    span: Period,
+    inactive_days: int = DEFAULT_INACTIVE_DAYS,
+    experiment_key: str | None = None,
+) -> Funnel:
+    split = experiment(session, experiment_key)
+    (whole,) = _funnel_groups(session, span, inactive_days, None)
+    answer = Funnel(
+        period=span, inactive_days=inactive_days, started_count=whole.started_count, steps=whole.steps
+    )
+    if split is None:
+        return answer
+    variants = _funnel_groups(session, span, inactive_days, split)
+    return answer.model_copy(update={"experiment": split.id, "variants": variants})
+
+
+def _funnel_groups(
+    session: Session, span: Period, inactive_days: int, split: experiments.Experiment | None
+) -> list[FunnelVariant]:
+    """Each group's funnel, in one statement (see FunnelStep for what each figure counts)."""
+    state, metric = OnboardingState, OnboardingMetric
+    variant = _variant(split)
+    # Activity: the state's last change or the organization's metrics (index on org, timestamp). Idle:
+    # neither since the cutoff. The metrics are looked for between the cutoff and now (plus the clock
+    # skew a client timestamp may have), so only the partitions of those months are read, not every
+    # month's (as the latest metric of all time would).
+    cutoff = func.now() - func.make_interval(0, 0, 0, inactive_days)
+    recent_metric = exists().where(
+        metric.organization_id == state.organization_id,
+        metric.timestamp >= cutoff,
+        metric.timestamp <= func.now() + MAX_CLOCK_SKEW,
+    )
+    idle = and_(state.updated_at < cutoff, not_(recent_metric))
+    per_org = (
+        select(
+            variant.label("variant"),
+            state.wizard_current_step.label("at"),
+            state.wizard_completed.label("done"),
+            state.skipped,
+            idle.label("idle"),
+        )
+        .where(_within(state.started_at, span))
+        .subquery("per_org")
+    )
+    org_step = (
+        func.generate_series(1, WIZARD_STEPS).table_valued(column("step", Integer)).render_derived("org_step")
+    )
+    here = and_(not_(per_org.c.done), per_org.c.at == org_step.c.step)
+    by_step = (
+        select(
+            per_org.c.variant,
+            org_step.c.step,
+            func.count().filter(or_(per_org.c.done, per_org.c.at >= org_step.c.step)).label("reached"),
+            func.count().filter(or_(per_org.c.done, per_org.c.at > org_step.c.step)).label("completed"),
+            func.count().filter(and_(here, per_org.c.skipped)).label("dropped_skipped"),
+            func.count()
+            .filter(and_(here, not_(per_org.c.skipped), per_org.c.idle))
+            .label("dropped_inactive"),
+        )
+        .select_from(per_org.join(org_step, true()))
+        .group_by(per_org.c.variant, org_step.c.step)
+        .subquery("by_step")
+    )
+    organizations = (
+        select(per_org.c.variant, func.count().label("organizations"))
+        .group_by(per_org.c.variant)
+        .subquery("orgs")
+    )
+    # Grouped from a subquery: the variant expression's bound key would not match in a GROUP BY.
+    dropped_rows = (
+        select(variant.label("variant"), metric.wizard_step_dropped.label("step"))
+        .select_from(_metric_rows(split))
+        .where(metric.wizard_step_dropped.is_not(None), _within(metric.timestamp, span))
+        .subquery("dropped_rows")
+    )
+    drops = (
+        select(dropped_rows.c.variant, dropped_rows.c.step, func.count().label("drop_off_count"))
+        .group_by(dropped_rows.c.variant, dropped_rows.c.step)
+        .subquery("drops")
+    )
+    started_rows = (
+        select(variant.label("variant"))
+        .select_from(_metric_rows(split))
+        .where(metric.event_type == MetricEventType.WIZARD_STARTED.value, _within(metric.timestamp, span))
+        .subquery("started_rows")
+    )
+    started = (
+        select(started_rows.c.variant, func.count().label("started_count"))
+        .group_by(started_rows.c.variant)
+        .subquery("started")
+    )
+    groups = _groups(split)
+    steps = (
+        func.generate_series(1, WIZARD_STEPS).table_valued(column("step", Integer)).render_derived("steps")
+    )
+    counts = {
+        name: func.coalesce(by_step.c[name], 0).label(name)
+        for name in ("reached", "completed", "dropped_skipped", "dropped_inactive")
+    }
+    drop_off_count = func.coalesce(drops.c.drop_off_count, 0)
+    started_count = func.coalesce(started.c.started_count, 0)
+    rows = session.execute(
+        select(
+            groups.c.variant,
+            steps.c.step,
+            *counts.values(),
+            drop_off_count.label("drop_off_count"),
+            _percent(drop_off_count, started_count, 2).label("drop_off_percent"),
+            started_count.label("started_count"),
+            func.coalesce(organizations.c.organizations, 0).label("organizations"),
+        )
+        .select_from(
+            groups.join(steps, true())
+            .outerjoin(by_step, and_(by_step.c.variant == groups.c.variant, by_step.c.step == steps.c.step))
+            .outerjoin(drops, and_(drops.c.variant == groups.c.variant, drops.c.step == steps.c.step))
+            .outerjoin(started, started.c.variant == groups.c.variant)
+            .outerjoin(organizations, organizations.c.variant == groups.c.variant)
+        )
+        .order_by(groups.c.position, steps.c.step)
+    ).all()
+    answer = []
+    for index in range(0, len(rows), WIZARD_STEPS):
+        group = rows[index : index + WIZARD_STEPS]
+        answer.append(
+            FunnelVariant(
+                variant=group[0].variant,
+                organizations=group[0].organizations,
+                started_count=group[0].started_count,
+                steps=[
+                    FunnelStep(
+                        step=r.step,
+                        reached=r.reached,
+                        completed=r.completed,
+                        dropped=r.dropped_skipped + r.dropped_inactive,
+                        dropped_skipped=r.dropped_skipped,
+                        dropped_inactive=r.dropped_inactive,
+                        drop_off_count=r.drop_off_count,
+                        drop_off_percent=r.drop_off_percent,
+                    )
+                    for r in group
+                ],
+            )
+        )
+    return answer
+
+
+# --- Completion time ---
+
+
+def completion_time(session: Session, span: Period, experiment_key: str | None = None) -> CompletionTime:
+    split = experiment(session, experiment_key)
+    (whole,) = _completion_times(session, span, None)
+    answer = CompletionTime(period=span, **whole.model_dump(exclude={"variant"}))
+    if split is None:
+        return answer
+    return answer.model_copy(
+        update={"experiment": split.id, "variants": _completion_times(session, span, split)}
     )
 
 
-def completion_time(session: Session, span: Period) -> CompletionTime:
+def _completion_times(
+    session: Session, span: Period, split: experiments.Experiment | None
+) -> list[VariantCompletionTime]:
     metric = OnboardingMetric
-    minutes = metric.completion_time_minutes
-    row = session.execute(
+    completions = (
+        select(_variant(split).label("variant"), metric.completion_time_minutes.label("minutes"))
+        .select_from(_metric_rows(split))
+        .where(metric.event_type == MetricEventType.WIZARD_COMPLETED.value, _within(metric.timestamp, span))
+        .subquery("completions")
+    )
+    minutes = completions.c.minutes
+    bounds = [*DISTRIBUTION_BOUNDS, None]
+    buckets = [
+        func.count(minutes)
+        .filter(minutes >= low, *([minutes < high] if high is not None else []))
+        .label(f"bucket_{i}")
+        for i, (low, high) in enumerate(itertools.pairwise(bounds))
+    ]
+    groups = _groups(split)
+    rows = session.execute(
         select(
+            groups.c.variant,
             func.count(minutes).label("completed_count"),
             func.round(func.avg(minutes), 2).label("avg_minutes"),
             func.percentile_cont(0.5).within_group(minutes).label("median_minutes"),
             func.min(minutes).label("fastest_minutes"),
             func.max(minutes).label("slowest_minutes"),
-        ).where(metric.event_type == MetricEventType.WIZARD_COMPLETED.value, _within(metric.timestamp, span))
-    ).one()
-    return CompletionTime(period=span, **row._asdict())
+            func.percentile_cont(0.25).within_group(minutes).label("p25_minutes"),
+            func.percentile_cont(0.75).within_group(minutes).label("p75_minutes"),
+            *buckets,
+        )
+        .select_from(groups.outerjoin(completions, completions.c.variant == groups.c.variant))
+        .group_by(groups.c.variant, groups.c.position)
+        .order_by(groups.c.position)
+    ).all()
+    answer = []
+    for r in rows:
+        figures = r._asdict()
+        distribution = [
+            DistributionBucket(from_minutes=low, to_minutes=high, count=figures.pop(f"bucket_{i}"))
+            for i, (low, high) in enumerate(itertools.pairwise(bounds))
+            if low is not None
+        ]
+        answer.append(VariantCompletionTime(distribution=distribution, **figures))
+    return answer
 
 
 def incomplete_organizations(

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from onboarding import routes
+from onboarding import container, i18n, routes
 from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
@@ -47,6 +47,22 @@ from onboarding.settings import get_settings
 from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def _register_snapstart_hook() -> None:
+    """With SnapStart (template parameter), rebuild the engine and its connection after a restore.
+
+    Lambda's managed Python runtimes ship `snapshot_restore_py`; elsewhere (local runs) there is no
+    snapshot and nothing to register.
+    """
+    try:
+        from snapshot_restore_py import register_after_restore
+    except ImportError:
+        return
+    register_after_restore(container.after_restore)
+
+
+_register_snapstart_hook()
 _SESSION = "session"  # app.context key of the request's session
 
 
@@ -54,6 +70,7 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     details: list[dict[str, Any]]
+    localized_message: str  # the code's text in the request's language (Accept-Language)
 
 
 class ErrorResponse(BaseModel):
@@ -127,8 +144,14 @@ def _request_unit_of_work(
     app: APIGatewayHttpResolver, next_middleware: Callable[[APIGatewayHttpResolver], Response[Any]]
 ) -> Response[Any]:
     """The request's one transaction around its route (a domain error raised in it rolls it back),
-    its staged domain events published after the commit."""
-    with unit_of_work(after_commit=publish_events) as session:
+    its staged domain events published after the commit.
+
+    A GET (safe, in HTTP's terms) starts with a plain read, sent without BEGIN and COMMIT
+    (`reads_first`); the bookkeeping a GET may write after it (a first checklist completion) still
+    runs in a transaction.
+    """
+    reads_first = app.current_event.http_method == "GET"
+    with unit_of_work(after_commit=publish_events, reads_first=reads_first) as session:
         app.context[_SESSION] = session
         try:
             return next_middleware(app)
@@ -160,11 +183,15 @@ def parse_json_body(text: str) -> Any:
     4300 digits, both possible within the body limit; and it accepts NaN/Infinity, which are not JSON.
     """
     try:
-        return json.loads(text, parse_constant=_reject_non_json_constant)
+        parsed = json.loads(text, parse_constant=_reject_non_json_constant)
     except json.JSONDecodeError:
         raise
     except (RecursionError, ValueError) as error:
         raise json.JSONDecodeError(f"unparseable JSON ({type(error).__name__})", text, 0) from error
+    # Powertools hands a body parameter that is not a list the first element of an array body
+    # (`[{"completed": true}]` would pass as `{"completed": true}`). Every body here is an object: an
+    # array is passed on as a tuple, which no body model accepts (422).
+    return tuple(parsed) if isinstance(parsed, list) else parsed
 
 
 def _reject_non_json_constant(name: str) -> Any:
@@ -191,6 +218,10 @@ def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHan
     @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        with i18n.use(i18n.negotiate(_header(event, "accept-language"))):
+            return _handle(event, context)
+
+    def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = authorize(event, group)
             event = _with_json_text_body(event, takes_body=_takes_body(app, event))
@@ -210,18 +241,34 @@ def error_response(error: DomainError) -> Response[Any]:
         status_code=error.status,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(error_document(error)),
+        headers=dict(error.headers) or None,
     )
 
 
 def error_document(error: DomainError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return {
+        "error": {
+            "code": error.code,
+            "message": error.message,
+            "details": error.details,
+            # The code's text in the request's language (Accept-Language), for showing to people.
+            "localized_message": i18n.text(f"errors.{error.code}"),
+        }
+    }
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    """A request header (HTTP API v2 lowercases their names); None when absent or not text."""
+    headers = event.get("headers")
+    value = headers.get(name) if isinstance(headers, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def error_event_response(error: DomainError) -> dict[str, Any]:
     """An API Gateway HTTP API (v2) response, for errors raised before the resolver runs."""
     return {
         "statusCode": error.status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers},
         "body": json.dumps(error_document(error)),
         "isBase64Encoded": False,
     }

@@ -18,9 +18,10 @@ in either direction stays until the next manual override.
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
@@ -33,15 +34,15 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import ColumnElement, func, literal_column, select, true, update
+from sqlalchemy import ColumnElement, String, Update, bindparam, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
-from onboarding import state
+from onboarding import i18n, state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models import OnboardingChecklistTask, OnboardingState
+from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState
 from onboarding.observability import logger
 from onboarding.validation import field_error
 
@@ -161,10 +162,18 @@ def parse_criterion(raw: object) -> Criterion:
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """What criteria are evaluated against: the org's state columns and counter values."""
+    """What criteria are evaluated against: the org's state columns and counter values; and what is
+    known of when they became what they are (`became_true`)."""
 
     state: Mapping[str, bool | int]
     counters: Mapping[Counter, int]
+    # When a state field took its value (wizard_completed: completed_at, ...; wizard_current_step: a
+    # mapping step -> when the step before it was completed), where the state records it.
+    since: Mapping[str, datetime | None] = field(default_factory=dict)
+    steps_reached_at: Mapping[int, datetime] = field(default_factory=dict)
+    # The creation times of the earliest rows a counter counts, in order, where they are known (none:
+    # unknown). Row k of them is the one that took the counter to k.
+    row_times: Mapping[Counter, tuple[datetime, ...]] = field(default_factory=dict)
 
 
 def evaluate(criterion: Criterion, facts: Facts) -> bool:
@@ -178,6 +187,34 @@ def evaluate(criterion: Criterion, facts: Facts) -> bool:
         case CompositeOr(criteria=children):
             return any(evaluate(child, facts) for child in children)
     raise AssertionError(f"unhandled criterion {criterion!r}")
+
+
+def became_true(criterion: Criterion, facts: Facts) -> datetime | None:
+    """When a criterion that holds now became true, where the facts tell (None: not known).
+
+    A counter at `>= t` became true when its t-th row was created (`> t`: the one after); a state check
+    when the state took the value; `composite_and` when the last of its parts did; `composite_or` when
+    the first of its parts that hold did (unknown if any part that holds is unknown).
+    """
+    match criterion:
+        case CounterCriterion(counter=counter, operator=">=" | ">" as op, threshold=threshold):
+            rows = facts.row_times.get(counter, ())
+            crossing = threshold if op == ">" else threshold - 1
+            return rows[crossing] if 0 <= crossing < len(rows) else None
+        case StateCheckCriterion(field="wizard_current_step", operator=">=" | ">" as op, value=value):
+            step = int(value) + (1 if op == ">" else 0)
+            return facts.steps_reached_at.get(step)
+        case StateCheckCriterion(field=field, operator="==", value=True):
+            return facts.since.get(field)
+        case CompositeAnd(criteria=children):
+            times = [became_true(child, facts) for child in children]
+            return max(times) if times and all(time is not None for time in times) else None  # type: ignore[type-var]
+        case CompositeOr(criteria=children):
+            holding = [became_true(child, facts) for child in children if evaluate(child, facts)]
+            if not holding or any(time is None for time in holding):
+                return None
+            return min(time for time in holding if time is not None)
+    return None
 
 
 def _depth(criterion: Criterion) -> int:
@@ -197,6 +234,9 @@ class ProgressEntry(BaseModel):
     # Kept across manual un-ticking, so `checklist_task_completed` is emitted once per task, ever.
     first_completed_at: datetime | None = None
     source: Literal["auto", "manual"] | None = None
+    # When the service first saw the criteria hold (automatic completions); `completed_at` is when they
+    # became true, where that is known, else this.
+    first_detected_at: datetime | None = None
 
     @property
     def ever_completed(self) -> bool:
@@ -220,6 +260,8 @@ class ChecklistTaskView(BaseModel):
     id: str
     title_key: str
     description_key: str
+    title: str  # in the request's language (i18n)
+    description: str
     icon: str | None
     quick_action_url: str | None
     order: int
@@ -227,6 +269,8 @@ class ChecklistTaskView(BaseModel):
     completed_at: datetime | None
     # "auto" when detected from the org's data, "manual" when set through the override route.
     completion_source: Literal["auto", "manual"] | None
+    # Automatic completions: when the service first saw the task done (completed_at may be earlier).
+    first_detected_at: datetime | None
 
 
 class ChecklistProgress(BaseModel):
@@ -300,10 +344,29 @@ _TASK_FIELDS: Final = (
     "priority_order",
     "completion_criteria",
 )
+
+
+def _first_view_reports(org_id: ColumnElement[str]) -> ColumnElement[Any]:
+    """When the organization's first `view_reports` events were recorded (the completion time of a
+    `view_reports_events` criterion with a threshold up to `KNOWN_ROW_TIMES`)."""
+    metric = aliased(OnboardingMetric, name="vr")
+    return func.array(
+        select(metric.timestamp)
+        .where(metric.organization_id == org_id, metric.event_type == MetricEventType.VIEW_REPORTS.value)
+        .order_by(metric.timestamp)
+        .limit(KNOWN_ROW_TIMES)
+        .scalar_subquery()
+    )
+
+
+KNOWN_ROW_TIMES: Final = 10
 # Every counter, each an uncorrelated subquery run once per statement: computing only those some
 # active task mentions (a jsonpath test per counter) cost more than the counts it could skip
 # (bench/README.md).
-READING = state.Reading(counters=tuple(Counter), extra=(("tasks", _active_tasks),))
+READING = state.Reading(
+    counters=tuple(Counter),
+    extra=(("tasks", _active_tasks), ("view_reports_times", _first_view_reports)),
+)
 
 
 def _read(session: Session, org_id: str) -> _Snapshot:
@@ -312,15 +375,69 @@ def _read(session: Session, org_id: str) -> _Snapshot:
 
 def _checklist_of(snapshot: state.Snapshot) -> _Snapshot:
     """The checklist's view of a state snapshot read with `READING`."""
+    record = snapshot.state
     return _Snapshot(
         tasks=[_task(fields) for fields in snapshot.extra["tasks"]],
         facts=Facts(
-            state={column: getattr(snapshot.state, column) for column in STATE_FIELDS},
+            state={column: getattr(record, column) for column in STATE_FIELDS},
             counters=snapshot.counters,
+            since={
+                "wizard_completed": record.completed_at,
+                "skipped": record.skipped_at,
+                "sample_data_generated": record.sample_data_generated_at,
+            },
+            steps_reached_at=_steps_reached_at(record.wizard_step_data),
+            row_times=_row_times(snapshot),
         ),
-        progress=dict(snapshot.state.checklist_progress),
+        progress=dict(record.checklist_progress),
         now=snapshot.now,
     )
+
+
+def _steps_reached_at(step_data: Mapping[str, Any]) -> dict[int, datetime]:
+    """Step n was reached when step n - 1 was completed (step 1 when onboarding started: not here)."""
+    reached = {}
+    for step in range(2, 6):
+        completed_at = _timestamp(step_data.get(f"step_{step - 1}", {}).get("completed_at"))
+        if completed_at is not None:
+            reached[step] = completed_at
+    return reached
+
+
+def _row_times(snapshot: state.Snapshot) -> dict[Counter, tuple[datetime, ...]]:
+    """Creation times of the counted rows where known: the organization's first `view_reports` events
+    (read with the state), and the rows the wizard created when they are all the counter counts."""
+    created = wizard_rows.created_rows(snapshot.state.wizard_step_data)
+    times: dict[Counter, tuple[datetime, ...]] = {
+        Counter.VIEW_REPORTS_EVENTS: tuple(snapshot.extra.get("view_reports_times") or ()),
+    }
+    for counter, kind in _WIZARD_ROWS.items():
+        rows = tuple(sorted(time for text in created[kind] if (time := _timestamp(text)) is not None))
+        # Known only when the wizard's rows are all the rows counted (others may be older).
+        if rows and len(rows) == snapshot.counters.get(counter):
+            times[counter] = rows
+    return times
+
+
+_WIZARD_ROWS: Final = {
+    Counter.REAL_EVENTS: "events",
+    Counter.REAL_TEAMS: "teams",
+    Counter.REAL_VOLUNTEERS: "volunteers",
+}
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _task(fields: list[Any]) -> _Task:
@@ -348,13 +465,21 @@ _MAX_ATTEMPTS: Final = 3
 
 
 def _auto_completions(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> dict[str, ProgressEntry]:
-    return {
-        task.id: ProgressEntry(
-            completed=True, completed_at=snapshot.now, first_completed_at=snapshot.now, source="auto"
+    completions = {}
+    for task in snapshot.tasks:
+        if task.id in entries or not snapshot.live(task):
+            continue
+        assert task.criterion is not None  # live
+        # When the criteria became true where the data tells, else when they are first seen true.
+        since = min(became_true(task.criterion, snapshot.facts) or snapshot.now, snapshot.now)
+        completions[task.id] = ProgressEntry(
+            completed=True,
+            completed_at=since,
+            first_completed_at=since,
+            source="auto",
+            first_detected_at=snapshot.now,
         )
-        for task in snapshot.tasks
-        if task.id not in entries and snapshot.live(task)
-    }
+    return completions
 
 
 def _manual_entry(previous: ProgressEntry | None, completed: bool, now: datetime) -> ProgressEntry | None:
@@ -391,24 +516,35 @@ def _store(
         if entry.completed and not (task_id in entries and entries[task_id].ever_completed)
     ]
     merged = {**snapshot.progress, **{k: v.model_dump(mode="json") for k, v in changes.items()}}
-    swap = (
-        update(OnboardingState)
-        .where(
-            OnboardingState.organization_id == org_id,
-            OnboardingState.checklist_progress == snapshot.progress,
-        )
-        .values(checklist_progress=merged, updated_at=func.now())
-        .returning(OnboardingState.organization_id)
-    )
     metrics = [
         MetricRecord(
             org_id,
             MetricEventType.CHECKLIST_TASK_COMPLETED,
-            event_data={"task_id": task_id, "source": changes[task_id].source},
+            event_data={
+                "task_id": task_id,
+                "source": changes[task_id].source,
+                "completed_at": _iso(changes[task_id].completed_at),
+            },
         )
         for task_id in firsts
     ]
-    return record_with(session, swap, metrics) == 1
+    params = {"org_id": org_id, "read_progress": snapshot.progress, "merged_progress": merged}
+    return record_with(session, _swap_statement(), metrics, params=params) == 1
+
+
+@cache
+def _swap_statement() -> Update:
+    """The compare-and-swap of the progress: written only if it is still the value read."""
+    progress_type = OnboardingState.__table__.c.checklist_progress.type
+    return (
+        update(OnboardingState)
+        .where(
+            OnboardingState.organization_id == bindparam("org_id", type_=String),
+            OnboardingState.checklist_progress == bindparam("read_progress", type_=progress_type),
+        )
+        .values(checklist_progress=bindparam("merged_progress", type_=progress_type), updated_at=func.now())
+        .returning(OnboardingState.organization_id)
+    )
 
 
 def _settle(
@@ -448,12 +584,15 @@ def _view(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> Checklis
                 id=task.id,
                 title_key=task.title_key,
                 description_key=task.description_key,
+                title=i18n.text(task.title_key),
+                description=i18n.text(task.description_key),
                 icon=task.icon,
                 quick_action_url=task.quick_action_url,
                 order=task.order,
                 completed=completed,
                 completed_at=entry.completed_at if entry is not None and entry.completed else None,
                 completion_source=entry.source if entry is not None else None,
+                first_detected_at=entry.first_detected_at if entry is not None and entry.completed else None,
             )
         )
     done = sum(task.completed for task in tasks)

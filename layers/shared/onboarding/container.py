@@ -61,3 +61,17 @@ def reset(*, close_connections: bool = True) -> None:
     parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
     if parameters is not None:
         parameters.clear_caches()
+
+
+def after_restore() -> None:
+    """Lambda SnapStart's after-restore hook (registered by `onboarding.api`): forget everything built
+    before the snapshot.
+
+    A restored execution environment resumes from memory captured at initialization, possibly hours
+    earlier and shared by many environments: its sockets are dead (their connections belonged to the
+    environment that was snapshotted), its secrets and IAM tokens may be stale. Nothing is closed (that
+    would be network I/O on dead sockets within the restore's 10 s limit): the pooled connections are
+    dropped, and the next request builds the settings, the engine and its connection, and the AWS
+    clients anew.
+    """
+    reset(close_connections=False)

@@ -1,19 +1,41 @@
 """The one owner of the database engine and the unit of work.
 
-The engine is built once per Lambda container (pool of one connection, pre-ping, recycle) and every
-request runs in exactly one transaction (`unit_of_work`): commit on success, rollback on any error,
-with the domain events the request staged written just before the commit (`outbox`). Driver errors
-are translated here into domain errors, so no other module needs to know about pg8000 or SQLAlchemy
-exception types.
+The engine is built once per Lambda container (pool of one connection, recycle, a ping only after the
+connection idled) and every request runs in one unit of work (`unit_of_work`): commit on success,
+rollback on any error, with the domain events the request staged written just before the commit
+(`outbox`). Driver errors are translated here into domain errors, so no other module needs to know
+about pg8000 or SQLAlchemy exception types.
+
+Wire round trips are what a request pays behind RDS Proxy (0.3-1 ms each), so the engine spends as
+few as pg8000's public API allows (docs/deployment.md, "Round trips"):
+
+- a statement with parameters: 3 (pg8000's Parse, Describe, Bind+Execute, each with a Sync);
+- a transaction: BEGIN 1 (pg8000 sends it before the first statement) and COMMIT 1 (the simple
+  protocol; pg8000's own `commit()` takes 3);
+- a unit of work that starts with a plain read (`reads_first`: the API's GET routes) sends that read
+  on its own, without BEGIN and COMMIT; if more statements follow (a GET's bookkeeping write, such as
+  a first checklist completion), they run in one transaction of their own;
+- the pooled connection is pinged (1) only when it has idled `DB_PING_AFTER_IDLE_SECONDS`, as it has
+  after a Lambda freeze between invocations; a busy container's back-to-back requests skip it.
 """
 
+import re
+import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final
 
+import pg8000.dbapi
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExceptionContext, ExecutionContext
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from onboarding import outbox
 from onboarding.container import per_container
@@ -30,21 +52,247 @@ _INVALID_SQLSTATES = {"23502", "23514"}  # not null, check: a value the service 
 INVALID_PASSWORD = "28P01"  # noqa: S105 (a SQLSTATE, not a password)
 
 
+# Per pooled connection (the pool entry's `info`, kept across checkouts; cleared at checkin):
+_CHECKED_IN_AT: Final = "checked_in_at"  # time.monotonic() of the last checkin
+_ALONE: Final = "next_statement_alone"  # the unit of work's first statement may run without a transaction
+
+# A statement that only reads: a SELECT that locks nothing. A WITH may hold a data-modifying CTE, and
+# any doubt sends the statement inside a transaction, which is always correct.
+_LOCKING_CLAUSE = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=512)  # once per statement text: the search scans the whole SQL (1-2 KB)
+def _plain_read(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() == "SELECT" and _LOCKING_CLAUSE.search(statement) is None
+
+
+class Pg8000Dialect(PGDialect_pg8000):
+    """pg8000 with the round trips of a transaction cut to what the protocol needs.
+
+    - COMMIT in one round trip: pg8000's `commit()` sends it with the extended protocol (Parse,
+      Describe, Execute: three waits); `cursor.execute("COMMIT")` without parameters is pg8000's simple
+      protocol (one wait), with the same error reporting.
+    - A unit of work's first statement may run on its own (`unit_of_work(reads_first=True)`): the
+      connection is put in pg8000's `autocommit` mode, so pg8000 sends no BEGIN; a plain read is its
+      own transaction in PostgreSQL. Any later statement, or a first one that writes or locks, turns
+      autocommit off again first, so pg8000 opens a transaction (BEGIN) before it and COMMIT ends it.
+    """
+
+    supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every statement
+
+    def connect(self, *cargs: Any, **cparams: Any) -> DBAPIConnection:
+        """pg8000's connection over a TCP socket made here, with Nagle's algorithm off (TCP_NODELAY).
+
+        pg8000 (given the socket by its `sock` argument, it still negotiates TLS on it and verifies
+        the certificate for `host`; its connect timeout and keep-alive are set here as it would) leaves
+        Nagle on, so a request whose messages leave in more than one segment (a statement with a large
+        parameter, such as the sample rows) waits for the server's delayed ACK between them: +33 ms
+        p50 for a sample-data request through a 0.5 ms link (bench/README.md, issue 16).
+        """
+        host = cparams.get("host")
+        if not host or cparams.get("unix_sock") is not None:
+            return super().connect(*cargs, **cparams)
+        sock = _tcp_socket(host, int(cparams.get("port") or 5432), cparams.get("timeout"))
+        # pg8000.connect() (what SQLAlchemy calls) does not pass `sock` on; its Connection class does.
+        connection: DBAPIConnection = self.loaded_dbapi.Connection(*cargs, sock=sock, **cparams)
+        return connection
+
+    def do_execute(
+        self,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None = None,
+    ) -> None:
+        _transaction_unless_alone(context, statement)
+        cursor.execute(statement, parameters)
+
+    def do_execute_no_params(
+        self, cursor: DBAPICursor, statement: str, context: ExecutionContext | None = None
+    ) -> None:
+        _transaction_unless_alone(context, statement)
+        cursor.execute(statement)
+
+    def do_executemany(
+        self,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None = None,
+    ) -> None:
+        _transaction_unless_alone(context, "")  # never alone
+        cursor.executemany(statement, parameters)
+
+    def do_commit(self, dbapi_connection: DBAPIConnection) -> None:
+        if dbapi_connection.autocommit:
+            return  # the unit of work's one read ran on its own: no transaction to end
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("COMMIT")
+        finally:
+            cursor.close()
+
+
+def _tcp_socket(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A connected TCP socket as pg8000 makes one (timeout, keep-alive), plus TCP_NODELAY."""
+    try:
+        sock = socket.create_connection((host, port), timeout)
+    except OSError as error:
+        # pg8000's own error for it: SQLAlchemy then reports a DBAPI error (a 503 here).
+        raise pg8000.dbapi.InterfaceError(
+            f"Can't create a connection to host {host} and port {port}"
+        ) from error
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    return sock
+
+
+def _transaction_unless_alone(context: ExecutionContext | None, statement: str) -> None:
+    """Before a statement: leave pg8000's autocommit on only for the unit of work's first plain read."""
+    if context is None:
+        return
+    connection = context.root_connection.connection
+    dbapi_connection = connection.dbapi_connection
+    if dbapi_connection is None or not dbapi_connection.autocommit:
+        return  # inside the transaction already
+    if not (connection.info.pop(_ALONE, False) and _plain_read(statement)):
+        dbapi_connection.autocommit = False  # pg8000 begins a transaction before this statement
+
+
+def _memoize_placeholder_conversion() -> None:
+    """Convert a statement's `%s` placeholders to `$1, $2, ...` once per statement text, not per execution.
+
+    pg8000's cursor rewrites the placeholders of every statement it executes by scanning the SQL text
+    character by character in Python (`convert_paramstyle`, ~0.2 ms per KB): the largest single CPU
+    cost of a warm request (bench/README.md, "CPU per request"). SQLAlchemy sends the same few statement
+    texts again and again (its compiled cache), and for the `format` style SQLAlchemy uses the result
+    depends on the text alone (the values pass through unchanged), so it is remembered per text
+    (bounded). pg8000 offers no public way to execute an already converted statement through its
+    DB-API cursor, so this wraps the module function its cursor calls; the test suite checks that the
+    wrapped conversion equals pg8000's own (tests/test_db.py), and the lock pins pg8000's version.
+    """
+    import pg8000.legacy
+
+    convert = pg8000.legacy.convert_paramstyle
+    if getattr(convert, "memoized", False):
+        return
+
+    @lru_cache(maxsize=512)
+    def converted(query: str) -> str:
+        statement: str = convert("format", query, ())[0]
+        return statement
+
+    def convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
+        if style != "format":
+            result: tuple[str, Any] = convert(style, query, args)
+            return result
+        return converted(query), args
+
+    convert_paramstyle.memoized = True  # type: ignore[attr-defined]
+    # bench/ (section cpu) switches back to the original to measure the difference.
+    convert_paramstyle.original = convert  # type: ignore[attr-defined]
+    pg8000.legacy.convert_paramstyle = convert_paramstyle
+
+
+_memoize_placeholder_conversion()
+
+DRIVER: Final = "pg8000_onboarding"
+registry.register(f"postgresql.{DRIVER}", __name__, Pg8000Dialect.__name__)
+
+
 def build_engine(settings: Settings) -> Engine:
     url, connect_args = connection_target(settings)
     engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args=connect_args,
         # No per-connection SET statements and no session-level state: RDS Proxy would pin the connection.
     )
+    _ping_after_idle(engine, settings.db_ping_after_idle_seconds)
+    event.listen(engine, "handle_error", _socket_errors_are_disconnects)
+    event.listen(engine, "connect", _iso_timestamp_parsers)
     if settings.db_secret_arn or settings.db_iam_auth:
         _fetch_credentials_per_connection(engine, settings)
     return engine
+
+
+def _socket_errors_are_disconnects(context: ExceptionContext) -> None:
+    """A socket error is a lost connection: the pool discards it instead of handing it out again.
+
+    pg8000 wraps most socket errors as InterfaceError("network error"), which SQLAlchemy recognizes;
+    a reset seen by the first read of a reply escapes as a bare OSError (ConnectionResetError), which
+    SQLAlchemy would not, and the dead connection would go back to the pool.
+    """
+    if isinstance(context.original_exception, OSError):
+        context.is_disconnect = True
+
+
+_TIMESTAMPTZ_OID: Final = 1184
+_TIMESTAMP_OID: Final = 1114
+
+
+def _iso_timestamp_parsers(dbapi_connection: Any, _record: ConnectionPoolEntry | None) -> None:
+    """Parse timestamps with `datetime.fromisoformat` (C) instead of pg8000's `strptime` (Python: it
+    looks up the locale for every value, a fifth of the driver's time decoding a tutorial list).
+
+    PostgreSQL's text output (ISO DateStyle, which the service never changes) is ISO 8601 with a space;
+    what `fromisoformat` cannot read (infinity, years before 1 or after 9999) goes to pg8000's own
+    converter, as before. Through pg8000's public `register_in_adapter`, once per connection.
+    """
+    import pg8000.converters
+
+    for oid, fallback in (
+        (_TIMESTAMPTZ_OID, pg8000.converters.timestamptz_in),
+        (_TIMESTAMP_OID, pg8000.converters.timestamp_in),
+    ):
+        dbapi_connection.register_in_adapter(oid, _iso_or(fallback))
+
+
+def _iso_or(fallback: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return fallback(text)
+
+    return parse
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use when it has idled `idle_seconds` or longer.
+
+    SQLAlchemy's `pool_pre_ping`, minus its round trip on a connection used moments ago: a Lambda
+    container frozen between invocations (when RDS Proxy or a failover may have closed its
+    connection) comes back idle and is pinged, and a dead connection is replaced before the request
+    uses it. One serving requests back to back is not pinged; if its connection dies inside the window,
+    that request fails with a 503 (nothing is committed) and the pool replaces the connection.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+        record.info.pop(_ALONE, None)
+        if dbapi_connection is not None:
+            dbapi_connection.autocommit = False
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return  # a new connection, or one used moments ago
+        try:
+            # The ping on its own (autocommit): it must not leave a transaction open.
+            dbapi_connection.autocommit = True
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.autocommit = False
+        except Exception as error:
+            # The pool discards this connection and checks out a new one.
+            raise exc.DisconnectionError("the pooled connection failed its ping") from error
 
 
 def _dispose(engine: Engine, close_connections: bool) -> None:
@@ -59,22 +307,45 @@ def get_engine() -> Engine:
 
 @per_container
 def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
+    event.listen(factory, "after_begin", _first_statement_alone)
+    return factory
+
+
+_READS_FIRST: Final = "reads_first"  # Session.info key: the unit of work starts with a plain read
+
+
+def _first_statement_alone(session: Session, transaction: SessionTransaction, connection: Any) -> None:
+    """When the unit of work starts with a read, let its first statement run without BEGIN/COMMIT."""
+    if not session.info.get(_READS_FIRST):
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None:
+        connection.connection.info[_ALONE] = True
+        dbapi_connection.autocommit = True
 
 
 AfterCommit = Callable[[Sequence[str]], object]
 
 
 @contextmanager
-def unit_of_work(*, after_commit: AfterCommit | None = None) -> Iterator[Session]:
+def unit_of_work(*, after_commit: AfterCommit | None = None, reads_first: bool = False) -> Iterator[Session]:
     """One request, one transaction. Raises domain errors for database failures.
 
     The domain events staged on the session (`outbox.stage`) are inserted with one statement just
     before COMMIT, so they commit or roll back with the change; once committed, their ids are passed
     to `after_commit` (the API layer publishes them). A unit of work that staged no event pays
     nothing for events: no statement, no call.
+
+    `reads_first`: the unit of work starts with a plain read (a SELECT that locks nothing), which is
+    sent on its own, without BEGIN and COMMIT (two round trips fewer); any statement after it runs in
+    one transaction, committed or rolled back as above. Under READ COMMITTED every statement sees its
+    own snapshot anyway, so the only difference is that the read's `now()` is its own. A first
+    statement that writes or locks is sent inside the transaction as usual.
     """
     session = _session_factory()()
+    if reads_first:
+        session.info[_READS_FIRST] = True
     committed: list[str] = []
     try:
         yield session
@@ -124,10 +395,10 @@ def connection_target(settings: Settings) -> tuple[URL, dict[str, Any]]:
         raise ValueError("no database configured: set DATABASE_URL, or DB_HOST / DB_SECRET_ARN in AWS")
     connect_args: dict[str, Any] = {"timeout": settings.db_socket_timeout_seconds}
     if settings.database_url:
-        url = make_url(settings.database_url).set(drivername="postgresql+pg8000")
+        url = make_url(settings.database_url).set(drivername=f"postgresql+{DRIVER}")
     else:
         url = URL.create(
-            "postgresql+pg8000",
+            f"postgresql+{DRIVER}",
             username=settings.db_user,
             host=settings.db_host,
             port=settings.db_port,

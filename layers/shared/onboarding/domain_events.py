@@ -23,6 +23,7 @@ class DomainEventType(StrEnum):
     FEATURE_UNLOCKED = "FeatureUnlocked"
     SAMPLE_DATA_GENERATED = "SampleDataGenerated"
     SAMPLE_DATA_CLEARED = "SampleDataCleared"
+    VOLUNTEERS_INVITED = "VolunteersInvited"
 
 
 # --- Event details (ids, counts and timestamps only: no names, emails or free text) ---
@@ -100,12 +101,32 @@ class SampleDataCleared(EventDetail):
     cleared_at: AwareDatetime
 
 
+class VolunteersInvited(EventDetail):
+    """The setup wizard's step 4 added volunteers to the organization as `people` rows (`is_sample`
+    false, `roles` volunteer): the host sends them their invitations. Ids only: the addresses are in
+    the host's own `people` rows, the optional personal message in the organization's onboarding state
+    (`wizard_step_data.step_4.message`)."""
+
+    event_type = DomainEventType.VOLUNTEERS_INVITED
+
+    person_ids: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="The `people` rows to invite (created by the wizard; all of the step's people when "
+        "send_immediately has just been switched on).",
+    )
+    send_immediately: bool = Field(description="Send the invitations now (false: the organization will).")
+    has_note: bool = Field(description="Whether step 4 carries a personal note for the invitations.")
+    invited_at: AwareDatetime
+
+
 DETAIL_MODELS: dict[DomainEventType, type[EventDetail]] = {
     DomainEventType.ONBOARDING_COMPLETED: OnboardingCompleted,
     DomainEventType.ONBOARDING_SKIPPED: OnboardingSkipped,
     DomainEventType.FEATURE_UNLOCKED: FeatureUnlocked,
     DomainEventType.SAMPLE_DATA_GENERATED: SampleDataGenerated,
     DomainEventType.SAMPLE_DATA_CLEARED: SampleDataCleared,
+    DomainEventType.VOLUNTEERS_INVITED: VolunteersInvited,
 }
 
 
@@ -141,10 +162,15 @@ class SampleDataClearedDetail(SampleDataCleared, EventEnvelope):
     pass
 
 
+class VolunteersInvitedDetail(VolunteersInvited, EventEnvelope):
+    pass
+
+
 PUBLISHED_DETAIL_MODELS: dict[DomainEventType, type[EventEnvelope]] = {
     DomainEventType.ONBOARDING_COMPLETED: OnboardingCompletedDetail,
     DomainEventType.ONBOARDING_SKIPPED: OnboardingSkippedDetail,
     DomainEventType.FEATURE_UNLOCKED: FeatureUnlockedDetail,
     DomainEventType.SAMPLE_DATA_GENERATED: SampleDataGeneratedDetail,
     DomainEventType.SAMPLE_DATA_CLEARED: SampleDataClearedDetail,
+    DomainEventType.VOLUNTEERS_INVITED: VolunteersInvitedDetail,
 }

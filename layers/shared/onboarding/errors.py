@@ -17,6 +17,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        self.headers: dict[str, str] = {}
 
     @classmethod
     def description(cls) -> str:
@@ -110,6 +111,18 @@ class InvalidInput(DomainError):
 
     status = 422
     code = "validation_error"
+
+
+class QuotaExceeded(DomainError):
+    """A per-organization cap reached; `Retry-After` says when it resets (seconds)."""
+
+    status = 429
+    code = "quota_exceeded"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+        self.headers["Retry-After"] = str(retry_after_seconds)
 
 
 class DatabaseUnavailable(DomainError):

@@ -6,6 +6,11 @@ always included whole; metrics grow without bound, so they come in pages of at m
 `MAX_METRICS_PAGE` rows in (timestamp, id) order: follow `metrics_next_cursor` until it is null.
 Each page repeats the (small) state and tutorials, so any page is a complete, valid document. Before
 onboarding has started there is nothing to export: 404, as on every route but POST /v1/onboarding.
+
+Metrics moved to `onboarding_metric_archive` after 12 months are still the organization's data: the
+pages run through the archive and the live (partitioned) table as one sequence, each side read in
+keyset order from its (organization_id, timestamp, id) index and merged, so a page costs the same
+whatever the volume behind it.
 """
 
 from datetime import datetime
@@ -13,11 +18,16 @@ from typing import Any, Final
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, func, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, func, literal, select, text, tuple_, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from onboarding.models import OnboardingMetric, OnboardingState, OnboardingTutorialCompletion
+from onboarding.models import (
+    OnboardingMetric,
+    OnboardingMetricArchive,
+    OnboardingState,
+    OnboardingTutorialCompletion,
+)
 from onboarding.pagination import decode_cursor, encode_cursor
 from onboarding.state import not_started
 
@@ -43,6 +53,7 @@ class ExportedState(_Exported):
     sample_data_expiry: datetime | None
     sample_data_cleared: bool
     checklist_progress: dict[str, Any]
+    checklist_completed_count: int  # derived from checklist_progress (for analytics), stored all the same
     features_unlocked: list[str]
     show_all_features: bool
     skipped: bool
@@ -50,6 +61,7 @@ class ExportedState(_Exported):
     started_at: datetime
     completed_at: datetime | None
     updated_at: datetime
+    experiments: dict[str, Any]  # experiment id -> {"variant", "source"}
 
 
 class ExportedTutorial(_Exported):
@@ -101,12 +113,20 @@ def _rows_as_json(table: Any, *order_by: ColumnElement[Any]) -> ColumnElement[An
 def export_organization(
     session: Session, org_id: str, *, limit: int = DEFAULT_METRICS_PAGE, cursor: str | None = None
 ) -> OnboardingExport:
-    state, tutorial, metric = OnboardingState, OnboardingTutorialCompletion, OnboardingMetric
-    page = select(metric).where(metric.organization_id == org_id)
-    if cursor is not None:
-        at, metric_id = decode_cursor(cursor)
-        page = page.where(tuple_(metric.timestamp, metric.id) > tuple_(literal(at), literal(metric_id)))
-    metrics_page = page.order_by(metric.timestamp, metric.id).limit(limit + 1).subquery("metrics_page")
+    state, tutorial = OnboardingState, OnboardingTutorialCompletion
+    position = decode_cursor(cursor) if cursor is not None else None
+    sides = []
+    for metric in (OnboardingMetricArchive, OnboardingMetric):
+        side = select(metric).where(metric.organization_id == org_id)
+        if position is not None:
+            at, metric_id = position
+            side = side.where(tuple_(metric.timestamp, metric.id) > tuple_(literal(at), literal(metric_id)))
+        # Each side ordered and limited itself: an index range scan that stops after the page.
+        sides.append(side.order_by(metric.timestamp, metric.id).limit(limit + 1))
+    both = union_all(*sides).subquery("both_tables")
+    metrics_page = (
+        select(both).order_by(both.c.timestamp, both.c.id).limit(limit + 1).subquery("metrics_page")
+    )
     state_row = state.__table__.alias("state_row")
     tutorial_rows = tutorial.__table__.alias("tutorial_rows")
     row = session.execute(

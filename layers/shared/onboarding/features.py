@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from onboarding import outbox
+from onboarding import i18n, outbox
 from onboarding.counters import Counter
 from onboarding.metrics import MetricEventType, MetricRecord
 
@@ -45,6 +45,8 @@ class FeatureProgress(BaseModel):
     """One feature as the client shows it: unlocked or how far the organization is from it."""
 
     feature_id: Feature
+    name_key: str
+    name: str  # in the request's language (i18n)
     unlocked: bool
     milestone_type: str
     threshold: int
@@ -62,6 +64,8 @@ def progress(counts: Mapping[Counter, int], unlocked: Iterable[str]) -> list[Fea
     return [
         FeatureProgress(
             feature_id=m.feature,
+            name_key=f"onboarding.features.{m.feature.value}",
+            name=i18n.text(f"onboarding.features.{m.feature.value}"),
             unlocked=m.feature in stored,
             milestone_type=m.milestone_type,
             threshold=m.threshold,

@@ -6,12 +6,26 @@ change and inserts its metric rows as a data-modifying CTE, so a change that cha
 nothing and a metric never costs a round trip of its own. What clients send is `client_metrics`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, Integer, String, Update, bindparam, column, func, insert, select
+from sqlalchemy import (
+    Insert,
+    Integer,
+    Select,
+    String,
+    Table,
+    Update,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -32,6 +46,8 @@ class MetricEventType(StrEnum):
     TUTORIAL_COMPLETED = "tutorial_completed"
     TUTORIAL_SKIPPED = "tutorial_skipped"
     FEATURE_UNLOCKED = "feature_unlocked"
+    VIDEO_PLAYED = "video_played"
+    VIDEO_COMPLETED = "video_completed"
     VIEW_REPORTS = "view_reports"
 
 
@@ -62,18 +78,35 @@ _COLUMNS = (
 )
 
 
-def record_with(session: Session, change: Insert | Update, records: Sequence[MetricRecord] = ()) -> int:
+def record_with(
+    session: Session,
+    change: Insert | Update,
+    records: Sequence[MetricRecord] = (),
+    params: Mapping[str, Any] | None = None,
+    *,
+    also: Sequence[Insert | Update] = (),
+) -> int:
     """Run `change` and record `records` for the organizations it changed, in one statement.
 
     `change` is an INSERT or UPDATE ... RETURNING organization_id (a data-modifying CTE of the
     statement). Each record is written once for each row `change` returns for the record's
     organization: a change that matched nothing (a lost compare-and-swap, an INSERT ... ON CONFLICT DO
-    NOTHING that found the row) records nothing. Returns the number of rows `change` changed.
+    NOTHING that found the row) records nothing. `also`: further writes of the same change (the rows
+    a wizard step creates), data-modifying CTEs of the same statement. Returns the number of rows
+    `change` changed.
+
+    `params`: `change` is a statement built once and kept (its values bound parameters, given here):
+    the whole statement around it is then built once too. Building a statement and deriving its cache
+    key cost about as much as running it (bench/README.md, "CPU per request"). Without `params`, or
+    with `also` (writes that carry their own values), the statement is built for this call.
     """
-    changed = change.cte("changed")
-    statement = select(func.count()).select_from(changed)
+    if params is None or also:
+        statement = _with_metrics(change, bool(records), tuple(also))
+    else:
+        statement = _reused_with_metrics(change, bool(records))
+    values = dict(params or {})
     if records:
-        rows = [
+        values["metric_rows"] = [
             {
                 "organization_id": record.org_id,
                 "event_type": record.event_type.value,
@@ -85,16 +118,49 @@ def record_with(session: Session, change: Insert | Update, records: Sequence[Met
             }
             for record in records
         ]
-        emitted = (
-            func.jsonb_to_recordset(bindparam("metric_rows", rows, type_=JSONB))
-            .table_valued(*_COLUMNS)
-            .render_derived("emitted", with_types=True)
-        )
-        metrics = insert(OnboardingMetric).from_select(
-            [c.name for c in _COLUMNS],
-            select(*emitted.c).select_from(
-                changed.join(emitted, emitted.c.organization_id == changed.c.organization_id)
-            ),
-        )
-        statement = statement.add_cte(metrics.cte("emitted_metrics"))
-    return int(session.execute(statement).scalar_one())
+    return int(session.execute(statement, values).scalar_one())
+
+
+def _with_metrics(
+    change: Insert | Update, with_records: bool, also: tuple[Insert | Update, ...] = ()
+) -> Select[Any]:
+    changed = change.cte("changed")
+    statement = select(func.count()).select_from(changed)
+    for index, write in enumerate(also):
+        statement = statement.add_cte(write.cte(f"also_{index}"))
+    if not with_records:
+        return statement
+    emitted = (
+        func.jsonb_to_recordset(bindparam("metric_rows", type_=JSONB))
+        .table_valued(*_COLUMNS)
+        .render_derived("emitted", with_types=True)
+    )
+    metrics = insert(OnboardingMetric).from_select(
+        [c.name for c in _COLUMNS],
+        select(*emitted.c).select_from(
+            changed.join(emitted, emitted.c.organization_id == changed.c.organization_id)
+        ),
+    )
+    return statement.add_cte(metrics.cte("emitted_metrics"))
+
+
+# A kept change (one per statement shape, a bounded number) wrapped once, by identity.
+_reused_with_metrics = lru_cache(maxsize=256)(_with_metrics)
+
+
+@lru_cache(maxsize=256)
+def update_columns(table: Table, columns: tuple[str, ...]) -> Update:
+    """`UPDATE table SET column = :new_<column>, ... WHERE id = :row_id RETURNING organization_id`, built
+    once per table and set of columns: the change a frozen record's new version makes, reusable with
+    `record_with(..., params=changed_values(...))`."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+        .returning(table.c.organization_id)
+    )
+
+
+def changed_values(row_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of `update_columns(table, tuple(changes))` for the row `row_id`."""
+    return {"row_id": row_id, **{f"new_{name}": value for name, value in changes.items()}}

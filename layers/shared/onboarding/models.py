@@ -4,7 +4,7 @@ Fixes over the seed document: JSONB instead of JSON, TIMESTAMPTZ instead of naiv
 cannot collide (`ids`), server-side defaults for every default, and its "future" check constraints now.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -146,8 +147,16 @@ class OnboardingState(Base):
         CheckConstraint(
             "sample_data_size IN ('minimal', 'standard', 'comprehensive')", name="sample_data_size_known"
         ),
+        CheckConstraint("jsonb_typeof(experiments) = 'object'", name="experiments_is_object"),
+        CheckConstraint("checklist_completed_count >= 0", name="checklist_completed_count_non_negative"),
         Index("idx_org_wizard_state", "organization_id", "wizard_completed"),
         Index("idx_sample_data_expiry", "sample_data_expiry"),
+        # Analysts' completion rate: an index-only scan over small tuples (migration 0007).
+        Index(
+            "idx_state_started_progress",
+            "started_at",
+            postgresql_include=["wizard_completed", "skipped", "checklist_completed_count"],
+        ),
         # Analysts' incomplete-organizations list (migration 0004_api2).
         Index(
             "idx_state_incomplete_started",
@@ -165,12 +174,15 @@ class OnboardingState(Base):
     wizard_current_step: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     wizard_step_data: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
     sample_data_generated: Mapped[bool] = mapped_column(server_default=false())
-    # The size generated (migration 0006); NULL when there is none.
+    # The size generated (migration 0010); NULL when there is none.
     sample_data_size: Mapped[str | None] = mapped_column(String(20))
     sample_data_generated_at: Mapped[datetime | None]
     sample_data_expiry: Mapped[datetime | None]
     sample_data_cleared: Mapped[bool] = mapped_column(server_default=false())
     checklist_progress: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
+    # Active tasks `checklist_progress` marks completed, set by a database trigger whenever the progress
+    # is written (migration 0007): the analysts' completion rate reads this, not the JSON.
+    checklist_completed_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     features_unlocked: Mapped[list[str]] = mapped_column(server_default=EMPTY_JSON_ARRAY)
     show_all_features: Mapped[bool] = mapped_column(server_default=false())
     skipped: Mapped[bool] = mapped_column(server_default=false())
@@ -178,6 +190,9 @@ class OnboardingState(Base):
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     completed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The organization's variant of each experiment active when it started onboarding (migration 0006):
+    # {"<experiment id>": {"variant": "<variant id>", "source": "hash" | "client"}}, assigned once.
+    experiments: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
 
 
 class OnboardingChecklistTask(Base):
@@ -196,6 +211,33 @@ class OnboardingChecklistTask(Base):
     priority_order: Mapped[int]
     icon: Mapped[str | None] = mapped_column(String(50))
     quick_action_url: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(server_default=true())
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# Experiment and variant ids: snake_case names (migration 0006 holds the table to them too).
+EXPERIMENT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+
+
+class OnboardingExperiment(Base):
+    """An A/B experiment of the onboarding: its variants and their weights (`experiments`, migration 0006)."""
+
+    __tablename__ = "onboarding_experiment"
+    __table_args__ = (
+        CheckConstraint(f"id ~ '{EXPERIMENT_ID_PATTERN}'", name="id_format"),
+        CheckConstraint(
+            "jsonb_typeof(variants) = 'array' AND jsonb_array_length(variants) BETWEEN 2 AND 10"
+            " AND NOT jsonb_path_exists(variants, '$[*] ? (!exists(@.id) || !exists(@.weight)"
+            ' || @.id.type() != "string" || @.weight.type() != "number" || @.weight < 1 || @.weight > 1000'
+            f' || @.weight.floor() != @.weight || !(@.id like_regex "{EXPERIMENT_ID_PATTERN}"))\')',
+            name="variants_well_formed",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    description: Mapped[str] = mapped_column(String(500), server_default=text("''"))
+    # [{"id": "<variant>", "weight": 1-1000}, ...]: 2-10 variants, the first the baseline of comparisons.
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     is_active: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -228,22 +270,9 @@ class OnboardingTutorialCompletion(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class OnboardingMetric(Base):
-    __tablename__ = "onboarding_metric"
-    __table_args__ = (
-        # The seed's chk_positive_duration, split per column so either may be NULL independently.
-        CheckConstraint("step_duration_seconds >= 0", name="step_duration_non_negative"),
-        CheckConstraint("completion_time_minutes >= 0", name="completion_time_non_negative"),
-        CheckConstraint("wizard_step_reached BETWEEN 1 AND 5", name="step_reached_range"),
-        CheckConstraint("wizard_step_dropped BETWEEN 1 AND 5", name="step_dropped_range"),
-        # Idempotent ingestion: a client event id is stored once per org (NULL for service-emitted rows).
-        UniqueConstraint("organization_id", "client_event_id", name="uq_metric_org_client_event"),
-        Index("idx_org_events", "organization_id", "event_type"),
-        Index("idx_event_timestamp", "event_type", "timestamp"),
-        Index("idx_drop_off", "wizard_step_dropped"),
-        # Export pages in keyset order (migration 0004_api2).
-        Index("idx_metric_org_timestamp", "organization_id", "timestamp", "id"),
-    )
+class _MetricColumns:
+    """The columns of a metric row, shared by the live table and its archive (same order: the archive
+    job copies whole rows)."""
 
     id: Mapped[str] = mapped_column(String(50), primary_key=True, server_default=id_default("metric"))
     organization_id: Mapped[str] = mapped_column(
@@ -258,8 +287,56 @@ class OnboardingMetric(Base):
     wizard_step_dropped: Mapped[int | None]
     user_agent: Mapped[str | None] = mapped_column(String(500))
     session_id: Mapped[str | None] = mapped_column(String(50))
-    timestamp: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Part of the primary key: PostgreSQL wants the partition key in every unique constraint.
+    timestamp: Mapped[datetime] = mapped_column(primary_key=True, server_default=func.now())
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class OnboardingMetric(_MetricColumns, Base):
+    """Analytics events, range-partitioned by month on `timestamp` (migration 0008; the partitions are
+    kept by `metric_partitions`: next months ahead, a default partition, the archive after 12 months)."""
+
+    __tablename__ = "onboarding_metric"
+    __table_args__ = (
+        # The seed's chk_positive_duration, split per column so either may be NULL independently.
+        CheckConstraint("step_duration_seconds >= 0", name="step_duration_non_negative"),
+        CheckConstraint("completion_time_minutes >= 0", name="completion_time_non_negative"),
+        CheckConstraint("wizard_step_reached BETWEEN 1 AND 5", name="step_reached_range"),
+        CheckConstraint("wizard_step_dropped BETWEEN 1 AND 5", name="step_dropped_range"),
+        # Idempotent ingestion: a client event id is stored once per org (NULL for service-emitted rows).
+        # The partition key must be part of it; `client_metrics` finds resends with another timestamp.
+        UniqueConstraint(
+            "organization_id", "client_event_id", "timestamp", name="uq_metric_org_client_event"
+        ),
+        Index("idx_org_events", "organization_id", "event_type"),
+        Index("idx_event_timestamp", "event_type", "timestamp"),
+        Index("idx_drop_off", "wizard_step_dropped"),
+        # Export pages in keyset order (migration 0004_api2).
+        Index("idx_metric_org_timestamp", "organization_id", "timestamp", "id"),
+        {"postgresql_partition_by": "RANGE (timestamp)"},
+    )
+
+
+class OnboardingMetricArchive(_MetricColumns, Base):
+    """Metric rows older than 12 months, moved out of `onboarding_metric` by the nightly maintenance
+    (`metric_partitions`). Not read by analytics; part of the organization's export; deleted with it."""
+
+    __tablename__ = "onboarding_metric_archive"
+    __table_args__ = (Index("idx_metric_archive_org_timestamp", "organization_id", "timestamp", "id"),)
+
+
+class OnboardingMetricQuota(Base):
+    """How many client metric events an organization sent today (UTC): the daily cap of `metric_quota`.
+    One row per organization, reset by the first batch of a new day (migration 0009_metric_quota)."""
+
+    __tablename__ = "onboarding_metric_quota"
+    __table_args__ = (CheckConstraint("events >= 0", name="events_non_negative"),)
+
+    organization_id: Mapped[str] = mapped_column(
+        String(50), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date]
+    events: Mapped[int]
 
 
 class OutboxEvent(Base):

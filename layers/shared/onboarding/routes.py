@@ -32,6 +32,7 @@ ROUTES: Final[tuple[tuple[str, str], ...]] = (
     ("GET", "/v1/analytics/completion-time"),
     ("GET", "/v1/analytics/incomplete"),
     ("GET", "/v1/analytics/completion-rate"),
+    ("GET", "/v1/analytics/experiments"),
 )
 _METHOD_ORDER: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

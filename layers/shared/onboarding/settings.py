@@ -29,8 +29,12 @@ class Settings(BaseModel):
     # Below RDS Proxy's and IAM tokens' 15-30 minute horizons.
     db_pool_recycle_seconds: int = Field(default=900, alias="DB_POOL_RECYCLE_SECONDS", ge=30, lt=1800)
     db_pool_timeout_seconds: float = Field(default=5.0, alias="DB_POOL_TIMEOUT_SECONDS", gt=0)
+    # A pooled connection idle this long is pinged before use (0: before every use, like pool_pre_ping).
+    # Lambda freezes a container between invocations: a connection that idled is the one that may have
+    # died meanwhile; one used moments ago by the previous request is not pinged (a round trip saved).
+    db_ping_after_idle_seconds: float = Field(default=10.0, alias="DB_PING_AFTER_IDLE_SECONDS", ge=0)
     # Socket timeout for connect and every query: a hung database becomes a 503, not a Lambda timeout.
-    # The worst case waits twice (the pre-ping of a stale pooled connection, then a new connection), so
+    # The worst case waits twice (the ping of a stale pooled connection, then a new connection), so
     # twice this, plus room to answer, must fit in the API functions' 15 s timeout.
     db_socket_timeout_seconds: float = Field(default=5.0, alias="DB_SOCKET_TIMEOUT_SECONDS", gt=0)
 
@@ -47,6 +51,16 @@ class Settings(BaseModel):
     migration_statement_timeout_ms: int = Field(
         default=120_000, alias="MIGRATION_STATEMENT_TIMEOUT_MS", ge=1_000, le=840_000
     )
+
+    # Partitions of onboarding_metric (onboarding.metric_partitions, the nightly maintenance): months
+    # created ahead of time, and months kept before a partition is moved to the archive.
+    metric_partitions_ahead: int = Field(default=3, alias="METRIC_PARTITIONS_AHEAD", ge=1, le=24)
+    metric_retention_months: int = Field(default=12, alias="METRIC_RETENTION_MONTHS", ge=1, le=120)
+
+    # Client metric events an organization may send per UTC day (onboarding.metric_quota); over it a
+    # batch is a 429. At least one full batch (100 events). A real organization's browsers send tens to
+    # hundreds a day; the default bounds one tenant to 2 s of the stage's throttle rate.
+    metric_daily_quota: int = Field(default=10_000, alias="METRIC_DAILY_QUOTA", ge=100, le=10_000_000)
 
     org_id_claim: str = Field(default="custom:org_id", alias="ORG_ID_CLAIM")
     groups_claim: str = Field(default="cognito:groups", alias="GROUPS_CLAIM")

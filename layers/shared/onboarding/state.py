@@ -17,17 +17,19 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
-from onboarding import features
+from onboarding import experiments as experiment_assignment
+from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
 from onboarding.errors import NotFound, OnboardingNotStarted, OrganizationNotFound
-from onboarding.metrics import MetricEventType, MetricRecord, record_with
+from onboarding.experiments import Assignment, Choices
+from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingState, Organization
 
 
@@ -72,6 +74,7 @@ class StateRecord:
     sample_data_expiry: datetime | None
     sample_data_cleared: bool
     checklist_progress: dict[str, Any]
+    checklist_completed_count: int  # set by the database from checklist_progress (a trigger)
     features_unlocked: list[str]
     show_all_features: bool
     skipped: bool
@@ -79,6 +82,7 @@ class StateRecord:
     started_at: datetime
     completed_at: datetime | None
     updated_at: datetime
+    experiments: dict[str, Any]
 
 
 STATE_COLUMNS: tuple[str, ...] = tuple(column.name for column in fields(StateRecord))
@@ -182,23 +186,24 @@ def organization_timezone(state: StateRecord) -> zoneinfo.ZoneInfo:
 
 
 def save(
-    session: Session, before: StateRecord, after: StateRecord, metrics: Sequence[MetricRecord] = ()
+    session: Session,
+    before: StateRecord,
+    after: StateRecord,
+    metrics: Sequence[MetricRecord] = (),
+    *,
+    also: Sequence[Insert | Update] = (),
 ) -> None:
     """Write the columns that differ between `before` (read locked) and `after`, with the metrics the
-    change emits, in one statement; nothing when nothing changed."""
+    change emits and the writes that go with it (`also`), in one statement; nothing when nothing
+    changed."""
     changes = {
         name: getattr(after, name) for name in STATE_COLUMNS if getattr(after, name) != getattr(before, name)
     }
     if not changes:
-        assert not metrics, "a metric describes a change"
+        assert not metrics and not also, "metrics and writes describe a change"
         return
-    change = (
-        update(OnboardingState)
-        .where(OnboardingState.id == before.id)
-        .values(**changes)
-        .returning(OnboardingState.organization_id)
-    )
-    record_with(session, change, metrics)
+    change = update_columns(OnboardingState.__table__, tuple(changes))
+    record_with(session, change, metrics, params=changed_values(before.id, changes), also=also)
 
 
 def unlock_features(
@@ -212,15 +217,47 @@ def unlock_features(
     return (replace(state, features_unlocked=unlocked) if metrics else state), metrics
 
 
-def start_onboarding(session: Session, org_id: str) -> tuple["OnboardingStateView", bool]:
+class StartRequest(BaseModel):
+    """The optional body of `POST /v1/onboarding`; it counts only when onboarding starts (later calls
+    return the state unchanged)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Where the organization came from (the data model's `wizard_started.event_data.entry_point`).
+    entry_point: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")] | None = Field(
+        default=None, description="snake_case, e.g. signup_flow, invitation_email, dashboard_banner"
+    )
+    # Variants the client decides (e.g. from its own feature-flag service); other active experiments
+    # are assigned by the server (`experiments`).
+    experiments: Choices | None = None
+
+
+def start_onboarding(
+    session: Session, org_id: str, request: StartRequest | None = None
+) -> tuple["OnboardingStateView", bool]:
     """Create the org's onboarding state once; later calls return it unchanged. True when created."""
+    request = request or StartRequest()
+    choices = request.experiments or {}
+    if choices:
+        experiment_assignment.check_choices(session, choices)
     create = (
         insert(OnboardingState)
-        .from_select(["organization_id"], select(Organization.id).where(Organization.id == literal(org_id)))
+        .from_select(
+            ["organization_id", "experiments"],
+            select(
+                Organization.id,
+                experiment_assignment.assignments(literal(org_id, String), literal(choices, JSONB)),
+            ).where(Organization.id == literal(org_id)),
+        )
         .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
         .returning(OnboardingState.organization_id)
     )
-    started = MetricRecord(org_id, MetricEventType.WIZARD_STARTED, wizard_step_reached=1)
+    started = MetricRecord(
+        org_id,
+        MetricEventType.WIZARD_STARTED,
+        event_data={"entry_point": request.entry_point} if request.entry_point else {},
+        wizard_step_reached=1,
+    )
     created = record_with(session, create, [started]) == 1
     return get_onboarding(session, org_id), created
 
@@ -277,6 +314,7 @@ class OnboardingStateView(BaseModel):
     )
     wizard_current_step: int
     wizard_current_step_name: str
+    wizard_current_step_title: str  # the step's name in the request's language (i18n)
     wizard_completed: bool
     wizard_step_data: dict[str, Any]
     skipped: bool
@@ -288,6 +326,8 @@ class OnboardingStateView(BaseModel):
     features_unlocked: list[str]
     feature_progress: list[features.FeatureProgress]
     show_all_features: bool
+    # Experiment id -> {"variant", "source": "hash" | "client"}, assigned once when onboarding started.
+    experiments: dict[str, Assignment]
 
 
 def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStateView:
@@ -298,6 +338,9 @@ def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStat
         timezone=timezone_name(state),
         wizard_current_step=state.wizard_current_step,
         wizard_current_step_name=WizardStep(state.wizard_current_step).step_name,
+        wizard_current_step_title=i18n.text(
+            f"onboarding.wizard.{WizardStep(state.wizard_current_step).step_name}"
+        ),
         wizard_completed=state.wizard_completed,
         wizard_step_data=state.wizard_step_data,
         skipped=state.skipped,
@@ -309,4 +352,5 @@ def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStat
         features_unlocked=state.features_unlocked,
         feature_progress=features.progress(snapshot.counters, state.features_unlocked),
         show_all_features=state.show_all_features,
+        experiments=state.experiments,
     )

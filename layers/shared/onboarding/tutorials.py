@@ -6,7 +6,8 @@ returns its latest version; the state machine runs in Python on that locked row;
 writes the change together with its metrics. Concurrent calls on one tutorial therefore serialize on
 the row: no duplicate record, no lost update.
 
-States: not_started (no record) -> in_progress -> completed | skipped. Completed and skipped are
+States: not_started (no record) -> in_progress -> completed | skipped. Progress that reaches the last
+step completes the tutorial as the complete route does. Completed and skipped are
 mutually exclusive end states (409 for the other one); a view of a finished tutorial is a replay:
 `replay_count` + 1, progress back to 0, end state cleared. Any interaction with a never-viewed
 tutorial counts as its first view.
@@ -14,15 +15,17 @@ tutorial counts as its first view.
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from functools import cache
+from typing import Annotated, Any, Final, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Insert, Integer, String, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
-from onboarding.metrics import MetricEventType, MetricRecord, record_with
+from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingState, OnboardingTutorialCompletion
 from onboarding.state import not_started
 from onboarding.validation import WHOLE_NUMBER, field_error, rules
@@ -36,6 +39,10 @@ class Tutorial:
     @property
     def title_key(self) -> str:
         return f"onboarding.tutorials.{self.id}"
+
+    @property
+    def description_key(self) -> str:
+        return f"onboarding.tutorials.{self.id}_desc"
 
 
 CATALOG: Final[dict[str, Tutorial]] = {
@@ -77,6 +84,9 @@ TutorialStatus = Literal["not_started", "in_progress", "completed", "skipped"]
 class TutorialView(BaseModel):
     id: str
     title_key: str
+    description_key: str
+    title: str  # in the request's language (i18n)
+    description: str
     status: TutorialStatus
     total_steps: int
     steps_completed: int
@@ -195,6 +205,10 @@ def transition(
     metrics: list[Metric] = []
     if action == "view":
         return _viewed(tutorial, record, now, metrics), metrics
+    if action == "progress" and steps_completed == tutorial.total_steps:
+        # The last step done is the tutorial done: exactly what the complete route does (a retry of it
+        # on a completed tutorial changes nothing).
+        action = "complete"
     current = _implicit_first_view(tutorial, record, now, metrics)
     if action == "progress":
         if current.finished:
@@ -273,23 +287,31 @@ def _tutorial(tutorial_id: str) -> Tutorial:
 def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[TutorialRecord, datetime]:
     """The org's record of `tutorial`, created if missing, row-locked until the transaction ends; 404
     before onboarding has started (no record is created then)."""
-    table, started = OnboardingTutorialCompletion, OnboardingState
-    statement = (
-        insert(table)
-        .from_select(
-            ["organization_id", "tutorial_id", "total_steps"],
-            select(started.organization_id, literal(tutorial.id), literal(tutorial.total_steps)).where(
-                started.organization_id == org_id
-            ),
-        )
-        # A no-op update: on conflict it locks the existing row and RETURNING gives its latest version.
-        .on_conflict_do_update(constraint="uq_org_tutorial", set_={"total_steps": table.total_steps})
-        .returning(*(getattr(table, column) for column in _RECORD_COLUMNS), func.now().label("db_now"))
-    )
-    row = session.execute(statement).one_or_none()
+    params = {"org_id": org_id, "tutorial_id": tutorial.id, "total_steps": tutorial.total_steps}
+    row = session.execute(_lock_statement(), params).one_or_none()
     if row is None:
         raise not_started(session, org_id)
     return TutorialRecord(*row[:-1]), row[-1]
+
+
+@cache
+def _lock_statement() -> Insert:
+    # The Table, not the mapped class: an ORM insert executed with parameters is a bulk insert.
+    table = cast(Table, OnboardingTutorialCompletion.__table__)
+    return (
+        insert(table)
+        .from_select(
+            ["organization_id", "tutorial_id", "total_steps"],
+            select(
+                OnboardingState.organization_id,
+                bindparam("tutorial_id", type_=String),
+                bindparam("total_steps", type_=Integer),
+            ).where(OnboardingState.organization_id == bindparam("org_id", type_=String)),
+        )
+        # A no-op update: on conflict it locks the existing row and RETURNING gives its latest version.
+        .on_conflict_do_update(constraint="uq_org_tutorial", set_={"total_steps": table.c.total_steps})
+        .returning(*(table.c[column] for column in _RECORD_COLUMNS), func.now().label("db_now"))
+    )
 
 
 def _save(
@@ -308,9 +330,9 @@ def _save(
         if getattr(after, column) != getattr(before, column)
     }
     if changes:
-        table = OnboardingTutorialCompletion
-        change = update(table).where(table.id == before.id).values(**changes).returning(table.organization_id)
-        record_with(session, change, [MetricRecord(org_id, kind, event_data=data) for kind, data in metrics])
+        change = update_columns(OnboardingTutorialCompletion.__table__, tuple(changes))
+        records = [MetricRecord(org_id, kind, event_data=data) for kind, data in metrics]
+        record_with(session, change, records, params=changed_values(before.id, changes))
     return _view(tutorial, after)
 
 
@@ -319,6 +341,9 @@ def _view(tutorial: Tutorial, record: TutorialRecord | None) -> TutorialView:
         return TutorialView(
             id=tutorial.id,
             title_key=tutorial.title_key,
+            description_key=tutorial.description_key,
+            title=i18n.text(tutorial.title_key),
+            description=i18n.text(tutorial.description_key),
             status="not_started",
             total_steps=tutorial.total_steps,
             steps_completed=0,
@@ -334,6 +359,9 @@ def _view(tutorial: Tutorial, record: TutorialRecord | None) -> TutorialView:
     return TutorialView(
         id=tutorial.id,
         title_key=tutorial.title_key,
+        description_key=tutorial.description_key,
+        title=i18n.text(tutorial.title_key),
+        description=i18n.text(tutorial.description_key),
         status=status,
         total_steps=record.total_steps,
         steps_completed=record.steps_completed,

@@ -56,11 +56,11 @@ def _json_escaped(pattern: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Text:
+class Printable:
     """Annotated metadata for text fields: refuses control characters, whitespace at either end and
     text the database driver cannot encode (lone surrogates), after the field's own validation; and
     documents the rule in the JSON schema (OpenAPI) as a pattern, so that clients and generated
-    requests know it."""
+    requests know it. (Public: drafts keep it on the text fields they relax, `drafts`.)"""
 
     pattern: re.Pattern[str]
     forbidden: re.Pattern[str]
@@ -88,10 +88,12 @@ class _Text:
 
 
 # Use as Annotated metadata: `Annotated[str, StringConstraints(...), SINGLE_LINE]`.
-SINGLE_LINE = _Text(
+SINGLE_LINE = Printable(
     re.compile(_text_pattern(_SINGLE_LINE_CONTROLS)), re.compile(f"[{_SINGLE_LINE_CONTROLS}]")
 )
-MULTI_LINE = _Text(re.compile(_text_pattern(_MULTI_LINE_CONTROLS)), re.compile(f"[{_MULTI_LINE_CONTROLS}]"))
+MULTI_LINE = Printable(
+    re.compile(_text_pattern(_MULTI_LINE_CONTROLS)), re.compile(f"[{_MULTI_LINE_CONTROLS}]")
+)
 
 
 # --- Numbers ---

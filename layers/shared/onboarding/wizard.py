@@ -1,16 +1,20 @@
-"""The setup wizard: the five steps' forms, saving them in order, skipping the wizard, preferences.
+"""The setup wizard: the five steps' forms, saving them in order, drafts, skipping the wizard,
+preferences.
 
 Every change reads the state row locked first (`state.load(..., lock=True)`), so concurrent saves for
 one organization are applied one after the other: none is lost, and `wizard_current_step` always
 agrees with the step data stored next to it. The change is written with its metrics in one statement
 (`state.save`); completing and skipping the wizard also stage the `OnboardingCompleted` /
-`OnboardingSkipped` domain events (`outbox`), in the same transaction.
+`OnboardingSkipped` domain events (`outbox`), in the same transaction. Completing steps 2-4 creates
+(or, on an edit, updates) the organization's real event, team and volunteers (`wizard_rows`) in that
+transaction too. A step saved with `completed: false` is a draft: stored, not validated in full, the
+wizard not advanced (`drafts`).
 """
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, overload
 
 from pydantic import (
     AfterValidator,
@@ -26,11 +30,14 @@ from pydantic import (
 )
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
+from sqlalchemy import Insert
 from sqlalchemy.orm import Session
 
-from onboarding import checklist, outbox, sample_data, state
-from onboarding.domain_events import OnboardingCompleted, OnboardingSkipped
+from onboarding import checklist, drafts, outbox, sample_data, state, wizard_rows
+from onboarding.counters import Counter
+from onboarding.domain_events import OnboardingCompleted, OnboardingSkipped, VolunteersInvited
 from onboarding.errors import Conflict, NotFound
+from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord
 from onboarding.state import OnboardingStateView, StateRecord, WizardStep
 from onboarding.validation import (
@@ -85,6 +92,13 @@ STEP_RULES = {
 }
 
 
+class StepAlreadyCompleted(Conflict):
+    """The step is completed: a draft (`completed: false`) is only for the step the wizard is at; save
+    the step with all its fields to change it."""
+
+    code = "wizard_step_already_completed"
+
+
 # --- Step payloads: the contract's fields and limits; unknown fields are rejected ---
 
 
@@ -123,6 +137,9 @@ def _line(min_length: int, max_length: int) -> StringConstraints:
 
 class _StepPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The data model's flag: true (the default) completes the step; false saves a draft (`DRAFTS`).
+    completed: Literal[True] = True
 
 
 class OrganizationProfile(_StepPayload):
@@ -227,6 +244,10 @@ STEP_PAYLOADS: dict[WizardStep, type[_StepPayload]] = {
     WizardStep.INVITE_VOLUNTEERS: InviteVolunteers,
     WizardStep.TUTORIAL_INTRO: TutorialIntro,
 }
+# A draft of each step: `completed: false`, every field optional, only types and upper bounds checked.
+DRAFTS: dict[WizardStep, type[BaseModel]] = {
+    step: drafts.draft_model(model, completed=(Literal[False], ...)) for step, model in STEP_PAYLOADS.items()
+}
 
 
 # --- Responses ---
@@ -270,24 +291,27 @@ def get_overview(session: Session, org_id: str) -> OnboardingOverview:
 
 
 def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]) -> OnboardingStateView:
-    """Save one step's form. Steps are filled in order; an earlier step may be edited at any time."""
+    """Save one step's form. Steps are filled in order; an earlier step may be edited at any time.
+
+    `completed: false` in the body saves a draft of the current step instead (`save_draft`).
+    """
     step = parse_step(step_ref)
+    if body.get("completed", True) is False:
+        return save_draft(session, org_id, step, validate_step_payload(step, body, draft=True))
     payload = validate_step_payload(step, body)
     snapshot = state.load(session, org_id, lock=True)
     before, now = snapshot.state, snapshot.now
-    if step > before.wizard_current_step:
-        current = WizardStep(before.wizard_current_step)
-        raise StepOutOfSequence(
-            f"Step {step.value} ({step.step_name}) cannot be saved yet: the wizard is at step "
-            f"{current.value} ({current.step_name}). Complete the steps in order.",
-            details=[field_error("path.step", f"must be at most {current.value}", "out_of_sequence")],
-        )
+    _check_sequence(step, before)
     values = _stored_values(step, payload, before, now)
     first_time = step == before.wizard_current_step and not before.wizard_completed
     previous = before.wizard_step_data.get(step.data_key, {})
+    if previous.get("completed") is not True:
+        previous = {}  # a draft leaves nothing to keep
+    rows = _rows(session, org_id, payload, values=values, previous=previous, now=now)
     # Timestamps as the API writes them everywhere: RFC 3339 in UTC with `Z`.
     record = {
         **values,
+        **rows.remembered,
         "completed": True,
         "completed_at": previous.get("completed_at", utc_text(now)),
         "updated_at": utc_text(now),
@@ -328,9 +352,112 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
             outbox.stage(session, org_id, completed)
         else:
             after = replace(after, wizard_current_step=step.value + 1)
-    after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
-    state.save(session, before, after, [*metrics, *unlocks])
+    # The rows just created count towards the milestones already.
+    counters = {**snapshot.counters}
+    for counter, added in rows.added.items():
+        if counter in counters:
+            counters[counter] += added
+    after, unlocks = state.unlock_features(session, after, counters, now)
+    state.save(session, before, after, [*metrics, *unlocks], also=rows.writes)
     return state.view(snapshot, after)
+
+
+def save_draft(session: Session, org_id: str, step: WizardStep, draft: BaseModel) -> OnboardingStateView:
+    """Store what the client has of the current step so far (`completed: false`), without advancing.
+
+    Only the step the wizard is at, and only while it is not completed: a completed step is edited by
+    saving it completed (409 otherwise). Saving a draft resumes a skipped wizard, as any save does.
+    """
+    snapshot = state.load(session, org_id, lock=True)
+    before, now = snapshot.state, snapshot.now
+    _check_sequence(step, before)
+    if step < before.wizard_current_step or before.wizard_completed:
+        raise StepAlreadyCompleted(
+            f"Step {step.value} ({step.step_name}) is completed: save it with all its fields to change it.",
+            details=[
+                field_error("body.completed", "a completed step cannot become a draft", "step_completed")
+            ],
+        )
+    record = {
+        **draft.model_dump(mode="json", exclude_unset=True, exclude={"completed"}),
+        "completed": False,
+        "updated_at": utc_text(now),
+    }
+    after = replace(
+        before,
+        wizard_step_data=_bounded({**before.wizard_step_data, step.data_key: record}),
+        skipped=False,
+        skipped_at=None,
+        updated_at=now,
+    )
+    after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
+    state.save(session, before, after, unlocks)
+    return state.view(snapshot, after)
+
+
+def _check_sequence(step: WizardStep, before: StateRecord) -> None:
+    if step > before.wizard_current_step:
+        current = WizardStep(before.wizard_current_step)
+        raise StepOutOfSequence(
+            f"Step {step.value} ({step.step_name}) cannot be saved yet: the wizard is at step "
+            f"{current.value} ({current.step_name}). Complete the steps in order.",
+            details=[field_error("path.step", f"must be at most {current.value}", "out_of_sequence")],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """What completing a step writes to the host tables, and what the step remembers of it."""
+
+    writes: tuple[Insert, ...] = ()
+    remembered: dict[str, Any] = field(default_factory=dict)
+    added: dict[Counter, int] = field(default_factory=dict)  # rows new to the milestone counters
+
+
+def _rows(
+    session: Session,
+    org_id: str,
+    payload: _StepPayload,
+    *,
+    values: dict[str, Any],
+    previous: dict[str, Any],
+    now: datetime,
+) -> _Rows:
+    """The real rows behind a completed step (2: the event, 3: the team, 4: the volunteers)."""
+    if isinstance(payload, FirstEvent):
+        event_id = previous.get("event_id") or new_id("event")
+        starts = datetime.fromisoformat(values["event_datetime"])  # with the organization's offset
+        write = wizard_rows.event_row(
+            org_id, event_id, payload.event_title, starts, payload.event_duration_minutes
+        )
+        return _Rows(
+            (write,), {"event_id": event_id}, {Counter.REAL_EVENTS: 0 if "event_id" in previous else 1}
+        )
+    if isinstance(payload, FirstTeam):
+        team_id = previous.get("team_id") or new_id("team")
+        write = wizard_rows.team_row(org_id, team_id, payload.team_name)
+        return _Rows((write,), {"team_id": team_id}, {Counter.REAL_TEAMS: 0 if "team_id" in previous else 1})
+    if isinstance(payload, InviteVolunteers):
+        invited = wizard_rows.invite(session, org_id, payload.emails, previous.get("invited_people"), now)
+        announce = invited.created
+        if payload.send_immediately and previous.get("send_immediately") is False:
+            announce = [entry["person_id"] for entry in invited.people]  # switched on: all of them now
+        if announce:
+            outbox.stage(
+                session,
+                org_id,
+                VolunteersInvited(
+                    person_ids=announce,
+                    send_immediately=payload.send_immediately,
+                    has_note=bool(payload.message),
+                    invited_at=now,
+                ),
+            )
+        return _Rows(
+            remembered={"invited_people": invited.people},
+            added={Counter.REAL_VOLUNTEERS: len(invited.created)},
+        )
+    return _Rows()
 
 
 def skip_wizard(session: Session, org_id: str) -> OnboardingStateView:
@@ -377,10 +504,20 @@ def parse_step(step_ref: str) -> WizardStep:
     raise UnknownWizardStep(f"There is no wizard step {step_ref[:40]!r}; use 1-5 or one of: {names}.")
 
 
-def validate_step_payload(step: WizardStep, body: dict[str, Any]) -> _StepPayload:
-    """The body as the step's form; a body that fits another step instead is named as such."""
+@overload
+def validate_step_payload(step: WizardStep, body: dict[str, Any]) -> _StepPayload: ...
+
+
+@overload
+def validate_step_payload(step: WizardStep, body: dict[str, Any], *, draft: Literal[True]) -> BaseModel: ...
+
+
+def validate_step_payload(step: WizardStep, body: dict[str, Any], *, draft: bool = False) -> BaseModel:
+    """The step's answers, validated in full, or as a draft (`DRAFTS`); a body that fits another step
+    instead is named as such."""
+    model = DRAFTS[step] if draft else STEP_PAYLOADS[step]
     try:
-        return STEP_PAYLOADS[step].model_validate(body)
+        return model.model_validate(body)
     except ValidationError as error:
         refusal = invalid_input(error)
     fits = [other for other in WizardStep if other != step and _fits(other, body)]
@@ -408,7 +545,7 @@ def _fits(step: WizardStep, body: dict[str, Any]) -> bool:
 def _stored_values(
     step: WizardStep, payload: _StepPayload, current: StateRecord, now: datetime
 ) -> dict[str, Any]:
-    values = payload.model_dump(mode="json")
+    values = payload.model_dump(mode="json", exclude={"completed"})
     if isinstance(payload, FirstEvent):
         starts = payload.event_datetime
         if starts.tzinfo is None:

@@ -8,8 +8,8 @@
   the API now writes RFC 3339 in UTC with `Z` everywhere, and this rewrites the stored ones the same
   way (the same instants). The downgrade leaves them so: every version reads both forms.
 
-Revision ID: 0006_consistent_api
-Revises: 0005_outbox
+Revision ID: 0010_consistent_api
+Revises: 0009_metric_quota
 Create Date: 2026-12-02
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_consistent_api"
-down_revision: str | None = "0005_outbox"
+revision: str = "0010_consistent_api"
+down_revision: str | None = "0009_metric_quota"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,244 @@
+"""9. CPU and round trips per request: each change of issue 16 against its baseline, in the same run.
+
+Every change that can be switched in-process is measured A/B: the rounds alternate between the
+change off (the code as before) and on, each round sending one call of every route, so both sides
+share whatever else the machine is doing; the order within a round alternates too (AB, BA). A row
+per route and change: p50 off and on, and on/off. The summary gives the median over the routes of
+p50 x floor (a raw pg8000 `SELECT 1` sampled between the rounds) for everything off (the service as
+it was before issue 16's switchable changes) and everything on.
+"""
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pg8000.legacy
+from sqlalchemy import event
+
+from bench.context import BenchContext, Section
+from bench.harness import CHECKLIST_GET, ms, p50, pg8000_connection, timed
+from onboarding import api, db
+from onboarding.db import get_engine
+from tools.lambda_events import local_context
+from tools.scenarios import Call, Handler, Scenario, load_handler, scenarios, typical_orgs
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    what: str
+    off: Callable[[], Callable[[], None]]  # switches the change off; returns what switches it on again
+
+
+def _placeholders_converted_every_time() -> Callable[[], None]:
+    memoized = pg8000.legacy.convert_paramstyle
+    pg8000.legacy.convert_paramstyle = memoized.original
+
+    def restore() -> None:
+        pg8000.legacy.convert_paramstyle = memoized
+
+    return restore
+
+
+def _commit_with_pg8000() -> Callable[[], None]:
+    one_trip = db.Pg8000Dialect.do_commit
+
+    def pg8000_commit(self: Any, dbapi_connection: Any) -> None:
+        if not dbapi_connection.autocommit:
+            dbapi_connection.commit()  # pg8000's own: Parse, Describe, Execute (3 round trips)
+
+    db.Pg8000Dialect.do_commit = pg8000_commit  # type: ignore[method-assign]
+
+    def restore() -> None:
+        db.Pg8000Dialect.do_commit = one_trip  # type: ignore[method-assign]
+
+    return restore
+
+
+def _every_get_in_a_transaction() -> Callable[[], None]:
+    unit_of_work = db.unit_of_work
+
+    @contextmanager
+    def transactional(*, after_commit: Any = None, reads_first: bool = False) -> Iterator[Any]:
+        with unit_of_work(after_commit=after_commit) as session:
+            yield session
+
+    setattr(api, "unit_of_work", transactional)  # noqa: B010 (the name api.py imported)
+
+    def restore() -> None:
+        setattr(api, "unit_of_work", unit_of_work)  # noqa: B010
+
+    return restore
+
+
+def _ping_every_checkout() -> Callable[[], None]:
+    engine = get_engine()
+
+    def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        engine.dialect.do_ping(dbapi_connection)  # like pool_pre_ping: BEGIN and the ping
+        dbapi_connection.autocommit = autocommit
+
+    event.listen(engine, "checkout", ping)
+    return lambda: event.remove(engine, "checkout", ping)
+
+
+def _timestamps_with_strptime() -> Callable[[], None]:
+    import pg8000.converters
+
+    def register(parsers: Callable[[Any], None]) -> None:
+        with get_engine().connect() as connection:
+            parsers(connection.connection.dbapi_connection)
+
+    def pg8000s_own(dbapi_connection: Any) -> None:
+        dbapi_connection.register_in_adapter(1184, pg8000.converters.timestamptz_in)
+        dbapi_connection.register_in_adapter(1114, pg8000.converters.timestamp_in)
+
+    register(pg8000s_own)
+    return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
+
+
+def _statements_built_every_call() -> Callable[[], None]:
+    from onboarding import checklist, metrics, state, tutorials
+
+    kept = (
+        (metrics, "_reused_with_metrics", metrics._with_metrics),
+        (state, "update_columns", metrics.update_columns.__wrapped__),
+        (tutorials, "update_columns", metrics.update_columns.__wrapped__),
+        (checklist, "_swap_statement", checklist._swap_statement.__wrapped__),
+        (tutorials, "_lock_statement", tutorials._lock_statement.__wrapped__),
+    )
+    saved = [(module, name, getattr(module, name)) for module, name, _built in kept]
+    for module, name, built in kept:
+        setattr(module, name, built)
+
+    def restore() -> None:
+        for module, name, cached in saved:
+            setattr(module, name, cached)
+
+    return restore
+
+
+CHANGES = (
+    Change(
+        "memoized placeholders",
+        "pg8000's %s -> $n conversion once per statement text",
+        _placeholders_converted_every_time,
+    ),
+    Change("one-trip COMMIT", "COMMIT with the simple protocol (1 round trip, not 3)", _commit_with_pg8000),
+    Change("GET read alone", "a GET's first read without BEGIN/COMMIT", _every_get_in_a_transaction),
+    Change("ping after idle", "no ping on a connection used moments ago", _ping_every_checkout),
+    Change(
+        "ISO timestamps",
+        "timestamps parsed by datetime.fromisoformat, not strptime",
+        _timestamps_with_strptime,
+    ),
+    Change(
+        "kept change statements",
+        "the writes' UPDATE/INSERT and record_with's statement built once, values as parameters",
+        _statements_built_every_call,
+    ),
+)
+
+
+@contextmanager
+def switched_off(changes: tuple[Change, ...]) -> Iterator[None]:
+    restores = [change.off() for change in changes]
+    try:
+        yield
+    finally:
+        for restore in reversed(restores):
+            restore()
+
+
+def run(ctx: BenchContext) -> Section:
+    scale = ctx.scale
+    ctx.fresh_database("bench_cpu")
+    typical_orgs(ctx.arrange, "bg_", scale.background_orgs)
+    rounds = max(4, scale.calls // 2)  # calls per side
+    warmup = scale.warmup
+    per_side = warmup + rounds
+    variants: list[tuple[str, tuple[Change, ...]]] = [
+        *((change.name, (change,)) for change in CHANGES),
+        ("all of them", CHANGES),
+    ]
+    planned: list[tuple[Scenario, Handler, list[Call]]] = [
+        (
+            scenario,
+            load_handler(scenario.function),
+            scenario.arrange(ctx.arrange, f"cp{index:02d}_", 2 * per_side * len(variants)),
+        )
+        for index, scenario in enumerate(scenarios())
+    ]
+    ctx.vacuum_analyze()
+    samples: dict[tuple[str, bool, int], list[float]] = {}
+    floor: list[float] = []
+    connection = pg8000_connection(ctx.url)
+    cursor = 0
+    try:
+        for variant, changes in variants:
+            for position in range(per_side):
+                order = (False, True) if position % 2 == 0 else (True, False)
+                for on in order:
+                    with switched_off(()) if on else switched_off(changes):
+                        for index, (scenario, handler, calls) in enumerate(planned):
+                            call = calls[cursor]
+                            started = time.perf_counter_ns()
+                            response = handler(call.event, local_context())
+                            elapsed = (time.perf_counter_ns() - started) / 1e6
+                            if response["statusCode"] != call.status:
+                                raise RuntimeError(
+                                    f"{scenario.name}: {response['statusCode']} {response.get('body')}"
+                                )
+                            if position >= warmup:
+                                samples.setdefault((variant, on, index), []).append(elapsed)
+                    cursor += 1
+                for _ in range(2):
+                    floor.append(timed(lambda: connection.run("SELECT 1")))
+    finally:
+        connection.close()
+    floor_p50 = p50(floor)
+    rows: list[dict[str, Any]] = []
+    medians: dict[str, tuple[float, float]] = {}
+    for variant, _changes in variants:
+        off_ratios: list[float] = []
+        on_ratios: list[float] = []
+        for index, (scenario, _handler, _calls) in enumerate(planned):
+            p50_off, p50_on = p50(samples[(variant, False, index)]), p50(samples[(variant, True, index)])
+            off_ratios.append(p50_off / floor_p50)
+            on_ratios.append(p50_on / floor_p50)
+            rows.append(
+                {
+                    "change": variant,
+                    "route": scenario.name,
+                    "p50_off_ms": ms(p50_off),
+                    "p50_on_ms": ms(p50_on),
+                    "on_vs_off": round(p50_on / p50_off, 2),
+                }
+            )
+        medians[variant] = (statistics.median(off_ratios), statistics.median(on_ratios))
+    checklist = next(i for i, (s, _h, _c) in enumerate(planned) if s.route_key == CHECKLIST_GET)
+    checklist_on = p50(samples[("all of them", True, checklist)])
+    return Section(
+        "9. CPU and round trips per request: each change against its baseline, in the same run",
+        rows,
+        summary={
+            "floor_select_1_p50_ms": ms(floor_p50),
+            **{
+                f"median_p50_x_floor[{variant}]": f"{off:.1f} -> {on:.1f} ({on / off:.2f})"
+                for variant, (off, on) in medians.items()
+            },
+            "checklist_p50_ms_all_on": ms(checklist_on),
+            "checklist_limit_ms": ms(3 * floor_p50 + 2.0),
+            "calls_per_route_and_side": rounds,
+        },
+        notes=[
+            "Each change switched off and on in alternating rounds of the same run (one call of every "
+            "route per round), the calls in-process, event to response; on_vs_off < 1 is faster.",
+            "median_p50_x_floor: the median over all routes of p50 / the floor's p50, off -> on.",
+            *(f"{change.name}: {change.what}" for change in CHANGES),
+        ],
+    )

@@ -1,0 +1,411 @@
+"""Monthly partitions of `onboarding_metric`: created ahead, caught by a default, archived after 12 months.
+
+Run nightly by the migrations function (the one function with the schema owner's rights; its own
+schedule, `{"action": "maintain_metric_partitions"}`), one short transaction per step:
+
+1. **Ahead of time**: a partition for the previous and current month and the next `months_ahead`
+   (3), each created as a table of its own and then ATTACHed (which takes only a SHARE UPDATE EXCLUSIVE
+   lock on `onboarding_metric`, so reads and writes go on; CREATE TABLE ... PARTITION OF would take an
+   exclusive one).
+2. **Nothing is ever refused**: a row whose month has no partition lands in the DEFAULT partition.
+   Every month found there gets its partition, its rows moved into it in the same transaction.
+3. **Archive**: a partition whose newest possible row is older than `retention_months` (12) is
+   DETACHed (a moment's exclusive lock on `onboarding_metric`), then, in the next transaction, its rows
+   are copied into `onboarding_metric_archive` and it is dropped. A run stopped between the two finds
+   the detached table by its comment and finishes it.
+
+Safe to run twice at once and idempotent: each step takes the schema's advisory lock (the one the
+migrations hold for a whole upgrade) and then reads the partitions again, so a second run waits for
+the step in progress and finds it done. A step that cannot get its table lock within
+`lock_timeout` (a long analytics query) is deferred to the next night, not failed: partitions exist
+months ahead, and the archive can wait a day.
+"""
+
+import re
+import time
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, Final
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, exc, func, select, text
+
+from onboarding.db import sqlstate
+from onboarding.models import OnboardingMetric
+from onboarding.observability import logger
+
+PARENT: Final = "onboarding_metric"
+DEFAULT: Final = "onboarding_metric_default"
+ARCHIVE: Final = "onboarding_metric_archive"
+LEGACY: Final = "onboarding_metric_legacy"
+# pg_advisory_xact_lock key shared with the migrations function: schema changes and partition
+# maintenance never run at the same time, and two maintenance runs take turns.
+SCHEMA_LOCK_KEY: Final = 0x6F6E626F61726431
+# Marks a partition detached for the archive whose rows are not copied yet (a run stopped in between).
+DETACHED_COMMENT: Final = "onboarding_metric partition detached for onboarding_metric_archive"
+# What migration 0008 attaches without building or scanning anything when preparation made it first.
+LEGACY_PRIMARY_KEY: Final = "onboarding_metric_legacy_pkey"
+LEGACY_CLIENT_EVENT_KEY: Final = "onboarding_metric_legacy_client_event_key"
+LEGACY_BOUND: Final = "onboarding_metric_legacy_bound"
+LOCK_NOT_AVAILABLE: Final = "55P03"
+# Every column, in the table's order: the archive copy names them rather than relying on SELECT *.
+_COLUMNS: Final = ", ".join(f'"{c.name}"' for c in OnboardingMetric.__table__.columns)
+
+
+_PARTITION_NAME: Final = re.compile(rf"{PARENT}_(y\d{{4}}m\d{{2}}|legacy|default)")
+
+
+def include_in_autogenerate(
+    name: str | None, type_: str, parent_names: MutableMapping[Any, str | None]
+) -> bool:
+    """alembic's `include_name` hook: the partitions (and their indexes) are made by this module and
+    migration 0008, not by the models, so model/schema comparisons leave them out."""
+    if type_ == "table":
+        return not (name and _PARTITION_NAME.fullmatch(name))
+    if type_ == "index":
+        table = parent_names.get("table_name")
+        return not (table and _PARTITION_NAME.fullmatch(table))
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    name: str
+    lower: datetime | None  # None: MINVALUE (or the default partition)
+    upper: datetime | None  # None: MAXVALUE (or the default partition)
+    is_default: bool = False
+
+    def overlaps(self, lower: datetime, upper: datetime) -> bool:
+        return (
+            not self.is_default
+            and (self.lower is None or self.lower < upper)
+            and (self.upper is None or lower < self.upper)
+        )
+
+
+class MaintenanceReport(BaseModel):
+    now: datetime
+    archive_before: datetime
+    partitioned: bool = True
+    partitions_created: list[str] = Field(default_factory=list)
+    rows_moved_from_default: int = 0
+    partitions_archived: list[str] = Field(default_factory=list)
+    rows_archived: int = 0
+    archive_seconds: float = 0.0
+    # Steps that could not get their lock within lock_timeout: the next run does them.
+    deferred: list[str] = Field(default_factory=list)
+    stopped_early: bool = False
+    # The days from `now` until a prepared, not yet migrated table refuses new rows (see `prepare`).
+    prepared_bound_days_left: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    lock_timeout_ms: int
+    statement_timeout_ms: int
+    remaining_ms: Callable[[], int]
+    reserve_ms: int
+
+
+def month_start(moment: datetime, months: int = 0) -> datetime:
+    """The first instant (UTC) of the month `months` after `moment`'s month."""
+    moment = moment.astimezone(UTC)
+    index = moment.year * 12 + moment.month - 1 + months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """`moment` `months` calendar months earlier (the last day of a shorter month when needed)."""
+    first = month_start(moment, -months)
+    day = moment.day
+    while True:
+        try:
+            return moment.astimezone(UTC).replace(year=first.year, month=first.month, day=day)
+        except ValueError:
+            day -= 1
+
+
+def partition_name(month: datetime) -> str:
+    return f"{PARENT}_y{month.year:04d}m{month.month:02d}"
+
+
+def is_partitioned(connection: Connection) -> bool:
+    kind = connection.scalar(
+        text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:name)"), {"name": PARENT}
+    )
+    return bool(kind == "p")
+
+
+def partitions(connection: Connection) -> list[Partition]:
+    """The partitions of onboarding_metric with their bounds (read back as timestamps by PostgreSQL,
+    whatever the session's time zone), oldest first."""
+    rows = connection.execute(
+        text(
+            "SELECT c.relname, b.bound = 'DEFAULT',"
+            " substring(b.bound FROM $$FROM \\('([^']+)'\\)$$)::timestamptz,"
+            " substring(b.bound FROM $$TO \\('([^']+)'\\)$$)::timestamptz"
+            " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,"
+            " LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) AS b"
+            " WHERE i.inhparent = to_regclass(:parent)"
+        ),
+        {"parent": PARENT},
+    ).all()
+    found = [Partition(name, lower, upper, bool(is_default)) for name, is_default, lower, upper in rows]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(found, key=lambda p: (p.is_default, p.lower or oldest, p.name))
+
+
+def maintain(
+    engine: Engine,
+    now: datetime,
+    limits: Limits,
+    *,
+    months_ahead: int = 3,
+    retention_months: int = 12,
+) -> MaintenanceReport:
+    """Create the partitions ahead, empty the default partition into its months, archive the old ones."""
+    report = MaintenanceReport(now=now, archive_before=months_before(now, retention_months))
+    with _step(engine, limits) as connection:
+        if not is_partitioned(connection):
+            report.partitioned = False
+            report.prepared_bound_days_left = _days_left(connection, now)
+            return report
+
+    # Whatever a stopped run detached and did not copy yet, first.
+    with _step(engine, limits) as connection:
+        pending = _detached_for_archive(connection)
+    for name in pending:
+        if not _within_budget(report, limits):
+            return report
+        _run(report, f"archive {name}", partial(_copy_to_archive, name=name, report=report), engine, limits)
+
+    for lower in _months_to_create(engine, limits, now, months_ahead):
+        if not _within_budget(report, limits):
+            return report
+        _run(
+            report,
+            f"create {partition_name(lower)}",
+            partial(_create, lower=lower, report=report),
+            engine,
+            limits,
+        )
+
+    with _step(engine, limits) as connection:
+        old = [
+            p
+            for p in partitions(connection)
+            if not p.is_default and p.upper is not None and p.upper <= report.archive_before
+        ]
+    for partition in old:
+        if not _within_budget(report, limits):
+            return report
+        name = partition.name
+        if _run(report, f"detach {name}", partial(_detach, name=name), engine, limits):
+            _run(
+                report, f"archive {name}", partial(_copy_to_archive, name=name, report=report), engine, limits
+            )
+    return report
+
+
+def prepare(engine: Engine, now: datetime, *, statement_timeout_ms: int) -> dict[str, object]:
+    """Build online what migration 0008 needs to attach a populated onboarding_metric in milliseconds.
+
+    The two unique indexes with the partition key (CREATE INDEX CONCURRENTLY: reads and writes go on)
+    and a CHECK ("timestamp" < boundary) added NOT VALID and then validated (a scan that blocks
+    neither). The boundary is the first day of the month after next: from then on the table refuses
+    rows stamped later, so run the upgrade within a month of preparing (the maintenance logs a warning
+    while a prepared table waits). Idempotent; an index left invalid by an interrupted build is rebuilt.
+    """
+    boundary = month_start(now + timedelta(days=1), 2)
+    done: list[str] = []
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if is_partitioned(connection):
+            return {"action": "prepare_metric_partitioning", "already_partitioned": True, "done": done}
+        # A session setting on this connection of its own (the engine is disposed after the run).
+        connection.execute(select(func.set_config("statement_timeout", f"{statement_timeout_ms}ms", False)))
+        for name, columns in (
+            (LEGACY_PRIMARY_KEY, '(id, "timestamp")'),
+            (LEGACY_CLIENT_EVENT_KEY, '(organization_id, client_event_id, "timestamp")'),
+        ):
+            valid = connection.scalar(
+                text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"), {"name": name}
+            )
+            if valid is False:
+                connection.execute(text(f"DROP INDEX CONCURRENTLY {name}"))
+            if not valid:
+                connection.execute(text(f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {PARENT} {columns}"))
+                done.append(f"index {name}")
+        bound = _prepared_bound(connection)
+        if bound is None:
+            connection.execute(
+                text(
+                    f"ALTER TABLE {PARENT} ADD CONSTRAINT {LEGACY_BOUND}"
+                    f" CHECK (\"timestamp\" < '{boundary.isoformat()}') NOT VALID"
+                )
+            )
+            done.append(f"check {LEGACY_BOUND} < {boundary.isoformat()}")
+            bound = (boundary, False)
+        if not bound[1]:
+            connection.execute(text(f"ALTER TABLE {PARENT} VALIDATE CONSTRAINT {LEGACY_BOUND}"))
+            done.append(f"validated {LEGACY_BOUND}")
+    return {
+        "action": "prepare_metric_partitioning",
+        "already_partitioned": False,
+        "boundary": bound[0].isoformat(),
+        "done": done,
+    }
+
+
+# --- Steps ---
+
+
+@contextmanager
+def _step(engine: Engine, limits: Limits) -> Iterator[Connection]:
+    """One transaction under the schema lock, with bounded lock waits and statements."""
+    with engine.begin() as connection:
+        connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+        # SET LOCAL, after the advisory lock (waiting for another run is fine; for a table, bounded).
+        connection.execute(
+            select(
+                func.set_config("lock_timeout", f"{limits.lock_timeout_ms}ms", True),
+                func.set_config("statement_timeout", f"{limits.statement_timeout_ms}ms", True),
+            )
+        )
+        yield connection
+
+
+def _run(
+    report: MaintenanceReport,
+    label: str,
+    work: Callable[[Connection], object],
+    engine: Engine,
+    limits: Limits,
+) -> bool:
+    """Run one step; a lock it could not get in time defers it (False), any other failure raises."""
+    try:
+        with _step(engine, limits) as connection:
+            work(connection)
+    except exc.DBAPIError as error:
+        if sqlstate(error) != LOCK_NOT_AVAILABLE:
+            raise
+        logger.warning("metric partition step deferred: its lock is busy", extra={"step": label})
+        report.deferred.append(label)
+        return False
+    return True
+
+
+def _within_budget(report: MaintenanceReport, limits: Limits) -> bool:
+    if limits.remaining_ms() < limits.reserve_ms:
+        report.stopped_early = True
+        return False
+    return True
+
+
+def _months_to_create(engine: Engine, limits: Limits, now: datetime, months_ahead: int) -> list[datetime]:
+    """The months from last month to `months_ahead` ahead, and every month found in the default
+    partition, that no partition covers yet."""
+    with _step(engine, limits) as connection:
+        existing = partitions(connection)
+        wanted = {month_start(now, offset) for offset in range(-1, months_ahead + 1)}
+        if any(p.is_default for p in existing):
+            in_default = connection.scalars(
+                text(f"SELECT DISTINCT date_trunc('month', \"timestamp\" AT TIME ZONE 'UTC') FROM {DEFAULT}")  # noqa: S608
+            )
+            wanted |= {month.replace(tzinfo=UTC) for month in in_default}
+    return sorted(m for m in wanted if not any(p.overlaps(m, month_start(m, 1)) for p in existing))
+
+
+def _create(connection: Connection, lower: datetime, report: MaintenanceReport) -> None:
+    moved = create_month_partition(connection, lower)
+    if moved is not None:
+        report.partitions_created.append(partition_name(lower))
+        report.rows_moved_from_default += moved
+
+
+def create_month_partition(connection: Connection, lower: datetime) -> int | None:
+    """The partition of the month starting at `lower`: a table of its own, the default partition's rows
+    of that month moved into it, then attached (SHARE UPDATE EXCLUSIVE on onboarding_metric; the
+    default partition is locked against writes for the move, and scanned by ATTACH).
+
+    Returns how many rows came from the default partition; None when a partition covers the month
+    already (another run made it while this one waited for the lock).
+    """
+    upper = month_start(lower, 1)
+    existing = partitions(connection)
+    if any(p.overlaps(lower, upper) for p in existing):
+        return None
+    name = partition_name(lower)
+    bounds = f"FROM ('{lower.isoformat()}') TO ('{upper.isoformat()}')"
+    has_default = any(p.is_default for p in existing)
+    moved = 0
+    if has_default:
+        connection.execute(text(f"LOCK TABLE {DEFAULT} IN EXCLUSIVE MODE"))
+    connection.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+    if has_default:
+        in_month = '"timestamp" >= :lower AND "timestamp" < :upper'
+        move = (
+            f"WITH moved AS (DELETE FROM {DEFAULT} WHERE {in_month} RETURNING {_COLUMNS})"  # noqa: S608
+            f" INSERT INTO {name} ({_COLUMNS}) SELECT {_COLUMNS} FROM moved"
+        )
+        moved = connection.execute(text(move), {"lower": lower, "upper": upper}).rowcount
+    connection.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES {bounds}"))
+    return moved
+
+
+def _detach(connection: Connection, name: str) -> None:
+    if not any(p.name == name for p in partitions(connection)):
+        return  # another run detached it while this one waited
+    connection.execute(text(f'ALTER TABLE {PARENT} DETACH PARTITION "{name}"'))
+    connection.execute(text(f"COMMENT ON TABLE \"{name}\" IS '{DETACHED_COMMENT}'"))
+
+
+def _copy_to_archive(connection: Connection, name: str, report: MaintenanceReport) -> None:
+    if name not in _detached_for_archive(connection):
+        return  # another run archived it while this one waited
+    started = time.monotonic()
+    copied = connection.execute(
+        text(f'INSERT INTO {ARCHIVE} ({_COLUMNS}) SELECT {_COLUMNS} FROM "{name}"')  # noqa: S608 (our names)
+    )
+    connection.execute(text(f'DROP TABLE "{name}"'))
+    report.archive_seconds += time.monotonic() - started
+    report.rows_archived += copied.rowcount
+    report.partitions_archived.append(name)
+
+
+def _detached_for_archive(connection: Connection) -> Sequence[str]:
+    return connection.scalars(
+        text(
+            "SELECT relname FROM pg_class"
+            " WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace"
+            " AND obj_description(oid, 'pg_class') = :comment ORDER BY relname"
+        ),
+        {"comment": DETACHED_COMMENT},
+    ).all()
+
+
+def _prepared_bound(connection: Connection) -> tuple[datetime, bool] | None:
+    row = connection.execute(
+        text(
+            "SELECT substring(pg_get_constraintdef(oid) FROM $$'([^']+)'$$)::timestamptz, convalidated"
+            " FROM pg_constraint WHERE conrelid = to_regclass(:parent) AND conname = :name"
+        ),
+        {"parent": PARENT, "name": LEGACY_BOUND},
+    ).one_or_none()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+def _days_left(connection: Connection, now: datetime) -> float | None:
+    bound = _prepared_bound(connection)
+    if bound is None:
+        return None
+    days = (bound[0] - now).total_seconds() / 86400
+    if days < 14:
+        logger.warning(
+            "onboarding_metric is prepared for partitioning but not migrated: from the prepared boundary "
+            "on it refuses new rows; run the migrations (upgrade) now",
+            extra={"boundary": bound[0].isoformat(), "days_left": round(days, 1)},
+        )
+    return days

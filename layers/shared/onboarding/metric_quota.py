@@ -1,0 +1,77 @@
+"""The daily cap on an organization's client metric events (`POST /v1/onboarding/metrics`).
+
+API Gateway's throttle is shared by every tenant: without a cap of its own, one organization could fill
+the shared metric table at the stage's whole rate. Each batch first reserves its events against the
+organization's count for the current UTC day, with one upsert on `onboarding_metric_quota` that
+succeeds only while the new count stays within `METRIC_DAILY_QUOTA`; otherwise the request is a 429
+with `Retry-After` (the seconds until the next UTC midnight) and, since the reservation and the
+insert share the request's transaction, nothing of the batch is stored.
+
+- Every event of a batch counts, new or replayed: the cap bounds what a tenant can make the database
+  do, and a replay costs about what a new event does.
+- Concurrent batches of one organization queue on its quota row (the upsert's row lock, held until
+  their transaction ends), so the cap is exact: no two batches can both fit into the last places.
+  Other organizations never wait on it.
+- Composes with any ingest statement: `reserve` runs before it, in the same transaction.
+- Service-emitted metrics (`metrics.record_with`) never pass here: they are never capped.
+"""
+
+import math
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from sqlalchemy import Date, Insert, Integer, String, bindparam, case, cast, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from onboarding.errors import OrganizationNotFound, QuotaExceeded
+from onboarding.models import OnboardingMetricQuota, Organization
+from onboarding.settings import get_settings
+
+
+def reserve(session: Session, org_id: str, events: int) -> None:
+    """Count `events` against the organization's cap for today, or raise QuotaExceeded (429; the
+    request rolls back) — NotFound (404) when the organization does not exist."""
+    cap = get_settings().metric_daily_quota
+    reserved = session.connection().execute(
+        _reserve_statement(), {"org_id": org_id, "events": events, "cap": cap}
+    )
+    if reserved.first() is not None:
+        return
+    if session.get(Organization, org_id) is None:  # the refused path only: a second statement
+        raise OrganizationNotFound("The organization does not exist.")
+    raise QuotaExceeded(
+        f"This organization has reached its limit of {cap} metric events for today (UTC); "
+        "nothing of this batch was stored.",
+        retry_after_seconds=seconds_until_next_utc_day(datetime.now(UTC)),
+    )
+
+
+def seconds_until_next_utc_day(now: datetime) -> int:
+    """Whole seconds, rounded up, until the cap resets at 00:00 UTC (at least 1)."""
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+    return max(1, math.ceil((midnight - now).total_seconds()))
+
+
+@cache
+def _reserve_statement() -> Insert:
+    """INSERT ... SELECT ... ON CONFLICT (organization_id) DO UPDATE ... WHERE <fits> RETURNING.
+
+    A first batch of the day (no row, or yesterday's) starts the count from zero; a row comes back
+    only when the events fit. An organization that does not exist gets no row (and no FK error).
+    """
+    quota = OnboardingMetricQuota
+    org = bindparam("org_id", type_=String)
+    events = bindparam("events", type_=Integer)
+    cap = bindparam("cap", type_=Integer)
+    today = cast(func.timezone("UTC", func.now()), Date)
+    first = pg_insert(quota).from_select(
+        ["organization_id", "day", "events"],
+        select(org, today, events).where(events <= cap, exists().where(Organization.id == org)),
+    )
+    counted_before = case((quota.day == first.excluded.day, quota.events), else_=literal(0))
+    return first.on_conflict_do_update(
+        index_elements=[quota.organization_id],
+        set_={"day": first.excluded.day, "events": counted_before + first.excluded.events},
+        where=counted_before + first.excluded.events <= cap,
+    ).returning(quota.events)
