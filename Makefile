@@ -112,8 +112,14 @@ openapi: venv
 ## fuzz: the long fuzz run: schemathesis over every operation with fresh randomness
 ##       (FUZZ_EXAMPLES per operation; `make test` runs 30 per operation with a fixed seed)
 FUZZ_EXAMPLES ?= 500
+##       then the campaign (tests/fuzz_campaign.py): every schemathesis check (negative data rejection and
+##       positive data acceptance included), stateless and stateful, failures tallied per check and operation
+FUZZ_CAMPAIGN_EXAMPLES ?= 100
+FUZZ_STATEFUL_EXAMPLES ?= 100
 fuzz: venv
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/test_fuzz.py
+	FUZZ_EXAMPLES=$(FUZZ_CAMPAIGN_EXAMPLES) FUZZ_STATEFUL_EXAMPLES=$(FUZZ_STATEFUL_EXAMPLES) \
+	  $(VENV)/bin/pytest -q -s tests/fuzz_campaign.py
 
 ## bench: the benchmark suite (bench/README.md) on its own embedded PostgreSQL (.local/bench-pg); prints a
 ##        table per section, writes bench/results/latest.json and the README's table. Not part of

@@ -8,6 +8,7 @@ tasks restored) and talks to the service only through its real handlers and API 
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -85,6 +86,21 @@ def python_imports(code: str, *, cwd: Path = ROOT, path: tuple[Path, ...] = (), 
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
+_TIMESTAMP_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def timestamps_in(value: Any) -> Iterator[str]:
+    """Every text in a JSON document that is a date-time (dates alone are not)."""
+    if isinstance(value, str) and _TIMESTAMP_TEXT.match(value):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from timestamps_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from timestamps_in(item)
+
+
 def worker_suffix() -> str:
     """`_gw0`, `_gw1`, ... under pytest-xdist (each worker its own databases), else empty."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -100,6 +116,7 @@ def state_record(**columns: Any) -> StateRecord:
         "wizard_current_step": 1,
         "wizard_step_data": {},
         "sample_data_generated": False,
+        "sample_data_size": None,
         "sample_data_generated_at": None,
         "sample_data_expiry": None,
         "sample_data_cleared": False,

@@ -114,7 +114,10 @@ def test_the_largest_valid_request_fits_the_limit_and_the_limit_is_not_much_larg
     assert len(raw.encode()) <= limit_of(spec) <= max(2 * len(raw.encode()), FLOOR)
 
 
-def test_the_largest_metrics_batch_is_the_issues_full_batch_and_more(api: Invoke, new_org: str) -> None:
+def test_the_largest_metrics_batch_is_the_issues_full_batch_and_more(
+    api: Invoke, make_started_org: Callable[..., str]
+) -> None:
+    make_started_org()  # metrics are stored once onboarding has started
     # 100 events with about 1 KB of event_data each (116 KB): every event valid, the batch accepted.
     events = [
         {

@@ -105,7 +105,7 @@ def test_before_onboarding_is_started_the_checklist_is_404(checklist_api, make_o
     make_org("org_a")
     response = checklist_api("GET")
     assert response.status == 404
-    assert response.json["error"]["code"] == "not_found"
+    assert response.json["error"]["code"] == "onboarding_not_started"
 
 
 # --- Criteria, each type ---

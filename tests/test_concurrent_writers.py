@@ -26,7 +26,7 @@ from onboarding.models import (
     Person,
     Team,
 )
-from onboarding.sample_data import SIZES
+from onboarding.sample_data import SIZES, SampleSize
 from onboarding.tutorials import CATALOG
 from tests.api_routes import ROUTES, metric_event, send
 from tests.concurrency import run_together
@@ -133,7 +133,7 @@ def test_fifty_different_writers_on_one_organization_lose_no_update(busy_org, db
         if status == 200:
             assert checklist[task] is tick, task
     assert {r.tutorial_id: r.steps_completed for r in tutorial_records(db)} == progress
-    assert sample_rows(db) == {"events": 5, "teams": 3, "people": 15, "event_assignments": 45}
+    assert sample_rows(db) == {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}
     stored = db.scalar(
         select(func.count()).where(
             OnboardingMetric.organization_id == ORG, OnboardingMetric.client_event_id.is_not(None)
@@ -272,8 +272,8 @@ def sample_rows(db: Session) -> dict[str, int]:
     return {
         "events": count(select(func.count()).select_from(events.subquery())),
         "teams": count(select(func.count()).where(Team.org_id == ORG, Team.is_sample.is_(True))),
-        "people": count(select(func.count()).select_from(people.subquery())),
-        "event_assignments": count(
+        "volunteers": count(select(func.count()).select_from(people.subquery())),
+        "assignments": count(
             select(func.count()).where(
                 EventAssignment.event_id.in_(events) | EventAssignment.person_id.in_(people)
             )
@@ -322,14 +322,18 @@ def test_generate_clear_extend_and_purge_racing_keep_flags_and_rows_in_agreement
     # Whatever won, the flags describe the rows: one complete set of one size, or nothing.
     current, rows = state(db), sample_rows(db)
     if current.sample_data_generated:
-        assert rows in [
-            {"events": s.events, "teams": s.teams, "people": s.volunteers, "event_assignments": s.assignments}
-            for s in SIZES.values()
-        ]
+        # One complete set, of the size the state names.
+        s = SIZES[SampleSize(current.sample_data_size or "")]
+        assert rows == {
+            "events": s.events,
+            "teams": s.teams,
+            "volunteers": s.volunteers,
+            "assignments": s.assignments,
+        }
         assert current.sample_data_generated_at is not None and current.sample_data_expiry is not None
     else:
-        assert rows == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
-        assert current.sample_data_expiry is None
+        assert rows == {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0}
+        assert current.sample_data_expiry is None and current.sample_data_size is None
     # Each generation and each clearing happened whole, and was reported exactly once.
     counts = metric_counts(db)
     cleared_by_request = sum(

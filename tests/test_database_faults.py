@@ -27,6 +27,7 @@ from tests.api_routes import (
     ANALYTICS_ROUTES,
     ROUTES,
     assert_contract_error,
+    concrete_path,
     lambda_context,
     make_ready,
     org_rows,
@@ -105,6 +106,35 @@ def test_every_route_answers_503_when_the_database_refuses_connections(
 ) -> None:
     service_database(via(database_url, closed_port()), DB_SOCKET_TIMEOUT_SECONDS=SHORT_TIMEOUT)
     assert_unavailable(*call(route))
+
+
+# Routes whose path names a catalog entry (a wizard step, a tutorial, a checklist task): the catalogs
+# are in the code, so an id outside them is answered without the database.
+CATALOG_ROUTES = [
+    (route, name)
+    for route in ROUTES
+    for name in ("step", "tutorial_id", "task_id")
+    if f"{{{name}}}" in route.path
+]
+CATALOG_404 = {
+    "step": "unknown_wizard_step",
+    "tutorial_id": "unknown_tutorial",
+    "task_id": "unknown_checklist_task",
+}
+
+
+@pytest.mark.parametrize(("route", "name"), CATALOG_ROUTES, ids=[r.route_key for r, _ in CATALOG_ROUTES])
+def test_an_unknown_path_id_is_404_without_touching_the_database(
+    route: HttpRoute, name: str, database_url, service_database
+) -> None:
+    service_database(via(database_url, closed_port()), DB_SOCKET_TIMEOUT_SECONDS=SHORT_TIMEOUT)
+    response = send(route, claims=claims_for(route), path=concrete_path(route, **{name: "no_such_id"}))
+    assert_contract_error(response, 404)
+    assert response.json["error"]["code"] == CATALOG_404[name]
+
+
+def test_every_route_with_an_id_in_its_path_is_covered() -> None:
+    assert {route.route_key for route, _ in CATALOG_ROUTES} == {r.route_key for r in ROUTES if "{" in r.path}
 
 
 @pytest.mark.parametrize("tls", ["verify", "disable"])

@@ -3,7 +3,7 @@
 import base64
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -18,9 +18,10 @@ from onboarding.models import (
     OnboardingState,
     OnboardingTutorialCompletion,
 )
-from tests.fixtures import ORG, admin_claims
+from tests.fixtures import ORG, admin_claims, timestamps_in
 from tests.host_rows import start_onboarding
 from tests.sql_statements import recorded_statements
+from tests.wizard_steps import complete_steps, step_body
 
 PATH = "/v1/onboarding/export"
 
@@ -83,10 +84,29 @@ def test_every_stored_column_is_exported(export_api, exported_org, db: Session) 
     assert all(set(metric) == column_names(OnboardingMetric) for metric in document["metrics"])
 
 
-def test_an_org_that_never_started_onboarding_gets_an_empty_export(export_api, make_org) -> None:
+def test_an_org_that_never_started_onboarding_is_404_as_on_every_other_route(export_api, make_org) -> None:
     make_org("org_new")
-    document = export_api("org_new").json
-    assert (document["onboarding_state"], document["tutorials"], document["metrics"]) == (None, [], [])
+    response = export_api("org_new")
+    assert (response.status, response.json["error"]["code"]) == (404, "onboarding_not_started")
+
+
+def test_an_org_that_does_not_exist_is_404(export_api) -> None:
+    response = export_api("org_ghost")
+    assert (response.status, response.json["error"]["code"]) == (404, "organization_not_found")
+
+
+def test_every_timestamp_of_the_export_is_utc_with_z(export_api, api, org, db: Session) -> None:
+    # Columns, the wizard's stored answers (an event time sent with -05:00 among them) and the metrics
+    # alike: RFC 3339, UTC, `Z`.
+    complete_steps(api, org, through=1)
+    event_at = (datetime.now(UTC) + timedelta(days=3)).astimezone(timezone(timedelta(hours=-5)))
+    api("PUT", "/v1/onboarding/wizard/steps/2", body={**step_body(2), "event_datetime": event_at.isoformat()})
+    api("POST", "/v1/onboarding/tutorials/solver_run/complete")
+    add_metrics(db, org, 2)
+    document = export_api().json
+    stamps = list(timestamps_in(document))
+    assert len(stamps) > 10 and all(stamp.endswith("Z") for stamp in stamps), stamps
+    assert document["onboarding_state"]["wizard_step_data"]["step_2"]["event_datetime"].endswith("Z")
 
 
 def test_nothing_of_another_org_is_exported(export_api, exported_org, make_org, db: Session, call) -> None:
@@ -161,6 +181,7 @@ def test_another_orgs_cursor_only_moves_within_my_own_metrics(
     export_api, exported_org, make_org, db: Session
 ) -> None:
     make_org("org_b")
+    start_onboarding(db, "org_b")
     add_metrics(db, "org_b", 3)
     cursor = export_api("org_b", limit="1").json["metrics_next_cursor"]
     assert all(m["organization_id"] == "org_a" for m in export_api(cursor=cursor).json["metrics"])

@@ -225,7 +225,11 @@ def test_a_failing_function_is_the_gateways_500(monkeypatch) -> None:
     loader: Callable[..., Any] = lambda spec: broken  # noqa: E731
     monkeypatch.setattr(serve, "load_handler", loader)
     status, _, body = LocalApi().handle(
-        "GET", "/v1/onboarding", [("Authorization", f"Bearer {dev_token(ADMIN)}")], b"", "127.0.0.1"
+        "GET",
+        "/v1/onboarding",
+        [("Host", "127.0.0.1:3000"), ("Authorization", f"Bearer {dev_token(ADMIN)}")],
+        b"",
+        "127.0.0.1",
     )
     assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
 
@@ -259,3 +263,51 @@ def test_the_same_api_is_a_wsgi_app_for_in_process_clients(database_url, make_or
         "/v1/onboarding/preferences", headers=token, data=b"{oops", content_type="application/json"
     )
     assert (bad.status_code, json.loads(bad.data)["error"]["code"]) == (400, "malformed_request")
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:3000", "127.0.0.1:3000", "127.1.2.3", "[::1]:3000"])
+def test_loopback_host_values_are_served(host: str) -> None:
+    assert serve.is_loopback_host(host)
+
+
+@pytest.mark.parametrize(
+    "host", ["", "evil.example", "evil.example:3000", "localhost.evil.example", "192.0.2.10", "[::]", "[oops"]
+)
+def test_a_host_that_is_not_loopback_is_refused(host: str) -> None:
+    # DNS rebinding: the attacker's name resolves to 127.0.0.1, but the browser still sends it as Host.
+    assert not serve.is_loopback_host(host)
+
+
+def test_a_rebound_host_is_403_and_reaches_no_function(local_api: Client, make_org, db: Session) -> None:
+    make_org("org_a")
+    status, _, body = local_api.request(
+        "POST", "/v1/onboarding", token=ADMIN, headers={"Host": "rebind.evil.example:3000"}
+    )
+    assert (status, body) == (403, {"message": "Forbidden"})
+    assert db.scalars(select(OnboardingState)).all() == []
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://localhost.evil.example"])
+def test_a_request_from_a_foreign_origin_is_403_and_reaches_no_function(
+    local_api: Client, make_org, db: Session, origin: str
+) -> None:
+    make_org("org_a")
+    status, _, body = local_api.request("POST", "/v1/onboarding", token=ADMIN, headers={"Origin": origin})
+    assert (status, body) == (403, {"message": "Forbidden"})
+    assert db.scalars(select(OnboardingState)).all() == []
+
+
+def test_a_request_from_a_local_web_client_is_served(local_api: Client, make_org) -> None:
+    make_org("org_a")
+    status, headers, _ = local_api.request(
+        "POST", "/v1/onboarding", token=ADMIN, headers={"Origin": "http://localhost:5173"}
+    )
+    assert (status, headers["access-control-allow-origin"]) == (201, "http://localhost:5173")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_any_other_method_gets_the_gateways_json_answer_not_a_501_page(
+    local_api: Client, method: str
+) -> None:
+    status, headers, body = local_api.request(method, "/v1/onboarding", token=ADMIN)
+    assert (status, headers["content-type"], body) == (404, "application/json", {"message": "Not Found"})

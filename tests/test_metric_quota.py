@@ -4,6 +4,7 @@ batch stored; service-emitted metrics never capped; exact under concurrent batch
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -24,6 +25,12 @@ from tools.template import load_template
 
 PATH = "/v1/onboarding/metrics"
 CAP = 300
+
+
+@pytest.fixture
+def started_org(make_started_org: Callable[..., str]) -> str:
+    """The organization "org_a", its onboarding started: metrics are stored from then on."""
+    return make_started_org()
 
 
 @pytest.fixture
@@ -65,7 +72,7 @@ def counted_today(db: Session, org_id: str = ORG) -> int | None:
     )
 
 
-def test_batches_up_to_the_cap_are_stored(send, cap, new_org, db: Session) -> None:
+def test_batches_up_to_the_cap_are_stored(send, cap, started_org, db: Session) -> None:
     for _ in range(3):
         assert send(100).json == {"accepted": 100, "duplicates": 0}
     assert client_rows(db) == 300
@@ -73,7 +80,7 @@ def test_batches_up_to_the_cap_are_stored(send, cap, new_org, db: Session) -> No
 
 
 def test_the_batch_that_would_pass_the_cap_is_429_with_retry_after_and_stores_nothing(
-    send, cap, new_org, db: Session
+    send, cap, started_org, db: Session
 ) -> None:
     send(100), send(100), send(50)
     response = send(51)
@@ -88,7 +95,7 @@ def test_the_batch_that_would_pass_the_cap_is_429_with_retry_after_and_stores_no
 
 
 def test_a_batch_that_fills_the_cap_exactly_is_accepted_and_the_next_event_is_not(
-    send, cap, new_org, db: Session
+    send, cap, started_org, db: Session
 ) -> None:
     send(100), send(100), send(50)
     assert send(50).status == 200
@@ -96,7 +103,7 @@ def test_a_batch_that_fills_the_cap_exactly_is_accepted_and_the_next_event_is_no
     assert client_rows(db) == CAP
 
 
-def test_every_event_of_a_batch_counts_replays_too(send, cap, new_org, db: Session) -> None:
+def test_every_event_of_a_batch_counts_replays_too(send, cap, started_org, db: Session) -> None:
     batch = [metric_event() for _ in range(100)]
     for _ in range(3):
         send(0, events=batch)
@@ -105,7 +112,7 @@ def test_every_event_of_a_batch_counts_replays_too(send, cap, new_org, db: Sessi
     assert counted_today(db) == CAP
 
 
-def test_the_cap_starts_again_on_the_next_utc_day(send, cap, new_org, db: Session) -> None:
+def test_the_cap_starts_again_on_the_next_utc_day(send, cap, started_org, db: Session) -> None:
     send(100), send(100), send(100)
     assert send(1).status == 429
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
@@ -115,26 +122,28 @@ def test_the_cap_starts_again_on_the_next_utc_day(send, cap, new_org, db: Sessio
     assert counted_today(db) == 100
 
 
-def test_each_organization_has_a_cap_of_its_own(send, cap, new_org, make_org, db: Session) -> None:
+def test_each_organization_has_a_cap_of_its_own(
+    send, cap, started_org, make_started_org, db: Session
+) -> None:
     send(100), send(100), send(100)
-    other = make_org("org_b", "Other church")
+    other = make_started_org("org_b")
     assert send(100, org_id=other).status == 200
     assert send(1).status == 429
     assert client_rows(db, other) == 100
 
 
-def test_service_emitted_metrics_are_never_capped(send, cap, new_org, api, db: Session) -> None:
+def test_service_emitted_metrics_are_never_capped(send, cap, started_org, api, db: Session) -> None:
     send(100), send(100), send(100)
     assert send(1).status == 429
-    # Starting onboarding records wizard_started (service-emitted) after the cap is reached.
-    assert api("POST", "/v1/onboarding", org=new_org).status == 201
+    # Skipping the wizard records wizard_skipped (service-emitted) after the cap is reached.
+    assert api("POST", "/v1/onboarding/wizard/skip", org=started_org).status == 200
     db.expire_all()
-    started = db.scalar(
+    skipped = db.scalar(
         select(func.count()).where(
-            OnboardingMetric.organization_id == new_org, OnboardingMetric.event_type == "wizard_started"
+            OnboardingMetric.organization_id == started_org, OnboardingMetric.event_type == "wizard_skipped"
         )
     )
-    assert started == 1
+    assert skipped == 1
     assert counted_today(db) == CAP
 
 
@@ -143,9 +152,9 @@ def test_an_organization_that_does_not_exist_is_404_and_counts_nothing(send, cap
     assert counted_today(db, "org_missing") is None
 
 
-def test_deleting_an_organization_deletes_its_count(send, cap, new_org, db: Session) -> None:
+def test_deleting_an_organization_deletes_its_count(send, cap, started_org, db: Session) -> None:
     send(10)
-    db.execute(delete(Organization).where(Organization.id == new_org))
+    db.execute(delete(Organization).where(Organization.id == started_org))
     db.commit()
     assert counted_today(db) is None
 
@@ -176,7 +185,7 @@ def _post_batch(events: int) -> int:
     return send_route(route, claims=admin_claims(ORG), body=body).status
 
 
-def test_concurrent_batches_never_pass_the_cap_together(cap, new_org, db: Session) -> None:
+def test_concurrent_batches_never_pass_the_cap_together(cap, started_org, db: Session) -> None:
     # Twelve batches of 100 at the same moment, each in its own process, against a cap of 300: three
     # are stored, nine refused whole, whatever the order they reach the quota row in.
     statuses = Counter(run_together([partial(_post_batch, 100) for _ in range(12)]))
@@ -185,7 +194,7 @@ def test_concurrent_batches_never_pass_the_cap_together(cap, new_org, db: Sessio
     assert counted_today(db) == CAP
 
 
-def test_concurrent_first_batches_of_the_day_are_all_counted(cap, new_org, db: Session) -> None:
+def test_concurrent_first_batches_of_the_day_are_all_counted(cap, started_org, db: Session) -> None:
     # No quota row yet: the racing inserts of the day's first row must not lose a count.
     statuses = Counter(run_together([partial(_post_batch, 30) for _ in range(8)]))
     assert statuses == {200: 8}

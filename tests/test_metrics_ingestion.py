@@ -2,7 +2,8 @@
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from onboarding.client_metrics import CLIENT_EVENT_TYPES
 from onboarding.db import unit_of_work
 from onboarding.metric_partitions import month_start, partition_name
 from onboarding.metrics import MetricEventType
-from onboarding.models import OnboardingMetric, OnboardingState
+from onboarding.models import OnboardingMetric
 from tests.fixtures import ORG, admin_claims
 from tests.sql_statements import recorded_statements
 
@@ -28,6 +29,12 @@ CHROME_ON_WINDOWS = (
 SERVICE_EVENT_TYPES = sorted(set(MetricEventType) - CLIENT_EVENT_TYPES)
 PLAYED = {"video_id": "quick-start_v2", "video_title": "Quick start: your first schedule"}
 COMPLETED = {"video_id": "quick-start_v2", "watch_percentage": 97.5}
+
+
+@pytest.fixture
+def started_org(make_started_org: Callable[..., str]) -> str:
+    """The organization "org_a", its onboarding started (the state inserted directly: no metric)."""
+    return make_started_org()
 
 
 @pytest.fixture
@@ -65,7 +72,7 @@ def error_types(response) -> list[str]:
 # --- Storing a batch ---
 
 
-def test_a_batch_is_stored_and_counted(send, new_org, db: Session) -> None:
+def test_a_batch_is_stored_and_counted(send, started_org, db: Session) -> None:
     batch = [event(), event("checklist_viewed", event_data={"entry_point": "dashboard"})]
     response = send(batch)
     assert response.status == 200
@@ -77,7 +84,7 @@ def test_a_batch_is_stored_and_counted(send, new_org, db: Session) -> None:
     assert all(r.organization_id == "org_a" for r in rows)
 
 
-def test_the_clients_timestamp_and_typed_fields_are_kept(send, new_org, db: Session) -> None:
+def test_the_clients_timestamp_and_typed_fields_are_kept(send, started_org, db: Session) -> None:
     at = datetime.now(UTC) - timedelta(hours=3)
     sent = event(
         "wizard_step_viewed",
@@ -93,37 +100,40 @@ def test_the_clients_timestamp_and_typed_fields_are_kept(send, new_org, db: Sess
     assert row.session_id == sent["session_id"]
 
 
-def test_a_batch_is_two_statements_the_daily_cap_then_the_insert(send, new_org) -> None:
+def test_a_batch_is_two_statements_the_daily_cap_then_the_insert(send, started_org) -> None:
     with recorded_statements() as statements:
         send([event() for _ in range(100)])
     assert len(statements) == 2
     assert "onboarding_metric_quota" in statements[0] and "INSERT INTO onboarding_metric " in statements[1]
 
 
-def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, new_org) -> None:
+def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send, started_org) -> None:
     with recorded_statements() as statements:
         send([event()])
         send([event() for _ in range(100)])
     assert len(statements) == 4 and statements[:2] == statements[2:]
 
 
-def test_a_replayed_batch_costs_what_a_new_one_does(send, new_org) -> None:
-    # The daily cap's reservation has told an unknown organization (404) from a replay already.
+def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_onboarding_not_started(
+    send, started_org
+) -> None:
+    # The daily cap's reservation has told an unknown organization (404) already; a batch that
+    # stores nothing is either replays or an organization that has not started onboarding.
     batch = [event() for _ in range(3)]
     send(batch)
     with recorded_statements() as statements:
         assert send(batch).json == {"accepted": 0, "duplicates": 3}
-    assert len(statements) == 2
+    assert len(statements) == 3
 
 
-def test_a_batch_of_one_hundred_events_is_accepted(send, new_org, db: Session) -> None:
+def test_a_batch_of_one_hundred_events_is_accepted(send, started_org, db: Session) -> None:
     response = send([event() for _ in range(100)])
     assert response.json == {"accepted": 100, "duplicates": 0}
     assert len(stored(db)) == 100
 
 
 @pytest.mark.parametrize("count", [0, 101])
-def test_a_batch_needs_one_to_one_hundred_events(send, new_org, db: Session, count: int) -> None:
+def test_a_batch_needs_one_to_one_hundred_events(send, started_org, db: Session, count: int) -> None:
     response = send([event() for _ in range(count)])
     assert response.status == 422
     assert error_fields(response) == ["body.events"]
@@ -133,7 +143,7 @@ def test_a_batch_needs_one_to_one_hundred_events(send, new_org, db: Session, cou
 # --- Idempotency ---
 
 
-def test_replaying_a_batch_stores_nothing_twice(send, new_org, db: Session) -> None:
+def test_replaying_a_batch_stores_nothing_twice(send, started_org, db: Session) -> None:
     batch = [event(), event()]
     send(batch)
     again = send(batch)
@@ -141,13 +151,15 @@ def test_replaying_a_batch_stores_nothing_twice(send, new_org, db: Session) -> N
     assert len(stored(db)) == 2
 
 
-def test_a_partly_replayed_batch_stores_only_the_new_events(send, new_org, db: Session) -> None:
+def test_a_partly_replayed_batch_stores_only_the_new_events(send, started_org, db: Session) -> None:
     old = event()
     send([old])
     assert send([old, event()]).json == {"accepted": 1, "duplicates": 1}
 
 
-def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(send, new_org, db: Session) -> None:
+def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(
+    send, started_org, db: Session
+) -> None:
     first = event(event_data={"attempt": 1})
     repeat = {**first, "event_data": {"attempt": 2}}
     assert send([first, repeat]).json == {"accepted": 1, "duplicates": 1}
@@ -155,7 +167,7 @@ def test_duplicates_inside_one_batch_count_and_the_first_occurrence_wins(send, n
 
 
 def test_an_event_id_resent_with_another_timestamp_is_a_duplicate_and_the_first_copy_stays(
-    send, new_org, db: Session
+    send, started_org, db: Session
 ) -> None:
     first = event(timestamp=(datetime.now(UTC) - timedelta(hours=3)).isoformat(), event_data={"attempt": 1})
     assert send([first]).json == {"accepted": 1, "duplicates": 0}
@@ -165,7 +177,9 @@ def test_an_event_id_resent_with_another_timestamp_is_a_duplicate_and_the_first_
     assert [row.event_data for row in stored(db)] == [{"attempt": 1}]
 
 
-def test_one_event_id_twice_in_a_batch_with_two_timestamps_is_stored_once(send, new_org, db: Session) -> None:
+def test_one_event_id_twice_in_a_batch_with_two_timestamps_is_stored_once(
+    send, started_org, db: Session
+) -> None:
     first = event(timestamp=(datetime.now(UTC) - timedelta(minutes=1)).isoformat())
     assert send([first, {**first, "timestamp": datetime.now(UTC).isoformat()}]).json == {
         "accepted": 1,
@@ -216,24 +230,30 @@ def partitions_holding(db: Session, event_id: uuid.UUID) -> list[str]:
     ],
     ids=["same timestamp", "resent after the boundary", "resent before the boundary"],
 )
-def test_replays_across_a_month_boundary_are_duplicates(new_org, db: Session, first_at, resent_at) -> None:
+def test_replays_across_a_month_boundary_are_duplicates(
+    started_org, db: Session, first_at, resent_at
+) -> None:
     event_id = uuid.uuid4()
-    assert ingest_directly(new_org, event_id, first_at).accepted == 1
-    assert ingest_directly(new_org, event_id, resent_at).model_dump() == {"accepted": 0, "duplicates": 1}
+    assert ingest_directly(started_org, event_id, first_at).accepted == 1
+    assert ingest_directly(started_org, event_id, resent_at).model_dump() == {"accepted": 0, "duplicates": 1}
     assert partitions_holding(db, event_id) == [partition_name(month_start(first_at))]
 
 
-def test_a_copy_outside_the_resend_window_does_not_make_an_event_a_duplicate(new_org, db: Session) -> None:
+def test_a_copy_outside_the_resend_window_does_not_make_an_event_a_duplicate(
+    started_org, db: Session
+) -> None:
     # Documented limit: a resend more than RESEND_WINDOW after the first arrival, re-stamped, is new.
     event_id = uuid.uuid4()
     now = datetime.now(UTC)
     window = client_metrics.RESEND_WINDOW + client_metrics.MAX_EVENT_AGE + client_metrics.MAX_CLOCK_SKEW
-    assert ingest_directly(new_org, event_id, now - window - timedelta(seconds=1)).accepted == 1
-    assert ingest_directly(new_org, event_id, now).accepted == 1
+    assert ingest_directly(started_org, event_id, now - window - timedelta(seconds=1)).accepted == 1
+    assert ingest_directly(started_org, event_id, now).accepted == 1
 
 
-def test_equal_event_ids_from_different_orgs_never_interfere(send, new_org, make_org, db: Session) -> None:
-    make_org("org_b")
+def test_equal_event_ids_from_different_orgs_never_interfere(
+    send, started_org, make_started_org, db: Session
+) -> None:
+    make_started_org("org_b")
     shared = event()
     assert send([shared]).json == {"accepted": 1, "duplicates": 0}
     assert send([shared], org_id="org_b").json == {"accepted": 1, "duplicates": 0}
@@ -244,13 +264,13 @@ def test_equal_event_ids_from_different_orgs_never_interfere(send, new_org, make
 
 
 @pytest.mark.parametrize("event_type", sorted(CLIENT_EVENT_TYPES))
-def test_clients_may_send_what_only_the_browser_sees(send, new_org, event_type: str) -> None:
+def test_clients_may_send_what_only_the_browser_sees(send, started_org, event_type: str) -> None:
     key_fields = {"video_played": PLAYED, "video_completed": COMPLETED}.get(event_type, {})
     assert send([event(event_type, event_data=key_fields)]).status == 200
 
 
 @pytest.mark.parametrize("event_type", SERVICE_EVENT_TYPES)
-def test_service_emitted_types_are_reserved(send, new_org, db: Session, event_type: str) -> None:
+def test_service_emitted_types_are_reserved(send, started_org, db: Session, event_type: str) -> None:
     response = send([event(), event(event_type)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.1.event_type"]
@@ -259,7 +279,7 @@ def test_service_emitted_types_are_reserved(send, new_org, db: Session, event_ty
 
 
 @pytest.mark.parametrize("event_type", ["page_view", "", "VIEW_REPORTS", "view_reports\x00", 42, None])
-def test_an_unknown_type_is_422_naming_the_event_index(send, new_org, db: Session, event_type) -> None:
+def test_an_unknown_type_is_422_naming_the_event_index(send, started_org, db: Session, event_type) -> None:
     response = send([event(), event(), event(), event(event_type)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.3.event_type"]
@@ -272,19 +292,19 @@ def test_an_unknown_type_is_422_naming_the_event_index(send, new_org, db: Sessio
 @pytest.mark.parametrize(
     "field", ["wizard_step_dropped", "completion_time_minutes", "user_agent", "organization_id", "id"]
 )
-def test_unknown_and_service_owned_fields_are_422(send, new_org, field: str) -> None:
+def test_unknown_and_service_owned_fields_are_422(send, started_org, field: str) -> None:
     response = send([{**event(), field: 1}])
     assert response.status == 422
     assert error_fields(response) == [f"body.events.0.{field}"]
 
 
-def test_an_unknown_top_level_field_is_422(send, new_org) -> None:
+def test_an_unknown_top_level_field_is_422(send, started_org) -> None:
     response = send(body={"events": [event()], "source": "web"})
     assert error_fields(response) == ["body.source"]
 
 
 @pytest.mark.parametrize("event_id", ["not-a-uuid", "", 123, None, "ffffffff-ffff-ffff-ffff-fffffffffffff"])
-def test_event_id_must_be_a_uuid(send, new_org, event_id) -> None:
+def test_event_id_must_be_a_uuid(send, started_org, event_id) -> None:
     response = send([event(event_id=event_id)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.event_id"]
@@ -300,16 +320,39 @@ def test_event_id_must_be_a_uuid(send, new_org, event_id) -> None:
         (-timedelta(days=7, minutes=1), 422),
     ],
 )
-def test_timestamps_allow_small_clock_skew_and_one_week_of_backlog(send, new_org, offset, status) -> None:
+def test_timestamps_allow_small_clock_skew_and_one_week_of_backlog(send, started_org, offset, status) -> None:
     response = send([event(timestamp=(datetime.now(UTC) + offset).isoformat())])
     assert response.status == status
 
 
 @pytest.mark.parametrize("timestamp", ["2026-01-01T10:00:00", "yesterday", "", None, "9999-99-99T00:00:00Z"])
-def test_timestamps_must_be_iso_with_a_timezone(send, new_org, timestamp) -> None:
+def test_timestamps_must_be_iso_with_a_timezone(send, started_org, timestamp) -> None:
     response = send([event(timestamp=timestamp)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.timestamp"]
+
+
+@pytest.mark.parametrize("hours", [16, -16, 23])
+def test_an_offset_the_database_cannot_store_is_422_naming_the_field(
+    send, started_org, db: Session, hours: int
+) -> None:
+    # PostgreSQL accepts offsets up to 15:59: +16:00 used to pass validation and fail the whole batch in
+    # the database with a 422 that named no field.
+    now = datetime.now(UTC)
+    at = now.astimezone(timezone(timedelta(hours=hours))).isoformat()
+    response = send([event(), event(timestamp=at)])
+    assert response.status == 422
+    assert error_fields(response) == ["body.events.1.timestamp"]
+    assert stored(db) == []
+
+
+def test_timestamps_are_stored_and_exported_in_utc(send, started_org, api, db: Session) -> None:
+    at = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+    sent = at.astimezone(timezone(timedelta(hours=-5))).isoformat()  # ...-05:00
+    assert send([event(timestamp=sent)]).status == 200
+    assert stored(db)[0].timestamp == at
+    exported = api("GET", "/v1/onboarding/export").json["metrics"][0]["timestamp"]
+    assert exported == at.isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize(
@@ -322,12 +365,12 @@ def test_timestamps_must_be_iso_with_a_timezone(send, new_org, timestamp) -> Non
         ({"step_duration_seconds": 10**30}, "step_duration_seconds"),
     ],
 )
-def test_typed_fields_are_range_checked(send, new_org, fields, field) -> None:
+def test_typed_fields_are_range_checked(send, started_org, fields, field) -> None:
     response = send([event("wizard_step_viewed", **fields)])
     assert error_fields(response) == [f"body.events.0.{field}"]
 
 
-def test_wizard_fields_belong_to_wizard_step_viewed_only(send, new_org) -> None:
+def test_wizard_fields_belong_to_wizard_step_viewed_only(send, started_org) -> None:
     response = send([event("view_reports", wizard_step_reached=2)])
     assert error_types(response) == ["field_not_allowed_for_event_type"]
 
@@ -335,18 +378,18 @@ def test_wizard_fields_belong_to_wizard_step_viewed_only(send, new_org) -> None:
 # --- event_data bounds ---
 
 
-def test_event_data_of_four_kilobytes_is_accepted(send, new_org) -> None:
+def test_event_data_of_four_kilobytes_is_accepted(send, started_org) -> None:
     data = {"note": "x" * (4096 - len('{"note":""}'))}
     assert send([event(event_data=data)]).status == 200
 
 
-def test_event_data_over_four_kilobytes_is_422(send, new_org) -> None:
+def test_event_data_over_four_kilobytes_is_422(send, started_org) -> None:
     data = {"note": "x" * 4096}
     response = send([event(event_data=data)])
     assert error_types(response) == ["event_data_too_large"]
 
 
-def test_event_data_size_counts_encoded_bytes(send, new_org) -> None:
+def test_event_data_size_counts_encoded_bytes(send, started_org) -> None:
     data = {"note": "é" * 2100}  # 2100 characters, 4200 bytes
     assert error_types(send([event(event_data=data)])) == ["event_data_too_large"]
 
@@ -366,13 +409,13 @@ def test_the_size_bound_is_never_below_the_serialized_size(data) -> None:
     assert client_metrics._check_json(data, depth=1) >= exact
 
 
-def test_event_data_nests_at_most_four_levels(send, new_org) -> None:
+def test_event_data_nests_at_most_four_levels(send, started_org) -> None:
     assert send([event(event_data={"a": {"b": {"c": [1]}}})]).status == 200
     response = send([event(event_data={"a": {"b": {"c": {"d": [1]}}}})])
     assert error_types(response) == ["event_data_too_deep"]
 
 
-def test_deeply_nested_event_data_is_one_clear_422(send, new_org) -> None:
+def test_deeply_nested_event_data_is_one_clear_422(send, started_org) -> None:
     raw = json.dumps({"events": [event()]})[:-3] + ', "event_data": {"a": ' + "[" * 900 + "]" * 900 + "}}]}"
     response = send(raw_body=raw)
     assert response.status == 422
@@ -393,7 +436,7 @@ def test_deeply_nested_event_data_is_one_clear_422(send, new_org) -> None:
     ],
 )
 def test_event_data_rejects_unstorable_text_and_personal_data(
-    send, new_org, db: Session, data, error_type
+    send, started_org, db: Session, data, error_type
 ) -> None:
     response = send([event(event_data=data)])
     assert response.status == 422
@@ -403,7 +446,7 @@ def test_event_data_rejects_unstorable_text_and_personal_data(
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_non_json_numbers_are_malformed_json(send, new_org, literal: str) -> None:
+def test_non_json_numbers_are_malformed_json(send, started_org, literal: str) -> None:
     raw = json.dumps({"events": [event()]}).replace('"event_data"', '"x"')
     raw = raw[:-2] + f', "event_data": {{"n": {literal}}}}}]}}'
     assert send(raw_body=raw).status == 400
@@ -416,7 +459,7 @@ def test_non_json_numbers_are_malformed_json(send, new_org, literal: str) -> Non
     "session_id",
     ["4f1c2a9e-8d7b-4c1e-9f3a-0b2c4d6e8f10", "Zx8_Qm3-Lp0aWv7Rt2Yb", "a" * 50],
 )
-def test_opaque_session_tokens_are_accepted(send, new_org, session_id: str) -> None:
+def test_opaque_session_tokens_are_accepted(send, started_org, session_id: str) -> None:
     assert send([event(session_id=session_id)]).status == 200
 
 
@@ -434,19 +477,21 @@ def test_opaque_session_tokens_are_accepted(send, new_org, session_id: str) -> N
         "",
     ],
 )
-def test_session_ids_that_could_be_personal_data_are_422(send, new_org, db: Session, session_id: str) -> None:
+def test_session_ids_that_could_be_personal_data_are_422(
+    send, started_org, db: Session, session_id: str
+) -> None:
     response = send([event(session_id=session_id)])
     assert response.status == 422
     assert error_fields(response) == ["body.events.0.session_id"]
     assert stored(db) == []
 
 
-def test_the_user_agent_comes_from_the_header_coarsened(send, new_org, db: Session) -> None:
+def test_the_user_agent_comes_from_the_header_coarsened(send, started_org, db: Session) -> None:
     send([event()], headers={"User-Agent": CHROME_ON_WINDOWS})
     assert [row.user_agent for row in stored(db)] == ["Chrome 126 / Windows"]
 
 
-def test_without_a_user_agent_header_none_is_stored(send, new_org, db: Session) -> None:
+def test_without_a_user_agent_header_none_is_stored(send, started_org, db: Session) -> None:
     send([event()], headers={"user-agent": ""})
     assert [row.user_agent for row in stored(db)] == [None]
 
@@ -454,31 +499,43 @@ def test_without_a_user_agent_header_none_is_stored(send, new_org, db: Session) 
 # --- The rest of the contract ---
 
 
-def test_view_reports_events_complete_the_view_reports_task(send, call, new_org, db: Session) -> None:
-    db.add(OnboardingState(organization_id=new_org))
-    db.commit()
+def test_view_reports_events_complete_the_view_reports_task(send, call, started_org) -> None:
     send([event("view_reports")])
-    response = call(checklist_handler)("GET", "/v1/onboarding/checklist", claims=admin_claims(new_org))
+    response = call(checklist_handler)("GET", "/v1/onboarding/checklist", claims=admin_claims(started_org))
     task = next(task for task in response.json["tasks"] if task["id"] == "view_reports")
     assert task["completed"] is True
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "GET"])
-def test_metrics_are_append_only(call, new_org, method: str) -> None:
-    response = call(lambda_handler)(method, PATH, claims=admin_claims(new_org))
+def test_metrics_are_append_only(call, started_org, method: str) -> None:
+    response = call(lambda_handler)(method, PATH, claims=admin_claims(started_org))
     assert response.status == 405
 
 
 def test_an_organization_that_does_not_exist_is_404(send) -> None:
-    assert send([event()], org_id="org_ghost").status == 404
+    response = send([event()], org_id="org_ghost")
+    assert (response.status, response.json["error"]["code"]) == (404, "organization_not_found")
 
 
-def test_a_body_over_the_limit_is_413(send, new_org) -> None:
+def test_before_onboarding_has_started_a_batch_is_404_and_stores_nothing(send, new_org, db: Session) -> None:
+    # As on every route but POST /v1/onboarding (and so the export never misses stored metrics).
+    response = send([event(), event()])
+    assert (response.status, response.json["error"]["code"]) == (404, "onboarding_not_started")
+    assert stored(db) == []
+
+
+def test_a_replay_before_onboarding_has_started_is_404_too(send, new_org, make_started_org, db) -> None:
+    batch = [event()]
+    assert send(batch).status == 404
+    assert send(batch).json["error"]["code"] == "onboarding_not_started"
+
+
+def test_a_body_over_the_limit_is_413(send, started_org) -> None:
     events = [event(event_data={"note": "x" * 16_000}) for _ in range(100)]  # over the function's 1.5 MiB
     assert send(events).status == 413
 
 
-def test_a_full_batch_of_full_events_fits_the_functions_body_limit(send, new_org) -> None:
+def test_a_full_batch_of_full_events_fits_the_functions_body_limit(send, started_org) -> None:
     # The template's limit of the metrics function (tools/template.py applies it, as in AWS).
     data = {"note": "x" * (4096 - len('{"note":""}'))}
     response = send([event(event_data=data) for _ in range(100)])
@@ -493,7 +550,7 @@ def test_analysts_cannot_send_org_metrics(send) -> None:
 # --- Video events (data-model.md's key fields) ---
 
 
-def test_video_events_are_stored_with_their_key_fields(send, new_org, db: Session) -> None:
+def test_video_events_are_stored_with_their_key_fields(send, started_org, db: Session) -> None:
     response = send(
         [event("video_played", event_data=PLAYED), event("video_completed", event_data=COMPLETED)]
     )
@@ -512,7 +569,7 @@ def test_video_events_are_stored_with_their_key_fields(send, new_org, db: Sessio
         ("video_completed", {"video_id": "intro"}),  # no watch_percentage
     ],
 )
-def test_a_video_event_without_a_key_field_is_422(send, new_org, db: Session, event_type, data) -> None:
+def test_a_video_event_without_a_key_field_is_422(send, started_org, db: Session, event_type, data) -> None:
     assert send([event(event_type)]).status == 422  # no event_data at all
     response = send([event(), event(event_type, event_data=data)])
     assert response.status == 422
@@ -537,12 +594,12 @@ def test_a_video_event_without_a_key_field_is_422(send, new_org, db: Session, ev
         ("video_completed", {**COMPLETED, "video_title": ["Intro"]}),
     ],
 )
-def test_a_video_key_field_out_of_its_rule_is_422(send, new_org, event_type, data) -> None:
+def test_a_video_key_field_out_of_its_rule_is_422(send, started_org, event_type, data) -> None:
     response = send([event(event_type, event_data=data)])
     assert response.status == 422
     assert error_types(response) == ["event_data_key_invalid"]
 
 
-def test_video_events_keep_the_other_event_data_rules(send, new_org) -> None:
+def test_video_events_keep_the_other_event_data_rules(send, started_org) -> None:
     response = send([event("video_played", event_data={**PLAYED, "viewer": "ana@example.org"})])
     assert error_types(response) == ["event_data_personal"]

@@ -1,5 +1,6 @@
 """Schema only through alembic: the migrations round-trip, match the models, and respect host tables."""
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -131,6 +133,7 @@ def test_the_checklist_count_migration_backfills_every_organization_and_downgrad
 CLIENT_EVENT = uuid.UUID("6f1c9a1e-1d2b-4c3d-8e4f-5a6b7c8d9e0f")
 FILL_METRICS = """
 INSERT INTO organizations (id, name) VALUES ('org_a', 'A') ON CONFLICT DO NOTHING;
+INSERT INTO onboarding_state (organization_id) VALUES ('org_a') ON CONFLICT DO NOTHING;
 INSERT INTO onboarding_metric (organization_id, event_type, client_event_id, timestamp)
 SELECT 'org_a', 'view_reports', CASE WHEN g = 1 THEN CAST(:client_event AS uuid) END,
        now() - make_interval(days => mod(g, 700))
@@ -253,3 +256,79 @@ def test_downgrade_puts_every_row_back_including_the_archive_then_upgrade_again(
     run(scratch_engine, "upgrade", "head")
     assert metric_count(scratch_engine) == 300
     assert metric_partitions.LEGACY in partition_bounds(scratch_engine)
+
+
+# --- 0010: the sample data's size stored, step data timestamps in UTC ---
+
+
+def test_0010_stores_the_sample_data_size_and_rewrites_stored_timestamps_in_utc(
+    scratch_engine: Engine,
+) -> None:
+    # Rows as the previous version wrote them: `+00:00` and the client's own offset in the step data,
+    # no size column (read back from the latest sample_data_generated metric).
+    run(scratch_engine, "upgrade", "0009_metric_quota")
+    step_data = {
+        "step_1": {"timezone": "America/Toronto", "completed_at": "2026-11-20T14:03:07.118233+00:00"},
+        "step_2": {
+            "event_title": "Sunday Service",
+            "event_datetime": "2026-12-06T09:30:00-05:00",
+            "completed_at": "2026-11-20T14:05:00+00:00",
+            "updated_at": "2026-11-21T08:00:00.5+01:00",
+        },
+        "step_3": "not an object",
+    }
+    with scratch_engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO organizations (id, name) VALUES ('org_1', 'One'), ('org_2', 'Two')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_state (organization_id, wizard_step_data, sample_data_generated,"
+                " sample_data_generated_at, sample_data_expiry)"
+                " VALUES ('org_1', CAST(:data AS jsonb), true, now(), now() + interval '30 days'),"
+                " ('org_2', '{}', false, NULL, NULL)"
+            ),
+            {"data": json.dumps(step_data)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_metric (organization_id, event_type, event_data, timestamp) VALUES"
+                " ('org_1', 'sample_data_generated', '{\"size\": \"minimal\"}', now() - interval '2 days'),"
+                " ('org_1', 'sample_data_generated', '{\"size\": \"comprehensive\"}', now() - interval '1 day')"
+            )
+        )
+    run(scratch_engine, "upgrade", "0010_consistent_api")
+    with scratch_engine.connect() as connection:
+        rows: dict[str, str | None] = dict(
+            connection.execute(
+                text("SELECT organization_id, sample_data_size FROM onboarding_state ORDER BY 1")
+            ).all()
+        )
+        stored = connection.execute(
+            text("SELECT wizard_step_data FROM onboarding_state WHERE organization_id = 'org_1'")
+        ).scalar_one()
+    assert rows == {"org_1": "comprehensive", "org_2": None}
+    assert stored == {
+        "step_1": {"timezone": "America/Toronto", "completed_at": "2026-11-20T14:03:07.118233Z"},
+        "step_2": {
+            "event_title": "Sunday Service",
+            "event_datetime": "2026-12-06T14:30:00Z",
+            "completed_at": "2026-11-20T14:05:00Z",
+            "updated_at": "2026-11-21T07:00:00.500000Z",
+        },
+        "step_3": "not an object",
+    }
+    run(scratch_engine, "downgrade", "0009_metric_quota")
+    columns = {column["name"] for column in inspect(scratch_engine).get_columns("onboarding_state")}
+    assert "sample_data_size" not in columns
+
+
+def test_the_sample_data_size_is_one_of_the_three_sizes(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO organizations (id, name) VALUES ('org_size', 'Size')"))
+    insert = "INSERT INTO onboarding_state (organization_id, sample_data_size) VALUES ('org_size', 'huge')"
+    with (
+        pytest.raises(DBAPIError, match="ck_onboarding_state_sample_data_size_known"),
+        engine.begin() as connection,
+    ):
+        connection.execute(text(insert))

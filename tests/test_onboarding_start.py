@@ -70,7 +70,7 @@ def test_get_before_start_is_404(call, make_org) -> None:
     make_org("org_a")
     response = call(lambda_handler)("GET", "/v1/onboarding", claims=admin_claims("org_a"))
     assert response.status == 404
-    assert response.json["error"]["code"] == "not_found"
+    assert response.json["error"]["code"] == "onboarding_not_started"
 
 
 def test_start_for_an_unknown_organization_is_404_and_writes_nothing(call, db: Session) -> None:
@@ -110,7 +110,7 @@ def test_wrong_method_is_405_with_allow_header(call) -> None:
 def test_unknown_route_is_404_json(call) -> None:
     response = call(lambda_handler)("GET", "/v1/nothing-here")
     assert response.status == 404
-    assert response.json["error"]["code"] == "not_found"
+    assert response.json["error"]["code"] == "route_not_found"
 
 
 def test_body_over_the_limit_is_413(call) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 import schemathesis
 
+from onboarding.checklist import TASK_IDS
+from onboarding.errors import DomainError
 from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 from tools import openapi
 from tools.template import http_routes
@@ -84,27 +86,131 @@ def test_both_success_statuses_of_starting_onboarding_carry_the_state() -> None:
 )
 def test_every_error_is_documented_in_the_contract_shape(method: str, path: str, op: dict[str, Any]) -> None:
     responses = op["responses"]
-    expected = {"400", "401", "403", "413", "415", "503"}
-    takes_input = "requestBody" in op or any(p["in"] == "query" for p in op.get("parameters", []))
-    if takes_input:
-        expected.add("422")
-    assert expected <= set(responses)
-    assert ("422" in responses) == takes_input
+    # Every route: a body where none is read is a 422; 400 and 415 only where a body is read.
+    shared = {"401", "403", "413", "422", "503"}
+    body = {"400", "415"}
+    assert shared <= set(responses)
+    assert (body <= set(responses)) == ("requestBody" in op)
+    assert not (body & set(responses)) or "requestBody" in op
     for status, response in responses.items():
         if status < "400":
             continue
         schema = response["content"]["application/json"]["schema"]
         if status in openapi.GATEWAY_ANSWERS:
-            assert schema == {"anyOf": [ERROR_REF, {"$ref": "#/components/schemas/GatewayError"}]}
-        else:
-            assert schema == ERROR_REF, f"{method} {path} {status}"
+            assert schema["anyOf"][1] == {"$ref": "#/components/schemas/GatewayError"}
+            schema = schema["anyOf"][0]
+        assert schema["allOf"] == [ERROR_REF], f"{method} {path} {status}"
+        assert codes(schema), f"{method} {path} {status}: its codes are listed"
+
+
+def codes(schema: dict[str, Any]) -> list[str]:
+    listed: list[str] = schema["properties"]["error"]["properties"]["code"]["enum"]
+    return listed
+
+
+def error_codes(method: str, path: str, status: str) -> list[str]:
+    schema = operation(method, path)["responses"][status]["content"]["application/json"]["schema"]
+    return codes(schema.get("anyOf", [schema])[0])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "op"), operations(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_404_and_409_has_a_specific_code(method: str, path: str, op: dict[str, Any]) -> None:
+    for status in ("404", "409"):
+        if status in op["responses"]:
+            assert not {"not_found", "conflict"} & set(error_codes(method, path, status))
+
+
+def test_each_operation_lists_the_codes_it_can_answer() -> None:
+    assert error_codes("PUT", "/v1/onboarding/tutorials/{tutorial_id}/progress", "409") == [
+        "tutorial_already_completed",
+        "tutorial_already_skipped",
+    ]
+    assert error_codes("PUT", "/v1/onboarding/checklist/{task_id}", "404") == [
+        "onboarding_not_started",
+        "organization_not_found",
+        "unknown_checklist_task",
+    ]
+    assert error_codes("POST", "/v1/onboarding", "404") == ["organization_not_found"]
+    assert error_codes("POST", "/v1/onboarding/metrics", "429") == ["quota_exceeded"]
+    assert error_codes("PUT", "/v1/onboarding/wizard/steps/{step}", "409") == [
+        "wizard_step_already_completed",
+        "wizard_step_out_of_sequence",
+    ]
+    for name in ("funnel", "completion-rate", "completion-time"):
+        assert error_codes("GET", f"/v1/analytics/{name}", "404") == ["experiment_not_found"]
+    assert error_codes("GET", "/v1/onboarding/export", "404") == [
+        "onboarding_not_started",
+        "organization_not_found",
+    ]
+    assert error_codes("GET", "/v1/analytics/funnel", "422") == ["validation_error"]
+    assert error_codes("GET", "/v1/onboarding", "401") == ["unauthorized"]
+
+
+def test_every_error_class_has_a_code_of_its_own() -> None:
+    classes = list(_subclasses(DomainError))
+    by_code: dict[str, list[str]] = {}
+    for error in classes:
+        by_code.setdefault(error.code, []).append(error.__name__)
+    assert {code: names for code, names in by_code.items() if len(names) > 1} == {}
+    # The generic bases are never what a client gets: every documented code is a concrete class's.
+    documented = {code for _, path, op in operations() for code in _documented_codes(op)}
+    assert documented <= {error.code for error in classes} - {"not_found", "conflict", "bad_request"}
+
+
+def _subclasses(base: type[DomainError]) -> Any:
+    for sub in base.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _documented_codes(op: dict[str, Any]) -> Any:
+    for status, response in op["responses"].items():
+        if status >= "400":
+            schema = response["content"]["application/json"]["schema"]
+            yield from codes(schema.get("anyOf", [schema])[0])
+
+
+def test_rules_beyond_the_schema_are_listed_on_their_operations() -> None:
+    assert set(operation("PUT", "/v1/onboarding/wizard/steps/{step}")["x-rules"]) >= {
+        "step_body_mismatch",
+        "unknown_timezone",
+        "datetime_not_in_future",
+        "invalid_email",
+        "wizard_data_too_large",
+    }
+    assert "timestamp_too_old" in operation("POST", "/v1/onboarding/metrics")["x-rules"]
+    assert (
+        "steps_exceed_total" in operation("PUT", "/v1/onboarding/tutorials/{tutorial_id}/progress")["x-rules"]
+    )
+    assert set(operation("GET", "/v1/analytics/funnel")["x-rules"]) == {"date_range"}
+    assert "x-rules" not in operation("GET", "/v1/onboarding")
+
+
+def test_whole_numbers_are_integers_with_their_bounds_in_the_schema() -> None:
+    text = json.dumps(DOCUMENT)
+    # Bounds placed where pydantic cannot translate them would appear as raw `ge`/`le` keys.
+    assert not re.search(r'"(ge|le|gt|lt)":', text)
+    schemas = DOCUMENT["components"]["schemas"]
+    steps = schemas["TutorialProgressUpdate"]["properties"]["steps_completed"]
+    assert (steps["type"], steps["minimum"], steps["maximum"]) == ("integer", 0, 6)
+
+
+def test_timestamps_a_client_sends_are_limited_to_offsets_the_database_stores() -> None:
+    timestamp = DOCUMENT["components"]["schemas"]["ClientMetricEvent"]["properties"]["timestamp"]
+    pattern = re.compile(timestamp["pattern"])
+    assert timestamp["format"] == "date-time"
+    assert pattern.match("2026-11-25T09:30:00+15:59") and pattern.match("2026-11-25T09:30:00.123456Z")
+    assert not pattern.match("2026-11-25T09:30:00+16:00") and not pattern.match("2026-11-25T09:30:00")
 
 
 def test_route_specific_errors_are_documented() -> None:
     assert {"404", "409"} <= set(operation("PUT", "/v1/onboarding/wizard/steps/{step}")["responses"])
     assert "409" in operation("POST", "/v1/onboarding/sample-data")["responses"]
     assert "404" in operation("POST", "/v1/onboarding/tutorials/{tutorial_id}/views")["responses"]
-    assert "404" not in operation("GET", "/v1/analytics/funnel")["responses"]
+    assert "404" not in operation("GET", "/v1/analytics/incomplete")["responses"]
+    assert "404" not in operation("GET", "/v1/analytics/experiments")["responses"]
 
 
 def test_error_schema_is_the_contract_error_document() -> None:
@@ -135,14 +241,17 @@ def test_path_parameters_list_the_accepted_ids() -> None:
     assert "organization_profile" in step["schema"]["enum"]
     tutorial = operation("POST", "/v1/onboarding/tutorials/{tutorial_id}/complete")["parameters"][0]
     assert len(tutorial["schema"]["enum"]) == 5
+    task = operation("PUT", "/v1/onboarding/checklist/{task_id}")["parameters"][0]
+    assert task["schema"]["enum"] == list(TASK_IDS)
 
 
 def test_analytics_query_parameters_are_documented() -> None:
     parameters = {p["name"]: p for p in operation("GET", "/v1/analytics/incomplete")["parameters"]}
     assert set(parameters) == {"from", "to", "limit", "cursor"}
     assert all(p["in"] == "query" and not p["required"] for p in parameters.values())
-    date = parameters["from"]["schema"]["anyOf"][0]
-    assert date == {"type": "string", "format": "date"}
+    date, date_time = parameters["from"]["schema"]["anyOf"][:2]
+    assert (date["format"], date_time["format"]) == ("date", "date-time")
+    assert re.fullmatch(date["pattern"][1:-1], "2026-11-25") and not re.fullmatch(date["pattern"][1:-1], "0")
     assert (parameters["limit"]["schema"]["minimum"], parameters["limit"]["schema"]["maximum"]) == (1, 500)
     for name in ("completion-time", "completion-rate"):
         names = {p["name"] for p in operation("GET", f"/v1/analytics/{name}")["parameters"]}

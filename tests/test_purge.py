@@ -132,7 +132,7 @@ def test_the_cutoff_is_the_scheduled_time_not_the_clock(with_sample_data, db) ->
 def test_purged_organizations_lose_every_sample_row_and_their_flags_reset(with_sample_data, db) -> None:
     with_sample_data("org_a")
     report = run_purge()
-    assert report["rows_deleted"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+    assert report["rows_deleted"] == {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Event)) == 0
     assert db.scalar(select(func.count()).select_from(Team)) == 0
@@ -152,7 +152,7 @@ def test_each_purged_organization_gets_a_sample_data_cleared_metric(with_sample_
     metrics = {m.organization_id: m.event_data for m in cleared_metrics(db)}
     assert set(metrics) == {"org_a", "org_b"}
     assert metrics["org_a"]["reason"] == "expired"
-    assert metrics["org_a"]["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+    assert metrics["org_a"]["counts"] == {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}
     assert 30 < metrics["org_a"]["data_age_days"] < 33
 
 
@@ -188,7 +188,7 @@ def test_running_twice_purges_nothing_more(with_sample_data, db) -> None:
     second = run_purge()
     assert first["organizations_purged"] == 1
     assert second["organizations_purged"] == 0
-    assert second["rows_deleted"] == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
+    assert second["rows_deleted"] == {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0}
     assert len(cleared_metrics(db)) == 1
 
 
@@ -202,7 +202,7 @@ def test_concurrent_runs_purge_each_organization_exactly_once(with_sample_data, 
 
     reports = run_together([run, run, run])
     assert sum(r.organizations_purged for r in reports) == 12
-    assert sum(r.rows_deleted.people for r in reports) == 12 * 5
+    assert sum(r.rows_deleted.volunteers for r in reports) == 12 * 5
     assert sorted(m.organization_id for m in cleared_metrics(db)) == orgs
     assert not any(has_sample_data(db, org) for org in orgs)
 
@@ -337,7 +337,7 @@ def test_counts_are_published_as_cloudwatch_embedded_metrics(with_sample_data, c
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     (emf,) = lines
     assert emf["OrganizationsPurged"] == [2.0]
-    assert emf["SamplePeopleDeleted"] == [10.0]
+    assert emf["SampleVolunteersDeleted"] == [10.0]
     assert emf["SampleAssignmentsDeleted"] == [20.0]
     assert emf["OrganizationsRemaining"] == [0.0]
     names = {m["Name"] for d in emf["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}

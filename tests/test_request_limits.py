@@ -21,6 +21,7 @@ from tests.api_routes import (
     assert_contract_error,
     built_once,
     concrete_path,
+    make_ready,
     metric_event,
     operation,
     org_rows,
@@ -36,6 +37,7 @@ from tools.template import HttpRoute, function_environment
 
 ORG = "org_limits"
 BODY_ROUTES = [route for route in ROUTES if takes_body(route)]
+NO_BODY_ROUTES = [route for route in ROUTES if not takes_body(route)]
 
 
 def body_limit(route: HttpRoute) -> int:
@@ -118,13 +120,42 @@ NOT_JSON = (
 )
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=route_id)
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
 def test_a_body_that_is_not_sent_as_json_is_415(route: HttpRoute, unchanged) -> None:
-    raw = json.dumps(valid_body(route) or {})
+    raw = json.dumps(valid_body(route))
     for content_type in NOT_JSON:
         response = send(route, claims=claims_for(route), raw_body=raw, headers={"content-type": content_type})
         assert_rejected(response, 415)
         assert response.json["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("route", NO_BODY_ROUTES, ids=route_id)
+def test_a_body_on_a_route_that_takes_none_is_422_not_ignored(route: HttpRoute, unchanged) -> None:
+    # JSON or not, encoded or not: the route reads no body, so sending one is a mistake to report.
+    cases: list[tuple[str, dict[str, str], bool]] = [
+        ("{}", {}, False),
+        ('{"show_all_features": true}', {"content-type": "application/json"}, False),
+        ("null", {}, False),
+        ("not json at all", {"content-type": "text/plain"}, False),
+        (base64.b64encode(b"{}").decode(), {}, True),
+    ]
+    for raw, headers, encoded in cases:
+        response = send(route, claims=claims_for(route), raw_body=raw, headers=headers, is_base64=encoded)
+        assert_rejected(response, 422)
+        assert response.json["error"]["details"] == [
+            {
+                "field": "body",
+                "reason": "this route takes no request body; send none",
+                "type": "body_not_allowed",
+            }
+        ]
+
+
+@pytest.mark.parametrize("route", NO_BODY_ROUTES, ids=route_id)
+def test_an_empty_body_is_no_body(route: HttpRoute, full_org: str) -> None:
+    make_ready(route, full_org)
+    response = send(route, claims=claims_for(route), raw_body="")
+    assert response.status < 300, response
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
@@ -248,7 +279,7 @@ BAD_FIELDS: dict[str, list[tuple[str, Any]]] = {
         ("expiry_days", -1),
         ("expiry_days", BIG),
         ("expiry_days", -BIG),
-        ("expiry_days", 7.0),
+        ("expiry_days", 7.5),
         ("expiry_days", "7"),
     ],
     "POST /v1/onboarding/sample-data/extend": [

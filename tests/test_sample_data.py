@@ -38,8 +38,8 @@ def sample_counts(db: Session, org_id: str) -> dict[str, int]:
         "teams": scalar_count(
             db, select(func.count()).where(Team.org_id == org_id, Team.is_sample.is_(True))
         ),
-        "people": scalar_count(db, select(func.count()).select_from(sample_people.subquery())),
-        "event_assignments": scalar_count(
+        "volunteers": scalar_count(db, select(func.count()).select_from(sample_people.subquery())),
+        "assignments": scalar_count(
             db,
             select(func.count()).where(
                 EventAssignment.event_id.in_(sample_events) | EventAssignment.person_id.in_(sample_people)
@@ -94,9 +94,9 @@ def statements() -> Iterator[list[str]]:
 @pytest.mark.parametrize(
     ("size", "expected"),
     [
-        ("minimal", {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}),
-        ("standard", {"events": 5, "teams": 3, "people": 15, "event_assignments": 45}),
-        ("comprehensive", {"events": 10, "teams": 5, "people": 30, "event_assignments": 150}),
+        ("minimal", {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}),
+        ("standard", {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}),
+        ("comprehensive", {"events": 10, "teams": 5, "volunteers": 30, "assignments": 150}),
     ],
 )
 def test_each_size_creates_the_contracts_rows(api, org, db, size, expected) -> None:
@@ -140,7 +140,7 @@ def test_invalid_generation_requests_are_422_and_create_nothing(api, org, db, bo
     response = api("POST", SAMPLE, claims=admin_claims(org), body=body)
     assert response.status == 422
     assert response.json["error"]["code"] == "validation_error"
-    assert sample_counts(db, org) == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
+    assert sample_counts(db, org) == {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0}
 
 
 def test_concurrent_generation_creates_one_set_of_sample_data(api, org, db) -> None:
@@ -150,7 +150,7 @@ def test_concurrent_generation_creates_one_set_of_sample_data(api, org, db) -> N
 
     statuses = run_together([generate_in_own_container] * 6)
     assert sorted(statuses) == [201] + [409] * 5
-    assert sample_counts(db, org) == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+    assert sample_counts(db, org) == {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}
     assert len(metrics_of(db, "sample_data_generated")) == 1
 
 
@@ -166,7 +166,7 @@ def test_sample_data_can_be_generated_again_after_deleting_it(api, org, db) -> N
     generate(api, org, size="minimal")
     api("DELETE", SAMPLE, claims=admin_claims(org))
     assert generate(api, org, size="minimal").status == 201
-    assert sample_counts(db, org)["people"] == 5
+    assert sample_counts(db, org)["volunteers"] == 5
 
 
 def test_every_sample_row_is_flagged_and_volunteers_use_example_com(api, org, db) -> None:
@@ -238,7 +238,7 @@ def test_generation_emits_its_metric_with_counts_and_time(api, org, db) -> None:
     (metric,) = metrics_of(db, "sample_data_generated")
     assert metric.event_data["size"] == "minimal"
     assert metric.event_data["expiry_days"] == 7
-    assert metric.event_data["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+    assert metric.event_data["counts"] == {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}
     assert metric.event_data["generation_time_seconds"] >= 0
 
 
@@ -301,7 +301,7 @@ def test_status_counts_the_sample_rows_in_the_tables(api, org, db) -> None:
     add_real_rows(db, org, events=3, volunteers=2)
     status = api("GET", SAMPLE, claims=admin_claims(org)).json
     assert status["present"] is True
-    assert status["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+    assert status["counts"] == {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}
 
 
 def test_status_counts_only_the_callers_sample_assignments(api, org, make_org) -> None:
@@ -310,7 +310,7 @@ def test_status_counts_only_the_callers_sample_assignments(api, org, make_org) -
     generate(api, other, size="comprehensive")
     generate(api, org, size="minimal")
     status = api("GET", SAMPLE, claims=admin_claims(org)).json
-    assert status["counts"] == {"events": 2, "teams": 1, "people": 5, "event_assignments": 10}
+    assert status["counts"] == {"events": 2, "teams": 1, "volunteers": 5, "assignments": 10}
 
 
 def test_status_without_sample_data(api, org) -> None:
@@ -318,11 +318,12 @@ def test_status_without_sample_data(api, org) -> None:
     assert status.status == 200
     assert status.json == {
         "present": False,
+        "size": None,
         "generated_at": None,
         "expires_at": None,
         "expired": False,
         "cleared": False,
-        "counts": {"events": 0, "teams": 0, "people": 0, "event_assignments": 0},
+        "counts": {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0},
     }
 
 
@@ -347,10 +348,10 @@ def test_delete_removes_the_sample_rows_and_reports_them(api, org, db) -> None:
     generate(api, org)
     response = api("DELETE", SAMPLE, claims=admin_claims(org))
     assert response.status == 200
-    assert response.json["deleted"] == {"events": 5, "teams": 3, "people": 15, "event_assignments": 45}
+    assert response.json["deleted"] == {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}
     assert response.json["sample_data"]["present"] is False
     assert response.json["sample_data"]["cleared"] is True
-    assert sample_counts(db, org) == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
+    assert sample_counts(db, org) == {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0}
 
 
 def test_delete_resets_the_state_flags(api, org, db) -> None:
@@ -366,10 +367,10 @@ def test_delete_is_idempotent_and_reports_once(api, org, db) -> None:
     api("DELETE", SAMPLE, claims=admin_claims(org))
     again = api("DELETE", SAMPLE, claims=admin_claims(org))
     assert again.status == 200
-    assert again.json["deleted"] == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
+    assert again.json["deleted"] == {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0}
     (metric,) = metrics_of(db, "sample_data_cleared")
     assert metric.event_data["reason"] == "manual"
-    assert metric.event_data["counts"]["event_assignments"] == 45
+    assert metric.event_data["counts"]["assignments"] == 45
     assert 0 <= metric.event_data["data_age_days"] < 1
 
 
@@ -397,7 +398,7 @@ def test_delete_also_removes_assignments_of_sample_people_to_real_events(api, or
     )
     db.commit()
     response = api("DELETE", SAMPLE, claims=admin_claims(org))
-    assert response.json["deleted"]["event_assignments"] == 11
+    assert response.json["deleted"]["assignments"] == 11
     assert db.get(Event, f"{org}_real_event_0") is not None
 
 
@@ -407,7 +408,7 @@ def test_delete_removes_only_the_callers_sample_rows(api, org, make_org, db) -> 
     generate(api, org, size="minimal")
     generate(api, "org_b", size="standard")
     api("DELETE", SAMPLE, claims=admin_claims(org))
-    assert sample_counts(db, "org_b") == {"events": 5, "teams": 3, "people": 15, "event_assignments": 45}
+    assert sample_counts(db, "org_b") == {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}
     assert state_row(db, "org_b").sample_data_generated is True
 
 
@@ -423,7 +424,7 @@ def test_delete_sample_rows_deletes_for_many_organizations_in_one_statement(
         event.listen(session.connection(), "before_cursor_execute", lambda *args: seen.append(args[2]))
         counts = delete_sample_rows(session, ["org_a", "org_b"])
         session.commit()
-    assert counts.model_dump() == {"events": 4, "teams": 2, "people": 10, "event_assignments": 20}
+    assert counts.model_dump() == {"events": 4, "teams": 2, "volunteers": 10, "assignments": 20}
     assert len(seen) == 1
     assert sample_counts(db, "org_c")["events"] == 2
 
@@ -450,8 +451,8 @@ def test_delete_works_when_the_host_keys_restrict_deletes(api, org, db, engine) 
     try:
         response = api("DELETE", SAMPLE, claims=admin_claims(org))
         assert response.status == 200
-        assert response.json["deleted"] == {"events": 5, "teams": 3, "people": 15, "event_assignments": 45}
-        assert sample_counts(db, org) == {"events": 0, "teams": 0, "people": 0, "event_assignments": 0}
+        assert response.json["deleted"] == {"events": 5, "teams": 3, "volunteers": 15, "assignments": 45}
+        assert sample_counts(db, org) == {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0}
     finally:
         db.rollback()  # its snapshot's locks would block the ALTER TABLE
         with engine.begin() as connection:
@@ -475,13 +476,23 @@ def test_extend_pushes_the_expiry_back(api, org) -> None:
         generated["expires_at"]
     )
     assert pushed == timedelta(days=5)
+    assert response.json["capped"] is False
 
 
-def test_extend_is_capped_at_90_days_from_now(api, org) -> None:
+def test_extend_is_capped_at_90_days_from_now_and_says_so(api, org) -> None:
     generate(api, org, expiry_days=60)
     response = api("POST", f"{SAMPLE}/extend", claims=admin_claims(org), body={"days": 60})
     expires = datetime.fromisoformat(response.json["expires_at"])
     assert timedelta(days=89, hours=23) < expires - datetime.now(UTC) <= timedelta(days=90)
+    assert response.json["capped"] is True
+
+
+def test_an_extension_that_lands_exactly_on_the_cap_is_not_capped(api, org, db) -> None:
+    generate(api, org, expiry_days=1)
+    db.execute(update(OnboardingState).values(sample_data_expiry=datetime.now(UTC) - timedelta(days=3)))
+    db.commit()
+    response = api("POST", f"{SAMPLE}/extend", claims=admin_claims(org), body={"days": 90})
+    assert response.json["capped"] is False
 
 
 def test_extending_expired_sample_data_counts_from_now(api, org, db) -> None:

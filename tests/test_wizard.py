@@ -1,8 +1,9 @@
 """The setup wizard through the real handler: steps, validation, order, completion, skip, preferences."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -69,9 +70,22 @@ def test_saving_step_5_completes_the_wizard(api, org) -> None:
     assert set(response.json["wizard_step_data"]) == {f"step_{n}" for n in range(1, 6)}
 
 
-def test_text_is_trimmed_before_it_is_stored(api, org) -> None:
-    response = save(api, org, 1, {**step_body(1), "organization_name": "  Grace Church  "})
-    assert response.json["wizard_step_data"]["step_1"]["organization_name"] == "Grace Church"
+@pytest.mark.parametrize("name", ["  Grace Church", "Grace Church ", "Grace Church\u00a0", "\u3000Grace"])
+def test_text_with_whitespace_at_either_end_is_422_not_trimmed(api, org, db, name: str) -> None:
+    # What the schema says (a pattern, and lengths of the text as stored) is what the service does.
+    response = save(api, org, 1, {**step_body(1), "organization_name": name})
+    assert response.status == 422
+    detail = response.json["error"]["details"][0]
+    assert (detail["field"], detail["reason"]) == (
+        "body.organization_name",
+        "Value error, must not start or end with whitespace",
+    )
+    assert "step_1" not in state_row(db, org).wizard_step_data
+
+
+def test_text_with_inner_spaces_is_stored_as_sent(api, org) -> None:
+    response = save(api, org, 1, {**step_body(1), "organization_name": "Grace  Community\u00a0Church"})
+    assert response.json["wizard_step_data"]["step_1"]["organization_name"] == "Grace  Community\u00a0Church"
 
 
 def test_editing_an_earlier_step_keeps_later_data_and_the_current_step(api, org) -> None:
@@ -142,17 +156,47 @@ def test_event_time_without_offset_is_read_in_the_organizations_time_zone(api, o
     complete_steps(api, org, through=1)  # America/Toronto
     local = (datetime.now(UTC) + timedelta(days=40)).strftime("%Y-%m-%dT10:00:00")
     response = save(api, org, 2, {**step_body(2), "event_datetime": local})
-    stored = datetime.fromisoformat(response.json["wizard_step_data"]["step_2"]["event_datetime"])
-    assert stored.utcoffset() in (timedelta(hours=-5), timedelta(hours=-4))
-    assert (stored.hour, stored.minute) == (10, 0)
+    stored = response.json["wizard_step_data"]["step_2"]["event_datetime"]
+    # Stored and answered in UTC; the organization's time zone is a field of its own.
+    assert stored.endswith("Z")
+    assert response.json["timezone"] == "America/Toronto"
+    in_toronto = datetime.fromisoformat(stored).astimezone(ZoneInfo("America/Toronto"))
+    assert (in_toronto.hour, in_toronto.minute) == (10, 0)
 
 
-def test_event_time_with_offset_is_kept(api, org) -> None:
+def test_event_time_with_an_offset_is_stored_as_the_same_instant_in_utc(api, org, db) -> None:
     complete_steps(api, org, through=1)
     when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
-    response = save(api, org, 2, {**step_body(2), "event_datetime": when.isoformat()})
-    stored = datetime.fromisoformat(response.json["wizard_step_data"]["step_2"]["event_datetime"])
-    assert stored == when
+    sent = when.astimezone(timezone(timedelta(hours=-5))).isoformat()  # ...-05:00
+    response = save(api, org, 2, {**step_body(2), "event_datetime": sent})
+    answered = response.json["wizard_step_data"]["step_2"]["event_datetime"]
+    assert answered == when.isoformat().replace("+00:00", "Z")
+    assert state_row(db, org).wizard_step_data["step_2"]["event_datetime"] == answered
+
+
+def test_stored_step_timestamps_are_utc_with_z(api, org, db) -> None:
+    complete_steps(api, org, through=2)
+    for step in ("step_1", "step_2"):
+        stored = state_row(db, org).wizard_step_data[step]
+        assert stored["completed_at"].endswith("Z") and stored["updated_at"].endswith("Z")
+        assert datetime.fromisoformat(stored["completed_at"]).tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2031-01-01T10:00:00+16:00",
+        "2031-01-01T10:00:00-16:00",
+        "2031-01-01",
+        "2031-01-01T10:00",
+        "1790000000",
+    ],
+)
+def test_an_event_time_the_database_could_not_store_or_not_a_date_time_is_422(api, org, when: str) -> None:
+    complete_steps(api, org, through=1)
+    response = save(api, org, 2, {**step_body(2), "event_datetime": when})
+    assert response.status == 422
+    assert [d["field"] for d in response.json["error"]["details"]] == ["body.event_datetime"]
 
 
 # --- The sequential rule ---
@@ -178,7 +222,7 @@ def test_a_new_wizard_accepts_only_step_1(api, org) -> None:
 def test_an_unknown_step_is_404(api, org, step) -> None:
     response = save(api, org, step, step_body(1))
     assert response.status == 404
-    assert response.json["error"]["code"] == "not_found"
+    assert response.json["error"]["code"] == "unknown_wizard_step"
 
 
 def test_saving_a_step_before_onboarding_started_is_404(api, make_org) -> None:
@@ -314,7 +358,22 @@ def test_required_fields_are_422_when_missing(api, org, step) -> None:
     _arranged_at_step(api, org, step)
     response = save(api, org, step, {})
     assert response.status == 422
-    assert {d["type"] for d in response.json["error"]["details"]} == {"missing"}
+    # `{}` is a whole step-5 body (every field has a default): the refusal says so, then what is missing.
+    mismatch, *missing = response.json["error"]["details"]
+    assert (mismatch["type"], "step 5 (tutorial_intro)" in mismatch["reason"]) == ("step_body_mismatch", True)
+    assert missing and {d["type"] for d in missing} == {"missing"}
+
+
+@pytest.mark.parametrize(("body_of", "sent_to"), [(1, 5), (5, 1), (2, 3), (4, 1)])
+def test_a_body_of_another_step_is_422_naming_the_step_it_fits(api, org, db, body_of, sent_to) -> None:
+    complete_steps(api, org, through=4)
+    before = state_row(db, org).wizard_step_data
+    response = save(api, org, sent_to, step_body(body_of))
+    assert response.status == 422
+    first = response.json["error"]["details"][0]
+    assert (first["field"], first["type"]) == ("body", "step_body_mismatch")
+    assert f"step {body_of} ({STEP_NAMES[body_of - 1]})" in first["reason"]
+    assert state_row(db, org).wizard_step_data == before
 
 
 def test_step_5_fields_all_have_defaults(api, org) -> None:
@@ -479,11 +538,14 @@ def test_state_shows_wizard_sample_data_and_features(api, org) -> None:
     assert state["wizard_step_data"]["step_2"]["event_title"] == "Sunday Morning Service"
     assert state["sample_data"] == {
         "present": False,
+        "size": None,
         "generated_at": None,
         "expires_at": None,
         "expired": False,
         "cleared": False,
+        "counts": {"events": 0, "teams": 0, "volunteers": 0, "assignments": 0},
     }
+    assert state["timezone"] == "America/Toronto"
     assert state["features_unlocked"] == []
     assert [f["feature_id"] for f in state["feature_progress"]] == [
         "recurring_events",

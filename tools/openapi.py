@@ -4,14 +4,17 @@
 is stale (a test runs it). What comes from where:
 
 - paths, parameters, request bodies and success responses: the resolvers (route signatures, pydantic
-  models, and each route's `responses=documented(...)`, which also names its particular 404/409);
-- the errors every route shares, added here by rule: 400, 401, 403, 413, 415 and 503 everywhere (a
-  body is checked before routing, whether the route reads it or not); 422 where the route takes a body
-  or query parameters. All in the contract's
-  error shape, except that API Gateway itself answers a missing or invalid token (401) and a body over
-  its 10 MB limit (413) with `{"message": ...}`: those two say so;
+  models, and each route's `responses=documented(...)`, which also names its particular 404s and 409s
+  by their error classes);
+- the errors every route shares, added here by rule: 401, 403, 413, 422 and 503 everywhere (a body
+  sent to a route that takes none is a 422); 400 and 415 where the route takes a body. Every error
+  status lists its codes as an enum. All in the contract's error shape, except that API Gateway itself
+  answers a missing or invalid token (401) and a body over its 10 MB limit (413) with
+  `{"message": ...}`: those two say so;
+- the rules the service enforces that no JSON schema states (`x-rules`: the 422 detail `type` of each,
+  and what it says), gathered on each operation from its models and its route;
 - what the route signature cannot say: the wizard step body (its model depends on the step in the
-  path) and the step and tutorial ids accepted in paths (others are a 404, not a 422).
+  path) and the step, tutorial and checklist task ids accepted in paths (others are a 404, not a 422).
 """
 
 import argparse
@@ -24,8 +27,19 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic.json_schema import models_json_schema
 
-from onboarding.api import ErrorResponse
+from onboarding.api import ErrorResponse, error_description, error_schema
 from onboarding.auth import Group
+from onboarding.checklist import TASK_IDS
+from onboarding.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    MalformedRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from onboarding.state import WizardStep
 from onboarding.tutorials import TUTORIAL_IDS
 from onboarding.wizard import DRAFTS, STEP_PAYLOADS
@@ -36,15 +50,17 @@ TITLE = "SignUpFlow onboarding API"
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
 
-COMMON_ERRORS = {
-    "400": "The body is not valid JSON, or not UTF-8 text",
-    "401": "No verified identity, or no valid organization claim",
-    "403": "Authenticated, but not in the group this route requires",
-    "413": "Request body over the limit",
-    "415": "A body sent as something else than application/json",
-    "503": "Database unavailable or timing out; retry later",
-}
-INPUT_ERRORS = {"422": "Validation failed; `details` name each field and why"}
+# The errors every route answers (a body sent to a route that takes none is a 422), and those of the
+# routes that read a body.
+COMMON_ERRORS: tuple[type[DomainError], ...] = (
+    Unauthorized,
+    Forbidden,
+    PayloadTooLarge,
+    InvalidInput,
+    DatabaseUnavailable,
+)
+BODY_ERRORS: tuple[type[DomainError], ...] = (MalformedRequest, UnsupportedMediaType)
+RULES = "x-rules"
 # Statuses API Gateway answers itself (before the function runs), in its own shape.
 GATEWAY_ANSWERS = {
     "401": "API Gateway's JWT authorizer: a missing, expired or invalid token",
@@ -93,9 +109,10 @@ def build_document() -> dict[str, Any]:
     _merge(schemas, _component_schemas(ErrorResponse))
     schemas["GatewayError"] = GATEWAY_ERROR_SCHEMA
     _document_wizard_steps(paths, schemas)
-    _document_tutorial_ids(paths)
+    _document_catalog_ids(paths)
     for path, operations in paths.items():
         for operation in operations.values():
+            _gather_rules(operation, schemas)
             _add_shared_errors(path, operation)
     return {
         "openapi": "3.1.0",
@@ -119,20 +136,44 @@ def build_document() -> dict[str, Any]:
 def _add_shared_errors(path: str, operation: dict[str, Any]) -> None:
     group = Group.PLATFORM_ANALYST if path.startswith("/v1/analytics") else Group.ORG_ADMIN
     operation.setdefault("description", f"Requires the `{group}` group.")
-    has_body = "requestBody" in operation
-    has_query = any(parameter["in"] == "query" for parameter in operation.get("parameters", []))
-    errors = {**COMMON_ERRORS, **(INPUT_ERRORS if has_body or has_query else {})}
+    errors = [*COMMON_ERRORS, *(BODY_ERRORS if "requestBody" in operation else ())]
     responses = {str(status): response for status, response in operation.get("responses", {}).items()}
     # Powertools documents its own 422 shape; the service answers with the contract's.
     responses.pop("422", None)
-    for status, why in errors.items():
-        schema: dict[str, Any] = {"$ref": REF.format(model="ErrorResponse")}
-        description = why
+    for error in errors:
+        status = str(error.status)
+        assert status not in responses, f"{status} is shared: a route does not document it"
+        schema: dict[str, Any] = error_schema([error])
+        description = error_description([error])
+        if error is InvalidInput and operation.get(RULES):
+            listed = "; ".join(f"`{rule}`: {text}" for rule, text in operation[RULES].items())
+            description += f" Besides the schema, these rules (`x-rules`, the detail `type`): {listed}"
         if status in GATEWAY_ANSWERS:
-            description = f"{why}; or {GATEWAY_ANSWERS[status]} (`GatewayError`)"
+            description = f"{description} Or {GATEWAY_ANSWERS[status]} (`GatewayError`)."
             schema = {"anyOf": [schema, {"$ref": REF.format(model="GatewayError")}]}
         responses[status] = {"description": description, "content": {"application/json": {"schema": schema}}}
     operation["responses"] = dict(sorted(responses.items()))
+
+
+def _gather_rules(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """The operation's `x-rules`: its route's own and those of every schema its request refers to."""
+    found: dict[str, str] = dict(operation.get(RULES, {}))
+    prefix = REF.format(model="")
+    seen: set[str] = set()
+    pending: list[Any] = [operation.get("requestBody", {}), operation.get("parameters", [])]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            found.update(node.get(RULES, {}))
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref not in seen:
+                seen.add(ref)
+                pending.append(schemas[ref[len(prefix) :]])
+            pending.extend(value for key, value in node.items() if key != RULES)
+        elif isinstance(node, list):
+            pending.extend(node)
+    if found:
+        operation[RULES] = dict(sorted(found.items()))
 
 
 def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
@@ -151,12 +192,14 @@ def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> No
     _path_parameter(operation, "step")["schema"] = {"type": "string", "enum": steps}
 
 
-def _document_tutorial_ids(paths: dict[str, Any]) -> None:
-    ids = {"type": "string", "enum": list(TUTORIAL_IDS)}
+def _document_catalog_ids(paths: dict[str, Any]) -> None:
+    """Tutorial and checklist task ids in paths: the catalogs' (another id is a 404, not a 422)."""
+    catalogs = {"tutorial_id": TUTORIAL_IDS, "task_id": TASK_IDS}
     for path, operations in paths.items():
         for operation in operations.values():
-            if "{tutorial_id}" in path:
-                _path_parameter(operation, "tutorial_id")["schema"] = dict(ids)
+            for name, ids in catalogs.items():
+                if f"{{{name}}}" in path:
+                    _path_parameter(operation, name)["schema"] = {"type": "string", "enum": list(ids)}
 
 
 def _path_parameter(operation: dict[str, Any], name: str) -> dict[str, Any]:

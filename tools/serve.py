@@ -3,7 +3,9 @@
 !!! DEV ONLY: JWT SIGNATURES ARE NOT VERIFIED. !!!
 API Gateway's JWT authorizer verifies the token (signature, issuer, audience, expiry) before a
 function runs. This server only decodes the bearer token's payload and trusts its claims, so anyone
-who can reach it can be any organization. That is why it refuses to listen on anything but loopback.
+who can reach it can be any organization. That is why it refuses to listen on anything but loopback,
+and why it answers 403 to a request whose Host is not a loopback name or address (a page using DNS
+rebinding sends its own name) or whose Origin is neither local nor configured with --cors-origin.
 
 Everything else follows API Gateway (HTTP API, payload format 2.0): routes come from template.yaml
 (the same list the deployed API has), a request outside them is `404 {"message":"Not Found"}`, a
@@ -127,6 +129,25 @@ def _claim_string(value: Any) -> str:
     return str(value)
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether a Host header (or an origin's host[:port]) names this machine: localhost or a loopback IP.
+
+    Names are not resolved: a rebinding attacker controls what theirs resolve to.
+    """
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    if not name:
+        return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 # ------------------------------------------------------------------ requests and responses
 @dataclass
 class LocalApi:
@@ -152,9 +173,16 @@ class LocalApi:
     ) -> Response:
         url = urlsplit(target)
         request = Request(method.upper(), url.path, url.query, _header_map(headers), body, client_ip)
+        # DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches this port
+        # with its own Host (and Origin). Only loopback names are this server's; only local or
+        # configured origins may send requests (a preflight is answered, without CORS grants, below).
+        if not is_loopback_host(request.headers.get("host", "")):
+            return gateway_error(HTTPStatus.FORBIDDEN, "Forbidden")
         origin = request.headers.get("origin")
         if request.method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
             return self._preflight(origin, request.headers["access-control-request-method"])
+        if origin is not None and not self._origin_allowed(origin):
+            return gateway_error(HTTPStatus.FORBIDDEN, "Forbidden")
         status, response_headers, response_body = self._route(request)
         if origin and self._origin_allowed(origin):
             response_headers.append(("Access-Control-Allow-Origin", origin))
@@ -178,6 +206,8 @@ class LocalApi:
             for name, value in environ.items()
             if name.startswith("HTTP_")
         ]
+        if "HTTP_HOST" not in environ and environ.get("SERVER_NAME"):
+            headers.append(("HOST", str(environ["SERVER_NAME"])))  # PEP 3333: the Host fallback
         for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             if environ.get(name):
                 headers.append((name.replace("_", "-"), str(environ[name])))
@@ -231,9 +261,10 @@ class LocalApi:
     def _origin_allowed(self, origin: str) -> bool:
         if origin in self.cors_origins:
             return True
-        # Any local web-client dev server (http://localhost:5173, http://127.0.0.1:3000, ...).
-        host = urlsplit(origin).hostname or ""
-        return host in {"localhost", "127.0.0.1", "::1"}
+        # Any local web-client dev server (http://localhost:5173, http://127.0.0.1:3000, ...);
+        # not `null` (sandboxed frames, file: pages).
+        url = urlsplit(origin)
+        return url.scheme in {"http", "https"} and is_loopback_host(url.netloc)
 
     def _preflight(self, origin: str, requested_method: str) -> Response:
         headers = [DEV_HEADER, ("Content-Length", "0")]
@@ -354,8 +385,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    # Every method goes to API Gateway's logic: unknown routes and methods are its 404.
+    # Every method goes to API Gateway's logic: unknown routes and methods are its 404. Any other
+    # method (TRACE, CONNECT, PROPFIND, ...) too, instead of http.server's 501 HTML page.
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"[local api] {self.address_string()} {format % args}\n")

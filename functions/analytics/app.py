@@ -1,24 +1,31 @@
 """Analytics function: cross-organization onboarding analytics for platform analysts (`/v1/analytics...`)."""
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from onboarding import analytics
-from onboarding.api import create_app, current_session, lambda_entrypoint
+from onboarding.api import create_app, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.experiments import ExperimentNotFound
 from onboarding.measured import measured
 from onboarding.models import EXPERIMENT_ID_PATTERN
 from onboarding.pagination import MAX_CURSOR_LENGTH
+from onboarding.validation import rules
 
 app = create_app()
 
 # `from` is a Python keyword: the parameter is `from_`, the query string name `from`.
-From = Annotated[date | None, Query(alias="from", description="first day (UTC), inclusive")]
-To = Annotated[date | None, Query(description="last day (UTC), inclusive")]
+BOUND = "an ISO 8601 date (the whole day in UTC) or an RFC 3339 date-time with an offset (that instant)"
+From = Annotated[
+    analytics.Bound | None, Query(alias="from", description=f"first day or instant, inclusive: {BOUND}")
+]
+To = Annotated[analytics.Bound | None, Query(description=f"last day or instant, inclusive: {BOUND}")]
 # The period the measured paths ask for (onboarding/measured.py): whatever else is in the database.
 PERIOD = {"from": "2020-01-01", "to": "2099-12-31"}
+PERIOD_RULES = rules(analytics.PERIOD_RULES)
+# The 404 of the routes that split by an experiment (`experiment=<id>`).
+BY_EXPERIMENT = documented(errors=[ExperimentNotFound])
 ExperimentKey = Annotated[
     str | None,
     Query(
@@ -37,7 +44,7 @@ InactiveDays = Annotated[
 ]
 
 
-@app.get("/v1/analytics/completion-rate")
+@app.get("/v1/analytics/completion-rate", responses=BY_EXPERIMENT, openapi_extensions=PERIOD_RULES)
 @measured(statements=1, query=PERIOD)
 def completion_rate(
     from_: From = None, to: To = None, experiment: ExperimentKey = None
@@ -46,7 +53,7 @@ def completion_rate(
     return analytics.completion_rate(current_session(app), span, experiment)
 
 
-@app.get("/v1/analytics/funnel")
+@app.get("/v1/analytics/funnel", responses=BY_EXPERIMENT, openapi_extensions=PERIOD_RULES)
 @measured(statements=1, query=PERIOD)
 def funnel(
     from_: From = None,
@@ -58,7 +65,7 @@ def funnel(
     return analytics.funnel(current_session(app), span, inactive_days, experiment)
 
 
-@app.get("/v1/analytics/completion-time")
+@app.get("/v1/analytics/completion-time", responses=BY_EXPERIMENT, openapi_extensions=PERIOD_RULES)
 @measured(statements=1, query=PERIOD)
 def completion_time(
     from_: From = None, to: To = None, experiment: ExperimentKey = None
@@ -73,7 +80,7 @@ def list_experiments() -> analytics.Experiments:
     return analytics.list_experiments(current_session(app))
 
 
-@app.get("/v1/analytics/incomplete")
+@app.get("/v1/analytics/incomplete", openapi_extensions=PERIOD_RULES)
 @measured(statements=1, query=PERIOD)
 def incomplete(
     from_: From = None,

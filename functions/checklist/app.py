@@ -4,15 +4,13 @@ from onboarding import checklist
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.measured import Given, measured
+from onboarding.state import NOT_STARTED
 
 app = create_app()
-RACE = "The checklist changed concurrently too often; try again"
+RACE = checklist.ChecklistChangedConcurrently
 
 
-@app.get(
-    "/v1/onboarding/checklist",
-    responses=documented(errors={404: "Onboarding not started", 409: RACE}),
-)
+@app.get("/v1/onboarding/checklist", responses=documented(errors=[*NOT_STARTED, RACE]))
 @measured(statements=1, why="tasks, state and counters", given=Given(settled=True))
 def get_checklist() -> checklist.ChecklistView:
     return checklist.get_checklist(current_session(app), current_org_id(app))
@@ -20,7 +18,7 @@ def get_checklist() -> checklist.ChecklistView:
 
 @app.put(
     "/v1/onboarding/checklist/<task_id>",
-    responses=documented(errors={404: "No active task has this id, or onboarding not started", 409: RACE}),
+    responses=documented(errors=[checklist.UnknownChecklistTask, *NOT_STARTED, RACE]),
 )
 @measured(
     statements=2,

@@ -8,15 +8,16 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from onboarding import export
-from onboarding.api import create_app, current_org_id, current_session, lambda_entrypoint
+from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.measured import measured
 from onboarding.pagination import MAX_CURSOR_LENGTH
+from onboarding.state import NOT_STARTED
 
 app = create_app()
 
 
-@app.get("/v1/onboarding/export")
+@app.get("/v1/onboarding/export", responses=documented(errors=NOT_STARTED))
 @measured(statements=1, why="state, tutorials and a page of metrics")
 def export_organization(
     limit: Annotated[int, Query(ge=1, le=export.MAX_METRICS_PAGE)] = export.DEFAULT_METRICS_PAGE,

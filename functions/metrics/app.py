@@ -3,7 +3,9 @@
 from onboarding import client_metrics
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.errors import QuotaExceeded
 from onboarding.measured import measured
+from onboarding.state import NOT_STARTED
 
 app = create_app()
 
@@ -12,11 +14,7 @@ app = create_app()
     "/v1/onboarding/metrics",
     responses=documented(
         {200: "Stored once per event id: how many were new and how many were replays"},
-        errors={
-            404: "The organization does not exist",
-            429: "The organization's daily cap of metric events is reached (Retry-After: seconds until "
-            "00:00 UTC); nothing of the batch was stored",
-        },
+        errors=[*NOT_STARTED, QuotaExceeded],
     ),
 )
 @measured(

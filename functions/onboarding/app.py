@@ -16,11 +16,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from onboarding import sample_data, state, wizard
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.checklist import ChecklistChangedConcurrently
+from onboarding.errors import DataConflict, OrganizationNotFound
 from onboarding.measured import Given, measured
+from onboarding.validation import rules
 
 app = create_app()
-# OpenAPI descriptions of the errors these routes share.
-NOT_STARTED = "Onboarding not started, or the organization does not exist"
+NOT_STARTED = state.NOT_STARTED  # the 404s of every route but POST /v1/onboarding
 # The organizations the measured paths find (onboarding/measured.py).
 NOT_YET_STARTED = Given(started=False)
 WITH_SAMPLE_DATA = Given(sample_data=True)
@@ -30,7 +32,7 @@ WITH_SAMPLE_DATA = Given(sample_data=True)
     "/v1/onboarding",
     responses=documented(
         {201: "Onboarding started now", 200: "Already started: the existing state, unchanged"},
-        errors={404: "The organization does not exist"},
+        errors=[OrganizationNotFound],
     ),
 )
 @measured(
@@ -60,9 +62,7 @@ def start_onboarding(
 
 @app.get(
     "/v1/onboarding",
-    responses=documented(
-        errors={404: NOT_STARTED, 409: "The checklist changed concurrently too often; try again"}
-    ),
+    responses=documented(errors=[*NOT_STARTED, ChecklistChangedConcurrently]),
 )
 @measured(
     statements=1, why="the state with every counter and the checklist's tasks", given=Given(settled=True)
@@ -74,11 +74,9 @@ def get_onboarding() -> wizard.OnboardingOverview:
 @app.put(
     "/v1/onboarding/wizard/steps/<step>",
     responses=documented(
-        errors={
-            404: f"Unknown step (use 1-5 or the step's name). {NOT_STARTED}",
-            409: "The step is ahead of the wizard's current step (no skipping ahead)",
-        }
+        errors=[wizard.UnknownWizardStep, *NOT_STARTED, wizard.StepOutOfSequence, wizard.StepAlreadyCompleted]
     ),
+    openapi_extensions=rules(wizard.STEP_RULES),
 )
 @measured(
     "next step",
@@ -143,7 +141,7 @@ def save_wizard_step(step: str, body: Annotated[dict[str, Any], Body()]) -> stat
 
 @app.post(
     "/v1/onboarding/wizard/skip",
-    responses=documented(errors={404: NOT_STARTED, 409: "The wizard is already completed"}),
+    responses=documented(errors=[*NOT_STARTED, wizard.WizardAlreadyCompleted]),
 )
 @measured(
     statements=3, why="lock and read; update with its metric; the event", given=Given(step=2), once=True
@@ -152,7 +150,7 @@ def skip_wizard() -> state.OnboardingStateView:
     return wizard.skip_wizard(current_session(app), current_org_id(app))
 
 
-@app.put("/v1/onboarding/preferences", responses=documented(errors={404: NOT_STARTED}))
+@app.put("/v1/onboarding/preferences", responses=documented(errors=NOT_STARTED))
 @measured(
     statements=2,
     why="lock and read; update",
@@ -166,7 +164,8 @@ def set_preferences(preferences: wizard.PreferencesRequest) -> state.OnboardingS
     "/v1/onboarding/sample-data",
     responses=documented(
         {201: "Sample data generated"},
-        errors={404: NOT_STARTED, 409: "Sample data exists; delete it first"},
+        # DataConflict: the host's own constraints on its tables may refuse the sample rows.
+        errors=[*NOT_STARTED, sample_data.SampleDataExists, DataConflict],
     ),
 )
 @measured(
@@ -181,13 +180,13 @@ def generate_sample_data(request: sample_data.SampleDataRequest) -> Response[sam
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=status)
 
 
-@app.get("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
+@app.get("/v1/onboarding/sample-data", responses=documented(errors=NOT_STARTED))
 @measured(statements=1, why="the state with its sample rows", given=WITH_SAMPLE_DATA)
 def get_sample_data() -> sample_data.SampleDataStatus:
     return sample_data.sample_data_status(current_session(app), current_org_id(app))
 
 
-@app.delete("/v1/onboarding/sample-data", responses=documented(errors={404: NOT_STARTED}))
+@app.delete("/v1/onboarding/sample-data", responses=documented(errors=NOT_STARTED))
 @measured(
     statements=4,
     why="lock and read; the four tables; flags with the metric; the event",
@@ -200,10 +199,10 @@ def delete_sample_data() -> sample_data.SampleDataCleared:
 
 @app.post(
     "/v1/onboarding/sample-data/extend",
-    responses=documented(errors={404: NOT_STARTED, 409: "There is no sample data to extend"}),
+    responses=documented(errors=[*NOT_STARTED, sample_data.NoSampleData]),
 )
 @measured(statements=2, why="lock and read; update", given=WITH_SAMPLE_DATA, body={"days": 7})
-def extend_sample_data(request: sample_data.ExtendRequest) -> sample_data.SampleDataStatus:
+def extend_sample_data(request: sample_data.ExtendRequest) -> sample_data.SampleDataExtended:
     return sample_data.extend_sample_data(current_session(app), current_org_id(app), request)
 
 

@@ -56,8 +56,8 @@ def _publish(report: purge.PurgeReport) -> None:
         "PurgeStoppedEarly": int(report.stopped_early),
         "SampleEventsDeleted": report.rows_deleted.events,
         "SampleTeamsDeleted": report.rows_deleted.teams,
-        "SamplePeopleDeleted": report.rows_deleted.people,
-        "SampleAssignmentsDeleted": report.rows_deleted.event_assignments,
+        "SampleVolunteersDeleted": report.rows_deleted.volunteers,
+        "SampleAssignmentsDeleted": report.rows_deleted.assignments,
         # SampleDataCleared events sent right after their batch (the outbox publisher sends the rest).
         "SampleDataClearedEventsPublished": report.events_published,
     }

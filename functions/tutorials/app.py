@@ -3,22 +3,23 @@
 from onboarding import tutorials
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.errors import NotFound
 from onboarding.measured import Given, measured
+from onboarding.state import NOT_STARTED
 
 app = create_app()
-UNKNOWN = "No tutorial has this id, or the organization does not exist"
-FINISHED = "The tutorial is in the other end state (completed or skipped); view it to replay it"
+UNKNOWN: tuple[type[NotFound], ...] = (tutorials.UnknownTutorial, *NOT_STARTED)
 # The organization the measured paths find (onboarding/measured.py): three tutorials in progress.
 IN_PROGRESS = Given(tutorials=(("events_intro", 4), ("teams_setup", 3), ("solver_run", 6)))
 
 
-@app.get("/v1/onboarding/tutorials")
+@app.get("/v1/onboarding/tutorials", responses=documented(errors=NOT_STARTED))
 @measured(statements=1, given=IN_PROGRESS)
 def list_tutorials() -> tutorials.TutorialList:
     return tutorials.list_tutorials(current_session(app), current_org_id(app))
 
 
-@app.post("/v1/onboarding/tutorials/<tutorial_id>/views", responses=documented(errors={404: UNKNOWN}))
+@app.post("/v1/onboarding/tutorials/<tutorial_id>/views", responses=documented(errors=UNKNOWN))
 @measured(
     statements=2,
     why="upsert-lock; update with its metrics",
@@ -32,7 +33,7 @@ def record_view(tutorial_id: str) -> tutorials.TutorialView:
 @app.put(
     "/v1/onboarding/tutorials/<tutorial_id>/progress",
     responses=documented(
-        errors={404: UNKNOWN, 409: "The tutorial is completed or skipped; view it to replay it"}
+        errors=[*UNKNOWN, tutorials.TutorialAlreadyCompleted, tutorials.TutorialAlreadySkipped]
     ),
 )
 @measured(
@@ -49,7 +50,7 @@ def set_progress(tutorial_id: str, progress: tutorials.TutorialProgressUpdate) -
 
 @app.post(
     "/v1/onboarding/tutorials/<tutorial_id>/complete",
-    responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
+    responses=documented(errors=[*UNKNOWN, tutorials.TutorialAlreadySkipped]),
 )
 @measured(
     statements=2,
@@ -64,7 +65,7 @@ def complete(tutorial_id: str) -> tutorials.TutorialView:
 
 @app.post(
     "/v1/onboarding/tutorials/<tutorial_id>/skip",
-    responses=documented(errors={404: UNKNOWN, 409: FINISHED}),
+    responses=documented(errors=[*UNKNOWN, tutorials.TutorialAlreadyCompleted]),
 )
 @measured(
     statements=2,

@@ -4,10 +4,11 @@ Each answer is one statement. Field names are the seed's SQL aliases. Percentage
 null, not an error, when there is nothing to divide by (NULLIF). Organization ids and names appear in
 the incomplete-organizations list only; every other answer is an aggregate.
 
-Periods: optional `from`/`to` ISO dates, both inclusive, in UTC. The rate and the incomplete list
-filter organizations by when onboarding started; the funnel's skip-based figure and completion times
-filter metric rows by their timestamp; the funnel's reached/completed/dropped count the organizations
-whose onboarding started in the period.
+Periods: optional `from`/`to`, both inclusive: an ISO 8601 date (a whole day in UTC) or an RFC 3339
+date-time (that instant), never a number. The rate and the incomplete list filter organizations by
+when onboarding started; the funnel's skip-based figure and completion times filter metric rows by
+their timestamp; the funnel's reached/completed/dropped count the organizations whose onboarding
+started in the period.
 
 `experiment=<id>` splits the funnel, the completion rate and the completion times by the variants of
 that experiment (`experiments`): one entry per variant of its definition, in definition order, the
@@ -18,7 +19,7 @@ compared with the first variant's (the baseline) by the difference and its Newco
 """
 
 import itertools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,7 @@ from sqlalchemy import (
     and_,
     cast,
     column,
+    exists,
     extract,
     false,
     func,
@@ -46,12 +48,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from onboarding import experiments
+from onboarding.client_metrics import MAX_CLOCK_SKEW
 from onboarding.errors import InvalidInput
 from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Organization
 from onboarding.pagination import decode_cursor, encode_cursor
-from onboarding.validation import field_error
+from onboarding.validation import DateOrTimestamp, field_error
+
+# A period's bound: a whole day (UTC) or an instant.
+Bound = DateOrTimestamp
+PERIOD_REVERSED = "date_range"
+PERIOD_RULES: Final = {PERIOD_REVERSED: "`from` is not after `to`."}
 
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGE_SIZE: Final = 500
@@ -63,12 +71,12 @@ DISTRIBUTION_BOUNDS: Final = (0, 5, 15, 30, 60, 120, 24 * 60)
 
 
 class Period(BaseModel):
-    """The inclusive date range an answer covers (echoing the request; null = unbounded)."""
+    """The inclusive range an answer covers, as requested (dates, or date-times in UTC; null = unbounded)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: date | None = Field(serialization_alias="from", validation_alias="from")
-    to: date | None
+    from_: datetime | date | None = Field(serialization_alias="from", validation_alias="from")
+    to: datetime | date | None
 
 
 class VariantCompletionRate(BaseModel):
@@ -187,22 +195,32 @@ class IncompleteOrganizations(BaseModel):
     next_cursor: str | None
 
 
-def period(from_: date | None, to: date | None) -> Period:
-    if from_ is not None and to is not None and from_ > to:
+def period(from_: date | datetime | None, to: date | datetime | None) -> Period:
+    if from_ is not None and to is not None and _first_instant(from_) > _last_instant(to):
         raise InvalidInput(
             "The period is empty: 'from' is after 'to'.",
-            details=[field_error("query.from", "must not be after 'to'", "date_range")],
+            details=[field_error("query.from", "must not be after 'to'", PERIOD_REVERSED)],
         )
     return Period(from_=from_, to=to)
 
 
+def _first_instant(bound: date | datetime) -> datetime:
+    """A date's first microsecond (UTC), or the instant itself."""
+    return bound if isinstance(bound, datetime) else datetime.combine(bound, time.min, UTC)
+
+
+def _last_instant(bound: date | datetime) -> datetime:
+    """A date's last microsecond (UTC; the database's precision), or the instant itself."""
+    return bound if isinstance(bound, datetime) else datetime.combine(bound, time.max, UTC)
+
+
 def _within(column_: SQLColumnExpression[datetime], span: Period) -> ColumnElement[bool]:
-    """`column_` inside the period's days (UTC), inclusive of both dates."""
+    """`column_` inside the period, inclusive of both bounds (whole days in UTC for dates)."""
     conditions: list[ColumnElement[bool]] = []
     if span.from_ is not None:
-        conditions.append(column_ >= datetime.combine(span.from_, time.min, UTC))
-    if span.to is not None and span.to < date.max:
-        conditions.append(column_ < datetime.combine(span.to + timedelta(days=1), time.min, UTC))
+        conditions.append(column_ >= _first_instant(span.from_))
+    if span.to is not None:
+        conditions.append(column_ <= _last_instant(span.to))
     return and_(true(), *conditions)
 
 
@@ -378,15 +396,17 @@ def _funnel_groups(
     """Each group's funnel, in one statement (see FunnelStep for what each figure counts)."""
     state, metric = OnboardingState, OnboardingMetric
     variant = _variant(split)
-    # Activity: the state's last change or the organization's last metric (index on org, timestamp).
-    # Only metrics from the period's start on can matter (an organization that started in the period has
-    # `updated_at` >= its start): the lookup then reads no month before the period (partition pruning).
-    last_metric = select(func.max(metric.timestamp)).where(
+    # Activity: the state's last change or the organization's metrics (index on org, timestamp). Idle:
+    # neither since the cutoff. The metrics are looked for between the cutoff and now (plus the clock
+    # skew a client timestamp may have), so only the partitions of those months are read, not every
+    # month's (as the latest metric of all time would).
+    cutoff = func.now() - func.make_interval(0, 0, 0, inactive_days)
+    recent_metric = exists().where(
         metric.organization_id == state.organization_id,
-        _within(metric.timestamp, Period(from_=span.from_, to=None)),
+        metric.timestamp >= cutoff,
+        metric.timestamp <= func.now() + MAX_CLOCK_SKEW,
     )
-    last_activity = func.greatest(state.updated_at, last_metric.scalar_subquery())
-    idle = last_activity < func.now() - func.make_interval(0, 0, 0, inactive_days)
+    idle = and_(state.updated_at < cutoff, not_(recent_metric))
     per_org = (
         select(
             variant.label("variant"),

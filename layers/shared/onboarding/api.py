@@ -14,7 +14,8 @@ that causes none never loads the publisher, nor boto3.
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -29,15 +30,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from onboarding import container, i18n
+from onboarding import container, i18n, routes
 from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
     DomainError,
+    InvalidInput,
     MalformedRequest,
     MethodNotAllowed,
-    NotFound,
     PayloadTooLarge,
+    RouteNotFound,
     UnsupportedMediaType,
 )
 from onboarding.observability import logger, metrics
@@ -77,26 +79,59 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+ERROR_RESPONSE_REF = "#/components/schemas/ErrorResponse"
+
+
+def error_schema(errors: Iterable[type[DomainError]]) -> dict[str, Any]:
+    """The JSON schema of an error response that carries one of `errors`' codes (an enum)."""
+    codes = sorted({error.code for error in errors})
+    return {
+        "allOf": [{"$ref": ERROR_RESPONSE_REF}],
+        "properties": {"error": {"properties": {"code": {"enum": codes}}}},
+    }
+
+
+def error_description(errors: Iterable[type[DomainError]]) -> str:
+    return " ".join(f"`{error.code}`: {error.description()}" for error in errors)
+
+
 def documented(
-    success: Mapping[int, str] | None = None, *, errors: Mapping[int, str] | None = None
+    success: Mapping[int, str] | None = None,
+    *,
+    errors: Sequence[type[DomainError]] = (),
+    links: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's `responses=` for OpenAPI: its success statuses (each with the return annotation's
-    schema) and the errors only some routes answer (404, 409), each with why. The errors every route
-    shares (400, 401, 403, 413, 415, 503; 422 where it takes input) are added by tools/openapi.py.
+    schema and the `links` a client may follow from it) and the errors particular to the route (404,
+    409), grouped by status, each status with the enum of its codes. The errors every route shares
+    (401, 403, 413, 422, 503; 400 and 415 where it takes a body) are added by tools/openapi.py.
     """
     responses: dict[int, OpenAPIResponse] = {
         status: {"description": description} for status, description in (success or {200: "OK"}).items()
     }
-    for status, description in (errors or {}).items():
+    for status, link_map in (links or {}).items():
+        responses[status]["links"] = dict(link_map)
+    for status in sorted({error.status for error in errors}):
+        group = [error for error in errors if error.status == status]
         responses[status] = {
-            "description": description,
-            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+            "description": error_description(group),
+            "content": {content_types.APPLICATION_JSON: {"schema": error_schema(group)}},
         }
     return responses
 
 
+class _Resolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, its path parameters matching what API Gateway's do: one segment
+    of any characters but '/'. (Powertools' own pattern leaves out some, e.g. NUL, quotes and emoji: a
+    path API Gateway routes to the function would reach no route there, and be a 405.)"""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
+        return re.compile(base_regex.format(re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", rule)))
+
+
 def create_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+    app = _Resolver(enable_validation=True, json_body_deserializer=parse_json_body)
     app.exception_handler(DomainError)(_domain_error_response)
     app.exception_handler(RequestValidationError)(_validation_error_response)
     app.not_found(lambda _error: _route_not_found_response(app))
@@ -189,7 +224,7 @@ def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHan
     def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = authorize(event, group)
-            event = _with_json_text_body(event)
+            event = _with_json_text_body(event, takes_body=_takes_body(app, event))
         except DomainError as error:
             return error_event_response(error)
         logger.append_keys(org_id=caller.org_id)
@@ -266,25 +301,60 @@ def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:
+    # The resolver knows its own routes only: 405 or 404 by the API's whole route table.
     event = app.current_event
-    path, method = event.path, event.http_method.upper()
-    # A 405 when the path exists under another method (the resolver itself only knows "not found").
-    routes = [*app._static_routes, *app._dynamic_routes]
-    allowed = sorted({route.method for route in routes if route.rule.match(path) and route.method != method})
+    error = unmatched_error(event.http_method.upper(), event.path)
+    response = error_response(error)
+    if isinstance(error, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(routes.allowed_methods(event.path))
+    return response
+
+
+def unmatched_error(method: str, path: str) -> DomainError:
+    """The answer to a request no route matches: 405 where the path exists under other methods, else 404."""
+    allowed = routes.allowed_methods(path)
     if allowed:
-        response = error_response(
-            MethodNotAllowed(f"{method} is not allowed here; use {', '.join(allowed)}.")
-        )
-        response.headers["Allow"] = ", ".join(allowed)
-        return response
-    return error_response(NotFound(f"No route for {method} {path}."))
+        return MethodNotAllowed(f"{method[:20]} is not allowed here; use {', '.join(allowed)}.")
+    return RouteNotFound(f"No route for {method[:20]} {path[:200]}.")
 
 
-def _with_json_text_body(event: dict[str, Any]) -> dict[str, Any]:
-    """The event, its body checked before any route reads it: within the size limit, declared as JSON
+def unmatched_event_response(event: Mapping[str, Any]) -> dict[str, Any]:
+    """API Gateway's catch-all routes (`$default`, `OPTIONS /{proxy+}`): what no route answers, in the
+    contract's shape. OPTIONS on an existing path lists its methods (204 and `Allow`; API Gateway adds
+    the CORS headers to a preflight); any other unrouted method is a 405 with `Allow`, or a 404."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    method = str(http.get("method") or "").upper()
+    path = str(event.get("rawPath") or http.get("path") or "/")
+    allowed = routes.allowed_methods(path)
+    if method == "OPTIONS" and allowed:
+        return {
+            "statusCode": HTTPStatus.NO_CONTENT,
+            "headers": {"Allow": ", ".join([*allowed, "OPTIONS"])},
+            "body": "",
+            "isBase64Encoded": False,
+        }
+    response = error_event_response(unmatched_error(method, path))
+    if allowed:
+        response["headers"]["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _takes_body(app: APIGatewayHttpResolver, event: Mapping[str, Any]) -> bool | None:
+    """Whether the route the request is for reads a body; None when no route of `app` matches."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    method, path = str(http.get("method") or "").upper(), str(event.get("rawPath") or "")
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        if route.method == method and route.rule.match(path):
+            return bool(route.dependant.body_params)
+    return None
+
+
+def _with_json_text_body(event: dict[str, Any], *, takes_body: bool | None = True) -> dict[str, Any]:
+    """The event, its body checked before any route reads it: within the size limit, on a route that
+    takes one (a body sent to a route that reads none is refused, not ignored: 422), declared as JSON
     (a form or multipart body would reach Powertools' form parsers, one of which crashes on a missing
     boundary), and text (a base64 body is decoded here, so that bad base64 or non-UTF-8 bytes are a
-    400 instead of an exception in the resolver)."""
+    400 instead of an exception in the resolver). `takes_body` None: no route matches (404 or 405)."""
     body = event.get("body")
     if not body:
         return event
@@ -296,6 +366,13 @@ def _with_json_text_body(event: dict[str, Any]) -> dict[str, Any]:
     limit = get_settings().max_body_bytes
     if size > limit:
         raise PayloadTooLarge(f"The request body is {size} bytes; the limit is {limit}.")
+    if takes_body is None:
+        return event
+    if not takes_body:
+        reason = "this route takes no request body; send none"
+        raise InvalidInput(
+            "This route takes no request body.", details=[field_error("body", reason, "body_not_allowed")]
+        )
     headers = event.get("headers") or {}
     content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), "")
     media_type = content_type.split(";", 1)[0].strip().lower()

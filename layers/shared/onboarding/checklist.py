@@ -44,6 +44,35 @@ from onboarding.errors import Conflict, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState
 from onboarding.observability import logger
+from onboarding.validation import field_error
+
+# --- The tasks ---
+
+# The ids of the tasks migrations seed (0002_onboarding_tables; a test holds the two equal). Which are
+# active, their order, texts and criteria are data; the set of ids is not: an id outside it is a 404
+# without a database round trip, like an unknown wizard step or tutorial. A new task comes with a
+# migration that inserts it and its id here.
+TASK_IDS: Final = (
+    "complete_profile",
+    "create_first_event",
+    "add_team",
+    "invite_volunteers",
+    "run_first_schedule",
+    "view_reports",
+)
+
+
+class UnknownChecklistTask(NotFound):
+    """No active checklist task has this id."""
+
+    code = "unknown_checklist_task"
+
+
+class ChecklistChangedConcurrently(Conflict):
+    """The checklist was changed by other requests at the same time, too often to merge; try again."""
+
+    code = "checklist_changed_concurrently"
+
 
 # --- Criteria ---
 
@@ -533,7 +562,7 @@ def _settle(
         if override is not None:
             task_id, completed = override
             if task_id not in {task.id for task in snapshot.tasks}:
-                raise NotFound("No active checklist task has this id.")
+                raise UnknownChecklistTask("No active checklist task has this id.")
             previous = changes.get(task_id, entries.get(task_id))
             entry = _manual_entry(previous, completed, snapshot.now)
             if entry is not None:
@@ -542,7 +571,7 @@ def _settle(
             return snapshot, entries
         if _store(session, org_id, snapshot, changes):
             return snapshot, {**entries, **changes}
-    raise Conflict("The checklist is being changed by another request; try again.")
+    raise ChecklistChangedConcurrently("The checklist is being changed by another request; try again.")
 
 
 def _view(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> ChecklistView:
@@ -593,7 +622,12 @@ def get_checklist(session: Session, org_id: str) -> ChecklistView:
 
 
 def set_task_completion(session: Session, org_id: str, task_id: str, completed: bool) -> ChecklistView:
-    """Manual override of one task; 404 for an unknown or inactive task."""
+    """Manual override of one task; 404 for an unknown (before any statement) or inactive task."""
+    if task_id not in TASK_IDS:
+        reason = f"expected one of {', '.join(TASK_IDS)}"
+        raise UnknownChecklistTask(
+            "No checklist task has this id.", details=[field_error("path.task_id", reason, "enum")]
+        )
     return _view(*_settle(session, org_id, override=(task_id, completed)))
 
 

@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StrictInt, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, ValidationInfo
 from pydantic import field_validator as validates
 from pydantic_core import PydanticCustomError
 from sqlalchemy import DateTime, Insert, Integer, String, bindparam, column, exists, func, select
@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
 from onboarding.metrics import MetricEventType
-from onboarding.models import OnboardingMetric, Organization
+from onboarding.models import OnboardingMetric, OnboardingState
+from onboarding.state import not_started
+from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.
 CLIENT_EVENT_TYPES: Final = frozenset(
@@ -59,9 +61,10 @@ RESEND_WINDOW: Final = timedelta(days=7)
 _RESENT_BEFORE: Final = RESEND_WINDOW + MAX_EVENT_AGE + MAX_CLOCK_SKEW
 _RESENT_AFTER: Final = MAX_EVENT_AGE + MAX_CLOCK_SKEW
 
-# An opaque random token (UUID, base64url, hex): no '@', spaces or dots, not just digits (phone numbers).
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,50}")
-_DIGITS_ONLY = re.compile(r"[0-9_-]+")
+# An opaque random token (UUID, base64url, hex): no '@', spaces or dots, not just digits (phone numbers):
+# at least one letter.
+_SESSION_ID = re.compile(r"[0-9_-]*[A-Za-z][A-Za-z0-9_-]*")
+SESSION_ID_LENGTH: Final = (16, 50)
 _DATA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # The video events' key fields (data-model.md): an opaque id (no URL: it could carry personal data),
 # the title as shown, how much of the video was watched.
@@ -89,14 +92,40 @@ _EVENT_TYPES: Final = frozenset(str(member) for member in MetricEventType)
 _ALLOWED_CLIENT_EVENT_TYPES: Final = ", ".join(sorted(CLIENT_EVENT_TYPES))
 
 
+# The rules of an event no JSON schema states: their 422 detail `type` and what they say.
+EVENT_RULES: Final = {
+    "timestamp_too_old": "`timestamp` is at most 7 days old.",
+    "timestamp_in_future": "`timestamp` is at most 5 minutes ahead of the service's clock.",
+    "event_data_too_large": f"`event_data` takes at most {MAX_EVENT_DATA_BYTES} bytes as compact JSON.",
+    "event_data_too_deep": f"`event_data` nests at most {MAX_EVENT_DATA_DEPTH} levels deep.",
+    "event_data_key": "Keys of objects nested in `event_data` are snake_case names of at most 64 characters.",
+    "event_data_personal": "No text in `event_data` holds an e-mail address.",
+    "string_nul": "No text in `event_data` holds a NUL character (PostgreSQL cannot store it).",
+    "string_unicode": "Text in `event_data` is valid Unicode (no lone surrogates).",
+}
+WIZARD_STEP_FIELDS: Final = ("wizard_step_reached", "step_duration_seconds")
+
+
 class ClientMetricEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            # The wizard's typed fields belong to `wizard_step_viewed` events only.
+            "if": {
+                "properties": {"event_type": {"const": MetricEventType.WIZARD_STEP_VIEWED.value}},
+                "required": ["event_type"],
+            },
+            "else": {"properties": {name: {"type": "null"} for name in WIZARD_STEP_FIELDS}},
+            **rules(EVENT_RULES),
+        },
+    )
 
     event_id: UUID
     # Checked by the validators below (their errors tell reserved from unknown types); the schema
     # entries only document the rules in OpenAPI.
     event_type: str = Field(json_schema_extra={"enum": _CLIENT_EVENT_TYPE_NAMES})
-    timestamp: AwareDatetime = Field(description="with an offset; at most 7 days old, 5 minutes ahead")
+    timestamp: Timestamp = Field(description="with an offset; at most 7 days old, 5 minutes ahead")
     # Checked by `_check_json` (depth first, so a deeply nested value fails at level 5 with one error).
     event_data: dict[str, Any] = Field(
         default_factory=dict,
@@ -107,10 +136,15 @@ class ClientMetricEvent(BaseModel):
         f"video_title: 1-{MAX_VIDEO_TITLE_CHARS} characters",
         json_schema_extra={"propertyNames": {"pattern": f"^{_DATA_KEY.pattern}$"}},
     )
-    session_id: str | None = Field(default=None, json_schema_extra={"pattern": f"^{_SESSION_ID.pattern}$"})
+    session_id: str | None = Field(
+        default=None,
+        min_length=SESSION_ID_LENGTH[0],
+        max_length=SESSION_ID_LENGTH[1],
+        json_schema_extra={"pattern": f"^{_SESSION_ID.pattern}$"},
+    )
     # Typed fields a client may fill, for `wizard_step_viewed` only (the service owns the others).
-    wizard_step_reached: StrictInt | None = Field(default=None, ge=1, le=5)
-    step_duration_seconds: StrictInt | None = Field(default=None, ge=0, le=86_400)
+    wizard_step_reached: Annotated[StrictInt, Field(ge=1, le=5), WHOLE_NUMBER] | None = None
+    step_duration_seconds: Annotated[StrictInt, Field(ge=0, le=86_400), WHOLE_NUMBER] | None = None
 
     @validates("event_type")
     @classmethod
@@ -158,10 +192,11 @@ class ClientMetricEvent(BaseModel):
     @validates("session_id")
     @classmethod
     def _opaque_session_id(cls, value: str | None) -> str | None:
-        if value is not None and (not _SESSION_ID.fullmatch(value) or _DIGITS_ONLY.fullmatch(value)):
+        if value is not None and not _SESSION_ID.fullmatch(value):
             raise PydanticCustomError(
                 "session_id_not_opaque",
-                "session_id must be an opaque random token: 16-50 letters, digits, '-' or '_'",
+                "session_id must be an opaque random token: 16-50 letters, digits, '-' or '_', "
+                "at least one letter",
             )
         return value
 
@@ -330,7 +365,7 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
             "wizard_step_reached": event.wizard_step_reached,
             "step_duration_seconds": event.step_duration_seconds,
             "session_id": event.session_id,
-            "timestamp": event.timestamp.isoformat(),
+            "timestamp": event.timestamp.isoformat(),  # UTC (validation.Timestamp)
         }
         for event in first.values()
     ]
@@ -340,8 +375,16 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
         _ingest_statement(),
         {"org_id": org_id, "agent": coarse_user_agent(user_agent), "batch": rows},
     )
-    accepted = result.rowcount  # the reservation has answered 404 for an organization that does not exist
+    # The reservation has answered 404 for an organization that does not exist; one that has not
+    # started onboarding stores nothing, and its 404 rolls the reservation back with the request.
+    accepted = result.rowcount
+    if accepted == 0 and not _started(session, org_id):  # replays only: a second statement
+        raise not_started(session, org_id)
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
+
+
+def _started(session: Session, org_id: str) -> bool:
+    return bool(session.scalar(select(exists().where(OnboardingState.organization_id == org_id))))
 
 
 @cache
@@ -374,7 +417,9 @@ def _ingest_statement() -> Insert:
         stored.timestamp.between(batch.c.timestamp - _RESENT_BEFORE, batch.c.timestamp + _RESENT_AFTER),
     )
     rows = select(*batch.columns, org, bindparam("agent", type_=String(500))).where(
-        exists().where(Organization.id == org),  # an unknown organization stores nothing (404, not 409)
+        # Before onboarding has started (or for an unknown organization) nothing is stored: 404, as on
+        # every route but POST /v1/onboarding.
+        exists().where(OnboardingState.organization_id == org),
         ~resent,
     )
     return (

@@ -39,7 +39,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from onboarding import outbox
 from onboarding.container import per_container
-from onboarding.errors import Conflict, DatabaseUnavailable, DomainError, InvalidInput
+from onboarding.errors import DatabaseUnavailable, DataConflict, DomainError, InvalidInput
 from onboarding.settings import Settings, get_settings
 
 # SQLSTATE classes/codes that mean "the database, not the request, is the problem".
@@ -381,7 +381,7 @@ def translate_database_error(error: exc.SQLAlchemyError) -> DomainError | None:
     # pg8000 reports most server errors as ProgrammingError: classify by SQLSTATE, not exception class.
     state = sqlstate(error)
     if state in _CONFLICT_SQLSTATES:
-        return Conflict("The change conflicts with the current data; reload and try again.")
+        return DataConflict("The change conflicts with the current data; reload and try again.")
     if state and (state.startswith("22") or state in _INVALID_SQLSTATES):
         return InvalidInput("A value is not acceptable to the database (for example a NUL character).")
     if state is None or state.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES) or state in _UNAVAILABLE_SQLSTATES:

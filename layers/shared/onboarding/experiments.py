@@ -69,6 +69,8 @@ Choices = Annotated[
 
 
 class ExperimentNotFound(NotFound):
+    """No experiment has this id (GET /v1/analytics/experiments lists them)."""
+
     code = "experiment_not_found"
 
 

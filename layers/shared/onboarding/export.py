@@ -4,7 +4,8 @@ One document per request, read in ONE statement (so state, tutorials and metrics
 snapshot without changing the isolation level). The state row and the tutorial records are small and
 always included whole; metrics grow without bound, so they come in pages of at most
 `MAX_METRICS_PAGE` rows in (timestamp, id) order: follow `metrics_next_cursor` until it is null.
-Each page repeats the (small) state and tutorials, so any page is a complete, valid document.
+Each page repeats the (small) state and tutorials, so any page is a complete, valid document. Before
+onboarding has started there is nothing to export: 404, as on every route but POST /v1/onboarding.
 
 Metrics moved to `onboarding_metric_archive` after 12 months are still the organization's data: the
 pages run through the archive and the live (partitioned) table as one sequence, each side read in
@@ -28,6 +29,7 @@ from onboarding.models import (
     OnboardingTutorialCompletion,
 )
 from onboarding.pagination import decode_cursor, encode_cursor
+from onboarding.state import not_started
 
 DEFAULT_METRICS_PAGE: Final = 500
 # 500 metrics of at most 4 KB event data stay well under Lambda's 6 MB response limit.
@@ -46,6 +48,7 @@ class ExportedState(_Exported):
     wizard_current_step: int
     wizard_step_data: dict[str, Any]
     sample_data_generated: bool
+    sample_data_size: str | None
     sample_data_generated_at: datetime | None
     sample_data_expiry: datetime | None
     sample_data_cleared: bool
@@ -95,7 +98,7 @@ class ExportedMetric(_Exported):
 class OnboardingExport(BaseModel):
     organization_id: str
     exported_at: datetime
-    onboarding_state: ExportedState | None  # null when onboarding was never started
+    onboarding_state: ExportedState
     tutorials: list[ExportedTutorial]
     metrics: list[ExportedMetric]
     metrics_next_cursor: str | None
@@ -142,12 +145,14 @@ def export_organization(
             .label("metrics"),
         )
     ).one()
+    if row.onboarding_state is None:
+        raise not_started(session, org_id)
     metrics = [ExportedMetric.model_validate(item) for item in row.metrics[:limit]]
     last = metrics[-1] if metrics and len(row.metrics) > limit else None
     return OnboardingExport(
         organization_id=org_id,
         exported_at=row.exported_at,
-        onboarding_state=ExportedState.model_validate(row.onboarding_state) if row.onboarding_state else None,
+        onboarding_state=ExportedState.model_validate(row.onboarding_state),
         tutorials=[ExportedTutorial.model_validate(item) for item in row.tutorials],
         metrics=metrics,
         metrics_next_cursor=encode_cursor(last.timestamp, last.id) if last is not None else None,

@@ -24,7 +24,7 @@ from sqlalchemy import Date, Insert, Integer, String, bindparam, case, cast, exi
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from onboarding.errors import NotFound, QuotaExceeded
+from onboarding.errors import OrganizationNotFound, QuotaExceeded
 from onboarding.models import OnboardingMetricQuota, Organization
 from onboarding.settings import get_settings
 
@@ -39,7 +39,7 @@ def reserve(session: Session, org_id: str, events: int) -> None:
     if reserved.first() is not None:
         return
     if session.get(Organization, org_id) is None:  # the refused path only: a second statement
-        raise NotFound("The organization does not exist.")
+        raise OrganizationNotFound("The organization does not exist.")
     raise QuotaExceeded(
         f"This organization has reached its limit of {cap} metric events for today (UTC); "
         "nothing of this batch was stored.",

@@ -144,6 +144,9 @@ class OnboardingState(Base):
             " OR (sample_data_generated_at IS NOT NULL AND sample_data_expiry IS NOT NULL)",
             name="sample_data_dates_when_generated",
         ),
+        CheckConstraint(
+            "sample_data_size IN ('minimal', 'standard', 'comprehensive')", name="sample_data_size_known"
+        ),
         CheckConstraint("jsonb_typeof(experiments) = 'object'", name="experiments_is_object"),
         CheckConstraint("checklist_completed_count >= 0", name="checklist_completed_count_non_negative"),
         Index("idx_org_wizard_state", "organization_id", "wizard_completed"),
@@ -171,6 +174,8 @@ class OnboardingState(Base):
     wizard_current_step: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     wizard_step_data: Mapped[dict[str, Any]] = mapped_column(server_default=EMPTY_JSON_OBJECT)
     sample_data_generated: Mapped[bool] = mapped_column(server_default=false())
+    # The size generated (migration 0010); NULL when there is none.
+    sample_data_size: Mapped[str | None] = mapped_column(String(20))
     sample_data_generated_at: Mapped[datetime | None]
     sample_data_expiry: Mapped[datetime | None]
     sample_data_cleared: Mapped[bool] = mapped_column(server_default=false())

@@ -11,7 +11,7 @@ transaction and published right after that batch commits (`BatchEvents`).
 """
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -25,7 +25,13 @@ from onboarding.db import unit_of_work
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import OnboardingState
 from onboarding.observability import logger
-from onboarding.sample_data import LockedSampleState, SampleRowCounts, clear_locked_organizations
+from onboarding.sample_data import (
+    NO_ROWS,
+    LockedSampleState,
+    SampleDataCounts,
+    added,
+    clear_locked_organizations,
+)
 from onboarding.validation import iso_text
 
 # Scheduler clocks and ours may differ a little; a scheduled time further ahead than this is a bad event
@@ -74,7 +80,7 @@ class PurgeReport(BaseModel):
     organizations_purged: int = 0
     organizations_failed: list[str] = Field(default_factory=list)
     organizations_remaining: int = 0
-    rows_deleted: SampleRowCounts = Field(default_factory=SampleRowCounts)
+    rows_deleted: SampleDataCounts = NO_ROWS
     stopped_early: bool = False
     # SampleDataCleared events sent right after their batch; the others wait for the outbox publisher.
     events_published: int = 0
@@ -84,7 +90,7 @@ class PurgeReport(BaseModel):
 class BatchResult:
     selected: int = 0
     purged: list[str] = field(default_factory=list)
-    deleted: SampleRowCounts = field(default_factory=SampleRowCounts)
+    deleted: SampleDataCounts = NO_ROWS
 
 
 @dataclass(slots=True)
@@ -144,7 +150,7 @@ def purge_expired_sample_data(
         budget.record(started)  # publishing included: it is part of what a batch costs
         report.batches += 1
         report.organizations_purged += len(batch.purged)
-        report.rows_deleted += batch.deleted
+        report.rows_deleted = added(report.rows_deleted, batch.deleted)
         if batch.selected < batch_size or report.stopped_early:
             break
     report.events_published = events.published
@@ -182,7 +188,7 @@ def purge_batch(
     return BatchResult(
         selected=len(rows),
         purged=[item.org_id for item in locked],
-        deleted=sum(counts.values(), SampleRowCounts()),
+        deleted=_sum(counts.values()),
     )
 
 
@@ -225,6 +231,13 @@ def _purge_one_by_one(
             report.organizations_failed.append(org_id)
             continue
         result.purged += single.purged
-        result.deleted += single.deleted
+        result.deleted = added(result.deleted, single.deleted)
     events.publish(event_ids)
     return result
+
+
+def _sum(counts: Iterable[SampleDataCounts]) -> SampleDataCounts:
+    total = NO_ROWS
+    for item in counts:
+        total = added(total, item)
+    return total

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
-from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -48,21 +47,18 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from onboarding import domain_events, outbox, state
+from onboarding.domain_events import SampleDataCounts
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
-from onboarding.state import SampleDataSummary, StateRecord, WizardStep
+from onboarding.state import SampleDataSummary, SampleSize, StateRecord, WizardStep
+from onboarding.validation import WHOLE_NUMBER
 
 MAX_EXPIRY_DAYS = 90
 DEFAULT_EXPIRY_DAYS = 30
 ClearReason = Literal["manual", "expired"]
-
-
-class SampleSize(StrEnum):
-    MINIMAL = "minimal"
-    STANDARD = "standard"
-    COMPREHENSIVE = "comprehensive"
+__all__ = ["SampleDataCounts", "SampleSize"]  # re-exported: the API's names for both
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +77,21 @@ SIZES: dict[SampleSize, SizeSpec] = {
 
 
 class SampleDataExists(Conflict):
+    """Sample data exists: delete it (DELETE /v1/onboarding/sample-data) before generating it again."""
+
     code = "sample_data_exists"
 
 
 class NoSampleData(Conflict):
+    """There is no sample data to extend: generate it first."""
+
     code = "no_sample_data"
 
 
 # --- Requests and responses ---
 
 
-ExpiryDays = Annotated[StrictInt, Field(ge=1, le=MAX_EXPIRY_DAYS)]
+ExpiryDays = Annotated[StrictInt, Field(ge=1, le=MAX_EXPIRY_DAYS), WHOLE_NUMBER]
 
 
 class SampleDataRequest(BaseModel):
@@ -107,39 +107,35 @@ class ExtendRequest(BaseModel):
     days: ExpiryDays
 
 
-class SampleRowCounts(BaseModel):
-    """Sample rows per host table."""
+def total(counts: SampleDataCounts) -> int:
+    return counts.events + counts.teams + counts.volunteers + counts.assignments
 
-    events: int = 0
-    teams: int = 0
-    people: int = 0
-    event_assignments: int = 0
 
-    @property
-    def total(self) -> int:
-        return self.events + self.teams + self.people + self.event_assignments
+def added(first: SampleDataCounts, second: SampleDataCounts) -> SampleDataCounts:
+    return SampleDataCounts(
+        events=first.events + second.events,
+        teams=first.teams + second.teams,
+        volunteers=first.volunteers + second.volunteers,
+        assignments=first.assignments + second.assignments,
+    )
 
-    def event_counts(self) -> domain_events.SampleDataCounts:
-        """The counts as domain events carry them (the contract's names for the kinds of rows)."""
-        return domain_events.SampleDataCounts(
-            events=self.events, teams=self.teams, volunteers=self.people, assignments=self.event_assignments
-        )
 
-    def __add__(self, other: "SampleRowCounts") -> "SampleRowCounts":
-        return SampleRowCounts(
-            events=self.events + other.events,
-            teams=self.teams + other.teams,
-            people=self.people + other.people,
-            event_assignments=self.event_assignments + other.event_assignments,
-        )
+NO_ROWS = SampleDataCounts(events=0, teams=0, volunteers=0, assignments=0)
 
 
 class SampleDataStatus(SampleDataSummary):
-    counts: SampleRowCounts
+    counts: SampleDataCounts
+
+
+class SampleDataExtended(SampleDataStatus):
+    capped: bool = Field(
+        description=f"True when the extension would have gone past {MAX_EXPIRY_DAYS} days from now: "
+        f"`expires_at` is then exactly {MAX_EXPIRY_DAYS} days from now, not the requested date."
+    )
 
 
 class SampleDataCleared(BaseModel):
-    deleted: SampleRowCounts
+    deleted: SampleDataCounts
     sample_data: SampleDataStatus
 
 
@@ -179,6 +175,7 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
     after = replace(
         before,
         sample_data_generated=True,
+        sample_data_size=request.size.value,
         sample_data_cleared=False,
         sample_data_generated_at=now,
         sample_data_expiry=expiry,
@@ -189,7 +186,7 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
         session,
         org_id,
         domain_events.SampleDataGenerated(
-            size=request.size.value, counts=counts.event_counts(), generated_at=now, expires_at=expiry
+            size=request.size.value, counts=counts, generated_at=now, expires_at=expiry
         ),
     )
     return _status(after, now, counts)
@@ -198,21 +195,22 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
 def sample_data_status(session: Session, org_id: str) -> SampleDataStatus:
     """Whether sample data is present, when it expires, and how many sample rows each table holds."""
     snapshot = state.load(session, org_id, STATUS)
-    return _status(snapshot.state, snapshot.now, _counts(snapshot))
+    return status_of(snapshot)
 
 
-def extend_sample_data(session: Session, org_id: str, request: ExtendRequest) -> SampleDataStatus:
-    """Push the expiry back by `days` (from now if it has already passed), at most 90 days from now."""
+def extend_sample_data(session: Session, org_id: str, request: ExtendRequest) -> SampleDataExtended:
+    """Push the expiry back by `days` (from now if it has already passed), at most 90 days from now;
+    `capped` says when the cap cut the extension short."""
     snapshot = state.load(session, org_id, STATUS, lock=True)
     before, now = snapshot.state, snapshot.now
     if not before.sample_data_generated or before.sample_data_expiry is None:
         raise NoSampleData("There is no sample data to extend; generate it first.")
-    extended = max(before.sample_data_expiry, now) + timedelta(days=request.days)
-    after = replace(
-        before, sample_data_expiry=min(extended, now + timedelta(days=MAX_EXPIRY_DAYS)), updated_at=now
-    )
+    requested = max(before.sample_data_expiry, now) + timedelta(days=request.days)
+    cap = now + timedelta(days=MAX_EXPIRY_DAYS)
+    after = replace(before, sample_data_expiry=min(requested, cap), updated_at=now)
     state.save(session, before, after)
-    return _status(after, now, _counts(snapshot))
+    status = _status(after, now, counts_of(snapshot))
+    return SampleDataExtended(**dict(status), capped=requested > cap)
 
 
 def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> SampleDataCleared:
@@ -227,18 +225,22 @@ def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> 
     )[org_id]
     status = SampleDataStatus(
         present=False,
+        size=None,
         generated_at=None,
         expires_at=None,
         expired=False,
-        cleared=current.sample_data_cleared or current.sample_data_generated or deleted.total > 0,
-        counts=SampleRowCounts(),
+        cleared=current.sample_data_cleared or current.sample_data_generated or total(deleted) > 0,
+        counts=NO_ROWS,
     )
     return SampleDataCleared(deleted=deleted, sample_data=status)
 
 
-def delete_sample_rows(session: Session, org_ids: Sequence[str]) -> SampleRowCounts:
+def delete_sample_rows(session: Session, org_ids: Sequence[str]) -> SampleDataCounts:
     """Delete the sample rows (only `is_sample = TRUE`) of the given organizations, in one statement."""
-    return sum(_delete_sample_rows_by_org(session, org_ids).values(), SampleRowCounts())
+    deleted = NO_ROWS
+    for counts in _delete_sample_rows_by_org(session, org_ids).values():
+        deleted = added(deleted, counts)
+    return deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +254,7 @@ class LockedSampleState:
 
 def clear_locked_organizations(
     session: Session, locked: Sequence[LockedSampleState], *, reason: ClearReason, now: datetime
-) -> dict[str, SampleRowCounts]:
+) -> dict[str, SampleDataCounts]:
     """Clear the sample data of organizations whose state rows are locked by this transaction.
 
     Set-based for any number of organizations (the purge passes a whole batch), two statements: the
@@ -263,8 +265,8 @@ def clear_locked_organizations(
     if not locked:
         return {}
     deleted = _delete_sample_rows_by_org(session, [item.org_id for item in locked])
-    counts = {item.org_id: deleted.get(item.org_id, SampleRowCounts()) for item in locked}
-    changed = [item for item in locked if item.generated or counts[item.org_id].total]
+    counts = {item.org_id: deleted.get(item.org_id, NO_ROWS) for item in locked}
+    changed = [item for item in locked if item.generated or total(counts[item.org_id])]
     if changed:
         # The flags and the metrics in one statement, for the whole batch.
         flags = (
@@ -272,6 +274,7 @@ def clear_locked_organizations(
             .where(OnboardingState.organization_id.in_([item.org_id for item in changed]))
             .values(
                 sample_data_generated=False,
+                sample_data_size=None,
                 sample_data_cleared=True,
                 sample_data_generated_at=None,
                 sample_data_expiry=None,
@@ -298,7 +301,7 @@ def clear_locked_organizations(
                 (
                     item.org_id,
                     domain_events.SampleDataCleared(
-                        reason=reason, counts=counts[item.org_id].event_counts(), cleared_at=now
+                        reason=reason, counts=counts[item.org_id], cleared_at=now
                     ),
                 )
                 for item in changed
@@ -318,12 +321,12 @@ class SampleRows:
     assignments: list[dict[str, Any]]
 
     @property
-    def counts(self) -> SampleRowCounts:
-        return SampleRowCounts(
+    def counts(self) -> SampleDataCounts:
+        return SampleDataCounts(
             events=len(self.events),
             teams=len(self.teams),
-            people=len(self.people),
-            event_assignments=len(self.assignments),
+            volunteers=len(self.people),
+            assignments=len(self.assignments),
         )
 
 
@@ -526,7 +529,7 @@ def _of(
     return org_column == orgs if isinstance(orgs, ColumnElement) else org_column.in_(orgs)
 
 
-def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict[str, SampleRowCounts]:
+def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict[str, SampleDataCounts]:
     """One statement for the four tables and all organizations, counting what it deleted per org and table.
 
     Each DELETE is a data-modifying CTE. They all see the rows as they were before the statement, so a
@@ -551,14 +554,15 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
         .outerjoin(Person, Person.id == deleted_assignments.c.person_id)
         .subquery("owners")
     )
+    # Counted by the kinds of rows the API names: events, teams, volunteers (people), assignments.
     per_table = [
-        select(literal("event_assignments", String).label("kind"), owners.c.org_id, func.count()).group_by(
+        select(literal("assignments", String).label("kind"), owners.c.org_id, func.count()).group_by(
             owners.c.org_id
         )
     ]
     flagged: tuple[tuple[str, type[Event] | type[Person] | type[Team]], ...] = (
         ("events", Event),
-        ("people", Person),
+        ("volunteers", Person),
         ("teams", Team),
     )
     for key, model in flagged:
@@ -575,7 +579,9 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
     for key, org_id, count in session.execute(union_all(*per_table)).all():
         if org_id is not None:
             result.setdefault(org_id, {})[key] = int(count)
-    return {org_id: SampleRowCounts(**counts) for org_id, counts in result.items()}
+    return {
+        org_id: SampleDataCounts(**{**NO_ROWS.model_dump(), **counts}) for org_id, counts in result.items()
+    }
 
 
 # The status reads the sample rows per table with the state row (each a subquery on the bound organization).
@@ -601,21 +607,27 @@ def _sample_event_assignments(org_id: ColumnElement[str]) -> ColumnElement[int]:
 
 
 FLAGS = state.Reading()  # the state row only: what generating and clearing check under the lock
-STATUS = state.Reading(
-    extra=(
-        ("events", _sample_events),
-        ("teams", _sample_teams),
-        ("people", _sample_people),
-        ("event_assignments", _sample_event_assignments),
-    )
+# The sample rows of each kind, read with the state (columns named `sample_<kind>`).
+COUNTS: tuple[tuple[str, state.ExtraColumn], ...] = (
+    ("sample_events", _sample_events),
+    ("sample_teams", _sample_teams),
+    ("sample_volunteers", _sample_people),
+    ("sample_assignments", _sample_event_assignments),
 )
+STATUS = state.Reading(extra=COUNTS)
 
 
-def _counts(snapshot: state.Snapshot) -> SampleRowCounts:
-    return SampleRowCounts(**{name: int(value) for name, value in snapshot.extra.items()})
+def counts_of(snapshot: state.Snapshot) -> SampleDataCounts:
+    """The sample rows per kind, from a snapshot read with `COUNTS` among its columns."""
+    return SampleDataCounts(**{name.removeprefix("sample_"): int(snapshot.extra[name]) for name, _ in COUNTS})
 
 
-def _status(current: StateRecord, now: datetime, counts: SampleRowCounts) -> SampleDataStatus:
+def status_of(snapshot: state.Snapshot) -> SampleDataStatus:
+    """The sample-data status of a snapshot read with `COUNTS` among its columns."""
+    return _status(snapshot.state, snapshot.now, counts_of(snapshot))
+
+
+def _status(current: StateRecord, now: datetime, counts: SampleDataCounts) -> SampleDataStatus:
     return SampleDataStatus(**dict(state.sample_data_summary(current, now)), counts=counts)
 
 

@@ -15,7 +15,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from functools import cache
 from typing import Annotated, Any
 
@@ -27,10 +27,16 @@ from sqlalchemy.orm import Session
 from onboarding import experiments as experiment_assignment
 from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
-from onboarding.errors import NotFound
+from onboarding.errors import NotFound, OnboardingNotStarted, OrganizationNotFound
 from onboarding.experiments import Assignment, Choices
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingState, Organization
+
+
+class SampleSize(StrEnum):
+    MINIMAL = "minimal"
+    STANDARD = "standard"
+    COMPREHENSIVE = "comprehensive"
 
 
 class WizardStep(IntEnum):
@@ -63,6 +69,7 @@ class StateRecord:
     wizard_current_step: int
     wizard_step_data: dict[str, Any]
     sample_data_generated: bool
+    sample_data_size: str | None
     sample_data_generated_at: datetime | None
     sample_data_expiry: datetime | None
     sample_data_cleared: bool
@@ -147,9 +154,16 @@ def statement(reading: Reading, *, lock: bool = False) -> Select[Any]:
 
 
 def not_started(session: Session, org_id: str) -> NotFound:
+    """The 404 for an organization without an onboarding state: it does not exist, or has not started."""
     if session.get(Organization, org_id) is None:
-        return NotFound("The organization does not exist.")
-    return NotFound("Onboarding has not been started for this organization; POST /v1/onboarding first.")
+        return OrganizationNotFound("The organization does not exist.")
+    return OnboardingNotStarted(
+        "Onboarding has not been started for this organization; POST /v1/onboarding first."
+    )
+
+
+# The 404s of every route that needs the onboarding state (all but POST /v1/onboarding).
+NOT_STARTED: tuple[type[NotFound], ...] = (OnboardingNotStarted, OrganizationNotFound)
 
 
 @cache
@@ -157,12 +171,15 @@ def iana_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory"}
 
 
+def timezone_name(state: StateRecord) -> str | None:
+    """The organization's IANA time zone, from the wizard's step 1 (None before it is filled in)."""
+    name = state.wizard_step_data.get(WizardStep.ORGANIZATION_PROFILE.data_key, {}).get("timezone")
+    return name if isinstance(name, str) and name in iana_zones() else None
+
+
 def organization_timezone(state: StateRecord) -> zoneinfo.ZoneInfo:
     """The time zone from the wizard's step 1, or UTC before it is filled in."""
-    name = state.wizard_step_data.get(WizardStep.ORGANIZATION_PROFILE.data_key, {}).get("timezone")
-    if isinstance(name, str) and name in iana_zones():
-        return zoneinfo.ZoneInfo(name)
-    return zoneinfo.ZoneInfo("UTC")
+    return zoneinfo.ZoneInfo(timezone_name(state) or "UTC")
 
 
 # --- Writing: one UPDATE per change ---
@@ -268,6 +285,7 @@ def get_onboarding(session: Session, org_id: str, read: Snapshot | None = None) 
 
 class SampleDataSummary(BaseModel):
     present: bool
+    size: SampleSize | None = Field(description="The size it was generated with, while it is present.")
     generated_at: datetime | None
     expires_at: datetime | None
     expired: bool
@@ -275,11 +293,12 @@ class SampleDataSummary(BaseModel):
 
 
 def sample_data_summary(state: StateRecord, now: datetime) -> SampleDataSummary:
-    """Whether sample data is present and when it expires (the dates only while it is present)."""
+    """Whether sample data is present, its size and when it expires (those only while it is present)."""
     present = state.sample_data_generated
     expiry = state.sample_data_expiry if present else None
     return SampleDataSummary(
         present=present,
+        size=SampleSize(state.sample_data_size) if present and state.sample_data_size else None,
         generated_at=state.sample_data_generated_at if present else None,
         expires_at=expiry,
         expired=expiry is not None and expiry <= now,
@@ -289,6 +308,10 @@ def sample_data_summary(state: StateRecord, now: datetime) -> SampleDataSummary:
 
 class OnboardingStateView(BaseModel):
     organization_id: str
+    timezone: str | None = Field(
+        description="The organization's IANA time zone (wizard step 1; null before it): timestamps are "
+        "in UTC, local times are shown in this zone."
+    )
     wizard_current_step: int
     wizard_current_step_name: str
     wizard_current_step_title: str  # the step's name in the request's language (i18n)
@@ -312,6 +335,7 @@ def view(snapshot: Snapshot, state: StateRecord | None = None) -> OnboardingStat
     state = state or snapshot.state
     return OnboardingStateView(
         organization_id=state.organization_id,
+        timezone=timezone_name(state),
         wizard_current_step=state.wizard_current_step,
         wizard_current_step_name=WizardStep(state.wizard_current_step).step_name,
         wizard_current_step_title=i18n.text(

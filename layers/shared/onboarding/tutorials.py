@@ -16,7 +16,7 @@ tutorial counts as its first view.
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
-from typing import Any, Final, Literal, cast
+from typing import Annotated, Any, Final, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy import Insert, Integer, String, Table, bindparam, func, select
@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
-from onboarding.models import OnboardingTutorialCompletion, Organization
-from onboarding.validation import field_error
+from onboarding.models import OnboardingState, OnboardingTutorialCompletion
+from onboarding.state import not_started
+from onboarding.validation import WHOLE_NUMBER, field_error, rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,27 @@ CATALOG: Final[dict[str, Tutorial]] = {
     )
 }
 TUTORIAL_IDS: Final[tuple[str, ...]] = tuple(CATALOG)
+MOST_STEPS: Final = max(tutorial.total_steps for tutorial in CATALOG.values())
+STEPS_EXCEED_TOTAL = "steps_exceed_total"
+
+
+class UnknownTutorial(NotFound):
+    """No tutorial has this id."""
+
+    code = "unknown_tutorial"
+
+
+class TutorialAlreadyCompleted(Conflict):
+    """The tutorial is completed: view it again (a replay) before changing its progress or skipping it."""
+
+    code = "tutorial_already_completed"
+
+
+class TutorialAlreadySkipped(Conflict):
+    """The tutorial is skipped: view it again (a replay) before changing its progress or completing it."""
+
+    code = "tutorial_already_skipped"
+
 
 TutorialStatus = Literal["not_started", "in_progress", "completed", "skipped"]
 
@@ -80,10 +102,15 @@ class TutorialList(BaseModel):
 
 
 class TutorialProgressUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=rules(
+            {STEPS_EXCEED_TOTAL: "`steps_completed` is at most the tutorial's `total_steps` (3 to 6)."}
+        ),
+    )
 
     # Bounded per tutorial by `set_progress` (0..total_steps of that tutorial).
-    steps_completed: StrictInt = Field(ge=0)
+    steps_completed: Annotated[StrictInt, Field(ge=0, le=MOST_STEPS), WHOLE_NUMBER]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +142,19 @@ Action = Literal["view", "progress", "complete", "skip"]
 
 
 def list_tutorials(session: Session, org_id: str) -> TutorialList:
-    """All catalog tutorials in catalog order, with the org's status of each."""
-    table = OnboardingTutorialCompletion
+    """All catalog tutorials in catalog order, with the org's status of each; 404 before onboarding
+    has started, as every route but POST /v1/onboarding."""
+    table, started = OnboardingTutorialCompletion, OnboardingState
+    # From the state row (none: not started), its tutorial records joined: one statement either way.
     rows = session.execute(
-        select(table.tutorial_id, *(getattr(table, column) for column in _RECORD_COLUMNS)).where(
-            table.organization_id == org_id
-        )
+        select(table.tutorial_id, *(getattr(table, column) for column in _RECORD_COLUMNS))
+        .select_from(started)
+        .outerjoin(table, table.organization_id == started.organization_id)
+        .where(started.organization_id == org_id)
     ).all()
-    records = {row.tutorial_id: TutorialRecord(*row[1:]) for row in rows}
+    if not rows:
+        raise not_started(session, org_id)
+    records = {row.tutorial_id: TutorialRecord(*row[1:]) for row in rows if row.tutorial_id is not None}
     return TutorialList(
         tutorials=[_view(tutorial, records.get(tutorial.id)) for tutorial in CATALOG.values()]
     )
@@ -138,10 +170,10 @@ def record_view(session: Session, org_id: str, tutorial_id: str) -> TutorialView
 def set_progress(session: Session, org_id: str, tutorial_id: str, steps_completed: int) -> TutorialView:
     tutorial = _tutorial(tutorial_id)
     if steps_completed > tutorial.total_steps:
-        reason = f"Input should be less than or equal to {tutorial.total_steps}"
+        reason = f"must be at most {tutorial.total_steps}, the steps of {tutorial.id}"
         raise InvalidInput(
             f"{tutorial.id} has {tutorial.total_steps} steps.",
-            details=[field_error("body.steps_completed", reason, "less_than_equal")],
+            details=[field_error("body.steps_completed", reason, STEPS_EXCEED_TOTAL)],
         )
     return _change(session, org_id, tutorial, "progress", steps_completed=steps_completed)
 
@@ -180,13 +212,13 @@ def transition(
     current = _implicit_first_view(tutorial, record, now, metrics)
     if action == "progress":
         if current.finished:
-            raise Conflict(_finished_message(current, "change its progress"))
+            raise _finished(current, "change its progress")
         return replace(current, steps_completed=steps_completed), metrics
     if action == "complete":
         if current.completed:
             return current, metrics  # idempotent
         if current.skipped:
-            raise Conflict(_finished_message(current, "complete it"))
+            raise _finished(current, "complete it")
         started = current.last_viewed_at or now
         duration = max(0, int((now - started).total_seconds()))
         metrics.append(
@@ -197,7 +229,7 @@ def transition(
     if current.skipped:
         return current, metrics  # idempotent
     if current.completed:
-        raise Conflict(_finished_message(current, "skip it"))
+        raise _finished(current, "skip it")
     skipped = {"tutorial_id": tutorial.id, "step_reached": current.steps_completed}
     metrics.append((MetricEventType.TUTORIAL_SKIPPED, skipped))
     return replace(current, skipped=True, skipped_at=now), metrics
@@ -231,9 +263,12 @@ def _implicit_first_view(
     return _viewed(tutorial, record, now, metrics) if record.last_viewed_at is None else record
 
 
-def _finished_message(record: TutorialRecord, action: str) -> str:
-    state = "completed" if record.completed else "skipped"
-    return f"The tutorial is {state}; view it again to replay it before you {action}."
+def _finished(record: TutorialRecord, action: str) -> Conflict:
+    if record.completed:
+        return TutorialAlreadyCompleted(
+            f"The tutorial is completed; view it again to replay it before you {action}."
+        )
+    return TutorialAlreadySkipped(f"The tutorial is skipped; view it again to replay it before you {action}.")
 
 
 # --- Statements ---
@@ -243,16 +278,19 @@ def _tutorial(tutorial_id: str) -> Tutorial:
     tutorial = CATALOG.get(tutorial_id)
     if tutorial is None:
         reason = f"expected one of {', '.join(TUTORIAL_IDS)}"
-        raise NotFound("No tutorial has this id.", details=[field_error("path.tutorial_id", reason, "enum")])
+        raise UnknownTutorial(
+            "No tutorial has this id.", details=[field_error("path.tutorial_id", reason, "enum")]
+        )
     return tutorial
 
 
 def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[TutorialRecord, datetime]:
-    """The org's record of `tutorial`, created if missing, row-locked until the transaction ends."""
+    """The org's record of `tutorial`, created if missing, row-locked until the transaction ends; 404
+    before onboarding has started (no record is created then)."""
     params = {"org_id": org_id, "tutorial_id": tutorial.id, "total_steps": tutorial.total_steps}
     row = session.execute(_lock_statement(), params).one_or_none()
     if row is None:
-        raise NotFound("The organization does not exist.")
+        raise not_started(session, org_id)
     return TutorialRecord(*row[:-1]), row[-1]
 
 
@@ -265,10 +303,10 @@ def _lock_statement() -> Insert:
         .from_select(
             ["organization_id", "tutorial_id", "total_steps"],
             select(
-                Organization.id,
+                OnboardingState.organization_id,
                 bindparam("tutorial_id", type_=String),
                 bindparam("total_steps", type_=Integer),
-            ).where(Organization.id == bindparam("org_id", type_=String)),
+            ).where(OnboardingState.organization_id == bindparam("org_id", type_=String)),
         )
         # A no-op update: on conflict it locks the existing row and RETURNING gives its latest version.
         .on_conflict_do_update(constraint="uq_org_tutorial", set_={"total_steps": table.c.total_steps})

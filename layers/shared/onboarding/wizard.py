@@ -19,20 +19,21 @@ from typing import Annotated, Any, Literal, Self, overload
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
+from pydantic.networks import validate_email
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Insert
 from sqlalchemy.orm import Session
 
-from onboarding import checklist, drafts, outbox, state, wizard_rows
+from onboarding import checklist, drafts, outbox, sample_data, state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.domain_events import OnboardingCompleted, OnboardingSkipped, VolunteersInvited
 from onboarding.errors import Conflict, NotFound
@@ -42,10 +43,13 @@ from onboarding.state import OnboardingStateView, StateRecord, WizardStep
 from onboarding.validation import (
     MULTI_LINE,
     SINGLE_LINE,
+    WHOLE_NUMBER,
+    LocalOrTimestamp,
     field_error,
     invalid_input,
     invalid_input_from_details,
-    iso_text,
+    rules,
+    utc_text,
 )
 
 # An event planned further ahead than this is almost certainly a typo in the year.
@@ -61,15 +65,37 @@ TutorialId = Literal[
 ]
 
 
+class UnknownWizardStep(NotFound):
+    """No wizard step has this number or name (1-5, or organization_profile ... tutorial_intro)."""
+
+    code = "unknown_wizard_step"
+
+
 class StepOutOfSequence(Conflict):
+    """The step is ahead of the wizard's current step: the steps are filled in order."""
+
     code = "wizard_step_out_of_sequence"
 
 
 class WizardAlreadyCompleted(Conflict):
+    """The wizard is already completed: there is nothing to skip."""
+
     code = "wizard_already_completed"
 
 
+# Rules of the step bodies that no JSON schema states: their 422 detail `type` and what they say.
+STEP_BODY_MISMATCH = "step_body_mismatch"
+STEP_RULES = {
+    STEP_BODY_MISMATCH: "The body must hold the fields of the step in the path (a step-1 body is "
+    "refused on step 5), whatever other step it would fit.",
+    "wizard_data_too_large": "All five steps' answers together take at most 10 KiB as compact JSON.",
+}
+
+
 class StepAlreadyCompleted(Conflict):
+    """The step is completed: a draft (`completed: false`) is only for the step the wizard is at; save
+    the step with all its fields to change it."""
+
     code = "wizard_step_already_completed"
 
 
@@ -78,8 +104,19 @@ class StepAlreadyCompleted(Conflict):
 
 def _iana_timezone(value: str) -> str:
     if value not in state.iana_zones():
-        raise ValueError("must be an IANA time zone name, for example America/Toronto")
+        raise PydanticCustomError(
+            "unknown_timezone", "must be an IANA time zone name, for example America/Toronto"
+        )
     return value
+
+
+def _email_address(value: str) -> str:
+    # email-validator's rules (syntax, length, domains that cannot receive mail) beyond `format: email`,
+    # as pydantic's EmailStr applies them; "Ana Ruiz <ana@example.org>" is read as the bare address.
+    try:
+        return validate_email(value)[1]
+    except PydanticCustomError as error:
+        raise PydanticCustomError("invalid_email", "{why}", {"why": str(error)}) from None
 
 
 def _unique_case_insensitive[T: str](values: list[T]) -> list[T]:
@@ -93,7 +130,9 @@ def _unique_case_insensitive[T: str](values: list[T]) -> list[T]:
 
 
 def _line(min_length: int, max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+    # No trimming: text with whitespace at either end is refused (SINGLE_LINE, MULTI_LINE), so the
+    # lengths in the schema are the lengths stored.
+    return StringConstraints(min_length=min_length, max_length=max_length)
 
 
 class _StepPayload(BaseModel):
@@ -104,22 +143,45 @@ class _StepPayload(BaseModel):
 
 
 class OrganizationProfile(_StepPayload):
+    model_config = ConfigDict(
+        json_schema_extra=rules({"unknown_timezone": "`timezone` is a name in the IANA time zone database."})
+    )
+
     organization_name: Annotated[str, _line(3, 100), SINGLE_LINE]
     location: Annotated[str, _line(10, 500), MULTI_LINE]
-    timezone: Annotated[str, _line(1, 64), AfterValidator(_iana_timezone)]
+    timezone: Annotated[
+        str,
+        _line(1, 64),
+        AfterValidator(_iana_timezone),
+        Field(description="An IANA time zone name", examples=["America/Toronto", "Europe/Lisbon"]),
+    ]
     organization_type: Annotated[str, _line(2, 50), SINGLE_LINE] | None = None
-    volunteer_count_estimate: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    volunteer_count_estimate: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE_NUMBER] | None = None
 
 
 RoleName = Annotated[str, _line(1, 100), SINGLE_LINE]
-RoleCount = Annotated[StrictInt, Field(gt=0, le=1000)]
+RoleCount = Annotated[StrictInt, Field(gt=0, le=1000), WHOLE_NUMBER]
 
 
 class FirstEvent(_StepPayload):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            {
+                "datetime_not_in_future": "`event_datetime` is in the future.",
+                "datetime_too_far_ahead": "`event_datetime` is at most 5 years from now.",
+            }
+        )
+    )
+
     event_title: Annotated[str, _line(3, 200), SINGLE_LINE]
-    # ISO 8601; without an offset it is read in the organization's time zone (step 1).
-    event_datetime: Annotated[datetime, BeforeValidator(iso_text)]
-    event_duration_minutes: Annotated[StrictInt, Field(ge=15, le=480)]
+    event_datetime: Annotated[
+        LocalOrTimestamp,
+        Field(
+            description="ISO 8601; without an offset it is read in the organization's time zone (step 1). "
+            "Stored and answered in UTC (`Z`)."
+        ),
+    ]
+    event_duration_minutes: Annotated[StrictInt, Field(ge=15, le=480), WHOLE_NUMBER]
     role_requirements: Annotated[dict[RoleName, RoleCount], Field(min_length=1, max_length=50)]
     location: Annotated[str, _line(1, 500), MULTI_LINE] | None = None
     description: Annotated[str, _line(0, 1000), MULTI_LINE] | None = None
@@ -129,19 +191,40 @@ class FirstTeam(_StepPayload):
     team_name: Annotated[str, _line(3, 100), SINGLE_LINE]
     team_role: Annotated[str, _line(3, 100), SINGLE_LINE]
     description: Annotated[str, _line(0, 500), MULTI_LINE] | None = None
-    size_estimate: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
+    size_estimate: Annotated[StrictInt, Field(ge=0, le=100_000), WHOLE_NUMBER] | None = None
+
+
+EmailAddress = Annotated[
+    str,
+    AfterValidator(_email_address),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+]
 
 
 class InviteVolunteers(_StepPayload):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            {"invalid_email": "Each address passes email-validator's checks (no domain that cannot exist)."}
+        )
+    )
+
     # Repeated addresses (ignoring case) are kept once.
     emails: Annotated[
-        list[EmailStr], Field(min_length=1, max_length=50), AfterValidator(_unique_case_insensitive)
+        list[EmailAddress], Field(min_length=1, max_length=50), AfterValidator(_unique_case_insensitive)
     ]
     message: Annotated[str, _line(0, 500), MULTI_LINE] | None = None
     send_immediately: StrictBool = False
 
 
 class TutorialIntro(_StepPayload):
+    # Skipping the tutorials shows none of them (stated in the schema as well).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"skip_tutorials": {"const": True}}, "required": ["skip_tutorials"]},
+            "then": {"properties": {"tutorials_to_show": {"maxItems": 0}}},
+        }
+    )
+
     tutorials_to_show: Annotated[
         list[TutorialId], Field(max_length=5), AfterValidator(_unique_case_insensitive)
     ] = []
@@ -171,9 +254,18 @@ DRAFTS: dict[WizardStep, type[BaseModel]] = {
 
 
 class OnboardingOverview(OnboardingStateView):
-    """GET /v1/onboarding: the state plus the live checklist summary (write routes answer the state)."""
+    """GET /v1/onboarding: the state with the sample-data status (its rows counted, as the sample-data
+    route answers it) and the live checklist summary. Write routes answer the state."""
 
+    sample_data: sample_data.SampleDataStatus
     checklist: checklist.ChecklistProgress
+
+
+# What GET /v1/onboarding reads in its one statement: the checklist's (every counter, the tasks) and
+# the sample rows per kind.
+OVERVIEW = state.Reading(
+    counters=checklist.READING.counters, extra=(*checklist.READING.extra, *sample_data.COUNTS)
+)
 
 
 class PreferencesRequest(BaseModel):
@@ -187,11 +279,15 @@ class PreferencesRequest(BaseModel):
 
 def get_overview(session: Session, org_id: str) -> OnboardingOverview:
     """The full state for GET /v1/onboarding, from one statement: the state, every counter (the
-    milestones' among them) and the checklist's tasks. A feature unlock or a first checklist
+    milestones' among them), the checklist's tasks and the sample rows. A feature unlock or a first checklist
     completion found there is stored, as the state route and the checklist route store them."""
-    read = state.load(session, org_id, checklist.READING)
+    read = state.load(session, org_id, OVERVIEW)
     view = state.get_onboarding(session, org_id, read)
-    return OnboardingOverview(**dict(view), checklist=checklist.checklist_summary(session, org_id, read))
+    status = sample_data.SampleDataStatus(**dict(view.sample_data), counts=sample_data.counts_of(read))
+    return OnboardingOverview(
+        **{**dict(view), "sample_data": status},
+        checklist=checklist.checklist_summary(session, org_id, read),
+    )
 
 
 def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]) -> OnboardingStateView:
@@ -212,12 +308,13 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
     if previous.get("completed") is not True:
         previous = {}  # a draft leaves nothing to keep
     rows = _rows(session, org_id, payload, values=values, previous=previous, now=now)
+    # Timestamps as the API writes them everywhere: RFC 3339 in UTC with `Z`.
     record = {
         **values,
         **rows.remembered,
         "completed": True,
-        "completed_at": previous.get("completed_at", now.isoformat()),
-        "updated_at": now.isoformat(),
+        "completed_at": previous.get("completed_at", utc_text(now)),
+        "updated_at": utc_text(now),
     }
     # Coming back to the wizard after skipping it resumes it (the skip stays in the metrics).
     after = replace(
@@ -284,7 +381,7 @@ def save_draft(session: Session, org_id: str, step: WizardStep, draft: BaseModel
     record = {
         **draft.model_dump(mode="json", exclude_unset=True, exclude={"completed"}),
         "completed": False,
-        "updated_at": now.isoformat(),
+        "updated_at": utc_text(now),
     }
     after = replace(
         before,
@@ -404,7 +501,7 @@ def parse_step(step_ref: str) -> WizardStep:
         if step_ref in (str(step.value), step.step_name):
             return step
     names = ", ".join(step.step_name for step in WizardStep)
-    raise NotFound(f"There is no wizard step {step_ref[:40]!r}; use 1-5 or one of: {names}.")
+    raise UnknownWizardStep(f"There is no wizard step {step_ref[:40]!r}; use 1-5 or one of: {names}.")
 
 
 @overload
@@ -416,12 +513,30 @@ def validate_step_payload(step: WizardStep, body: dict[str, Any], *, draft: Lite
 
 
 def validate_step_payload(step: WizardStep, body: dict[str, Any], *, draft: bool = False) -> BaseModel:
-    """The step's answers, validated in full, or as a draft (`DRAFTS`)."""
+    """The step's answers, validated in full, or as a draft (`DRAFTS`); a body that fits another step
+    instead is named as such."""
     model = DRAFTS[step] if draft else STEP_PAYLOADS[step]
     try:
         return model.model_validate(body)
     except ValidationError as error:
-        raise invalid_input(error) from error
+        refusal = invalid_input(error)
+    fits = [other for other in WizardStep if other != step and _fits(other, body)]
+    if fits:
+        other = fits[-1]
+        reason = (
+            f"this is the body of step {other.value} ({other.step_name}), not of step {step.value} "
+            f"({step.step_name}) named in the path"
+        )
+        refusal.details.insert(0, field_error("body", reason, STEP_BODY_MISMATCH))
+    raise refusal
+
+
+def _fits(step: WizardStep, body: dict[str, Any]) -> bool:
+    try:
+        STEP_PAYLOADS[step].model_validate(body)
+    except ValidationError:
+        return False
+    return True
 
 
 # --- Internals ---
@@ -436,15 +551,16 @@ def _stored_values(
         if starts.tzinfo is None:
             starts = starts.replace(tzinfo=state.organization_timezone(current))
         if starts <= now:
-            raise _invalid_datetime("must be in the future")
+            raise _invalid_datetime("must be in the future", "datetime_not_in_future")
         if starts > now + MAX_EVENT_LEAD_TIME:
-            raise _invalid_datetime("must be within 5 years from now")
-        values["event_datetime"] = starts.isoformat()
+            raise _invalid_datetime("must be within 5 years from now", "datetime_too_far_ahead")
+        # The instant, in UTC: the organization's time zone is its own field (step 1, `timezone`).
+        values["event_datetime"] = utc_text(starts)
     return values
 
 
-def _invalid_datetime(reason: str) -> Exception:
-    return invalid_input_from_details([field_error("body.event_datetime", reason)])
+def _invalid_datetime(reason: str, rule: str) -> Exception:
+    return invalid_input_from_details([field_error("body.event_datetime", reason, rule)])
 
 
 def _seconds_on_step(step: WizardStep, current: StateRecord, now: datetime) -> int:
