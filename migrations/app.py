@@ -16,7 +16,7 @@ rights (`onboarding.metric_partitions`):
 - `{"action": "maintain_metric_partitions", "time": "<scheduled time>"}`, nightly on its own
   schedule: the next months' partitions of onboarding_metric, the default partition emptied into
   its months, partitions older than 12 months moved to the archive. Answers its report.
-- `{"action": "prepare_metric_partitioning"}`, once, before deploying migration 0006 onto a large
+- `{"action": "prepare_metric_partitioning"}`, once, before deploying migration 0008 onto a large
   onboarding_metric: builds online what lets that upgrade lock the table for milliseconds only.
 """
 

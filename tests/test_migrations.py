@@ -128,7 +128,7 @@ def test_the_checklist_count_migration_backfills_every_organization_and_downgrad
     run(scratch_engine, "upgrade", "head")
 
 
-# --- 0006: onboarding_metric partitioned by month, on a populated table ---
+# --- 0008: onboarding_metric partitioned by month, on a populated table ---
 
 CLIENT_EVENT = uuid.UUID("6f1c9a1e-1d2b-4c3d-8e4f-5a6b7c8d9e0f")
 FILL_METRICS = """
