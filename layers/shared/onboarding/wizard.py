@@ -316,14 +316,7 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
         "completed_at": previous.get("completed_at", utc_text(now)),
         "updated_at": utc_text(now),
     }
-    # Coming back to the wizard after skipping it resumes it (the skip stays in the metrics).
-    after = replace(
-        before,
-        wizard_step_data=_bounded({**before.wizard_step_data, step.data_key: record}),
-        skipped=False,
-        skipped_at=None,
-        updated_at=now,
-    )
+    after = _with_step_record(before, step, record, now)
     metrics: list[MetricRecord] = []
     if first_time:
         metrics.append(
@@ -383,16 +376,24 @@ def save_draft(session: Session, org_id: str, step: WizardStep, draft: BaseModel
         "completed": False,
         "updated_at": utc_text(now),
     }
-    after = replace(
+    after = _with_step_record(before, step, record, now)
+    after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
+    state.save(session, before, after, unlocks)
+    return state.view(snapshot, after)
+
+
+def _with_step_record(
+    before: StateRecord, step: WizardStep, record: dict[str, Any], now: datetime
+) -> StateRecord:
+    """The state with the step's record stored. Any save, draft or completed, resumes a skipped wizard
+    (the skip stays in the metrics)."""
+    return replace(
         before,
         wizard_step_data=_bounded({**before.wizard_step_data, step.data_key: record}),
         skipped=False,
         skipped_at=None,
         updated_at=now,
     )
-    after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
-    state.save(session, before, after, unlocks)
-    return state.view(snapshot, after)
 
 
 def _check_sequence(step: WizardStep, before: StateRecord) -> None:
