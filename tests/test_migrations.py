@@ -258,6 +258,103 @@ def test_downgrade_puts_every_row_back_including_the_archive_then_upgrade_again(
     assert metric_partitions.LEGACY in partition_bounds(scratch_engine)
 
 
+ROW_DIGEST = "SELECT md5(string_agg(m::text, ',' ORDER BY m.id)) FROM ({rows}) AS m {where}"
+EVERY_METRIC = (
+    "SELECT * FROM onboarding_metric UNION ALL SELECT * FROM onboarding_metric_archive"
+    " UNION ALL SELECT * FROM {detached}"
+)
+
+
+def metric_schema(engine: Engine) -> list[str]:
+    """onboarding_metric's columns, constraints and indexes, as PostgreSQL describes them."""
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                text(
+                    "SELECT 'column ' || attname || ' ' || format_type(atttypid, atttypmod) || ' '"
+                    "       || attnotnull || ' ' || coalesce(pg_get_expr(adbin, adrelid), '')"
+                    " FROM pg_attribute LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum"
+                    " WHERE attrelid = 'onboarding_metric'::regclass AND attnum > 0 AND NOT attisdropped"
+                    " UNION ALL SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid)"
+                    " FROM pg_constraint WHERE conrelid = 'onboarding_metric'::regclass"
+                    " AND contype <> 'n'"  # PostgreSQL 18's NOT NULL entries: attnotnull above
+                    " UNION ALL SELECT 'index ' || pg_get_indexdef(indexrelid) FROM pg_index"
+                    " WHERE indrelid = 'onboarding_metric'::regclass ORDER BY 1"
+                )
+            ).scalars()
+        )
+
+
+def test_downgrade_is_set_based_keeps_every_row_and_the_oldest_copy_of_a_client_event(
+    scratch_engine: Engine,
+) -> None:
+    run(scratch_engine, "upgrade", "0007_checklist_count")
+    plain_schema = metric_schema(scratch_engine)
+    run(scratch_engine, "upgrade", "head")
+    fill_metrics(scratch_engine)  # 300 rows over two years, one with CLIENT_EVENT (a day ago)
+    other_event = uuid.uuid4()
+    now = datetime.now(UTC)
+    with scratch_engine.begin() as connection:
+        # A resend of CLIENT_EVENT stored twice more by concurrent batches, in two other months; another
+        # event stored once in the archive and again in a live month.
+        copies = [
+            ("metric_x_older", CLIENT_EVENT, now - timedelta(days=45), "onboarding_metric"),
+            ("metric_x_newer", CLIENT_EVENT, now, "onboarding_metric"),
+            ("metric_y_archived", other_event, now - timedelta(days=430), "onboarding_metric_archive"),
+            ("metric_y_live", other_event, now - timedelta(days=3), "onboarding_metric"),
+        ]
+        for metric_id, event, at, table in copies:
+            connection.execute(
+                text(
+                    f"INSERT INTO {table} (id, organization_id, event_type, client_event_id, timestamp)"
+                    " VALUES (:id, 'org_a', 'view_reports', :event, :at)"
+                ),
+                {"id": metric_id, "event": str(event), "at": at},
+            )
+        # A month a stopped maintenance run detached and did not archive yet.
+        detached_month = month_start(now, -5)
+        metric_partitions.create_month_partition(connection, detached_month)
+        detached = metric_partitions.partition_name(detached_month)
+        metric_partitions._detach(connection, detached)
+        first_x = connection.execute(
+            text("SELECT id FROM onboarding_metric WHERE client_event_id = :e AND id NOT LIKE 'metric_x_%'"),
+            {"e": str(CLIENT_EVENT)},
+        ).scalar_one()
+        in_detached = int(connection.execute(text(f"SELECT count(*) FROM {detached}")).scalar_one())
+        dropped = ("metric_x_newer", first_x, "metric_y_live")  # every copy but the oldest
+        kept_digest = connection.execute(
+            text(
+                ROW_DIGEST.format(rows=EVERY_METRIC.format(detached=detached), where="WHERE m.id <> ALL(:d)")
+            ),
+            {"d": list(dropped)},
+        ).scalar_one()
+    assert in_detached > 0
+    total = (
+        metric_count(scratch_engine) + metric_count(scratch_engine, "onboarding_metric_archive") + in_detached
+    )
+    assert total == 304
+
+    run(scratch_engine, "downgrade", "0007_checklist_count")
+    assert metric_schema(scratch_engine) == plain_schema  # the plain table of 0002/0004, as it was
+    assert not {"onboarding_metric_archive", detached} & tables(scratch_engine)
+    assert metric_count(scratch_engine) == 301
+    with scratch_engine.connect() as connection:
+        kept: dict[uuid.UUID, str] = dict(
+            connection.execute(
+                text("SELECT client_event_id, id FROM onboarding_metric WHERE client_event_id IS NOT NULL")
+            ).all()
+        )
+        digest = connection.execute(
+            text(ROW_DIGEST.format(rows="SELECT * FROM onboarding_metric", where=""))
+        ).scalar_one()
+    assert kept == {CLIENT_EVENT: "metric_x_older", other_event: "metric_y_archived"}
+    assert digest == kept_digest  # every other row back, every column as it was
+
+    run(scratch_engine, "upgrade", "head")
+    assert metric_count(scratch_engine) == 301
+    assert metric_count(scratch_engine, metric_partitions.LEGACY) == 301
+
+
 # --- 0010: the sample data's size stored, step data timestamps in UTC ---
 
 

@@ -21,7 +21,7 @@ Two ways through, chosen by what the table holds:
   legacy partition is archived whole once its newest possible row is 12 months old.
 
 Downgrade: back to one plain table, every row of the partitions and of the archive copied into it
-(the whole table is locked for the copy).
+by one INSERT ... SELECT, its keys and indexes built after the copy (the whole table is locked for it).
 
 Revision ID: 0008_metric_partitions
 Revises: 0007_checklist_count
@@ -49,6 +49,8 @@ METRIC_ID = "('metric_'::text || replace((gen_random_uuid())::text, '-'::text, '
 LEGACY = "onboarding_metric_legacy"
 DEFAULT = "onboarding_metric_default"
 ARCHIVE = "onboarding_metric_archive"
+# The comment the maintenance puts on a partition it detached and has not yet archived (frozen here).
+DETACHED_COMMENT = "onboarding_metric partition detached for onboarding_metric_archive"
 # What `prepare_metric_partitioning` builds online (onboarding.metric_partitions; names frozen here).
 LEGACY_PRIMARY_KEY = "onboarding_metric_legacy_pkey"
 LEGACY_CLIENT_EVENT_KEY = "onboarding_metric_legacy_client_event_key"
@@ -294,6 +296,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back to one plain table, set-based: the rows copied by one INSERT ... SELECT into a table with
+    no index yet, then its keys and indexes built once each (a sort each, not an index insert per row)
+    and the foreign key validated by one join (not a lookup per row)."""
     op.rename_table("onboarding_metric", "onboarding_metric_partitioned")
     op.execute(
         "ALTER TABLE onboarding_metric_partitioned RENAME CONSTRAINT pk_onboarding_metric TO pk_onboarding_metric_partitioned"
@@ -304,28 +309,59 @@ def downgrade() -> None:
     for name, _columns in INDEXES:
         op.execute(f"ALTER INDEX {name} RENAME TO {name}_partitioned")
 
-    # The table of 0002 and 0004, with the names they gave its constraints.
+    # The table of 0002 and 0004, with the names they gave its constraints: checks now, keys after the copy.
     op.create_table(
         "onboarding_metric",
         *_metric_columns(),
-        sa.PrimaryKeyConstraint("id", name="pk_onboarding_metric"),
-        sa.UniqueConstraint("organization_id", "client_event_id", name="uq_metric_org_client_event"),
-        _org_fk("onboarding_metric"),
         *(
             sa.CheckConstraint(check, name=op.f(old))
             for (check, _name), (old, _new) in zip(CHECKS, CHECK_NAMES, strict=True)
         ),
     )
+    every_column = ", ".join(f'"{column.name}"' for column in _metric_columns())
+    # Partitions the maintenance detached and had not yet moved to the archive (a stopped run) hold rows
+    # too: they come back with the rest.
+    detached = (
+        op.get_bind()
+        .scalars(
+            sa.text(
+                "SELECT quote_ident(relname) FROM pg_class"
+                " WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace"
+                " AND obj_description(oid, 'pg_class') = :comment ORDER BY relname"
+            ),
+            {"comment": DETACHED_COMMENT},
+        )
+        .all()
+    )
+    sources = [ARCHIVE, "onboarding_metric_partitioned", *detached]
+    every_row = " UNION ALL ".join(f"SELECT {every_column} FROM {source}" for source in sources)  # noqa: S608
+    # Where two rows share a client event id (a resend with another timestamp stored by two concurrent
+    # batches, possibly in two months), the oldest stays, as the plain table's unique key would have had
+    # it; rows without a client event id (service-emitted) all stay.
+    op.execute(
+        f"WITH every_row AS MATERIALIZED ({every_row})"  # noqa: S608 (the column and table names above)
+        f" INSERT INTO onboarding_metric ({every_column})"
+        f" SELECT {every_column} FROM every_row WHERE client_event_id IS NULL"
+        " UNION ALL"
+        f" SELECT {every_column} FROM (SELECT DISTINCT ON (organization_id, client_event_id) {every_column}"
+        "  FROM every_row WHERE client_event_id IS NOT NULL"
+        '  ORDER BY organization_id, client_event_id, "timestamp", id) AS first_copy'
+    )
+    op.create_primary_key("pk_onboarding_metric", "onboarding_metric", ["id"])
+    op.create_unique_constraint(
+        "uq_metric_org_client_event", "onboarding_metric", ["organization_id", "client_event_id"]
+    )
+    op.create_foreign_key(
+        "fk_onboarding_metric_organization_id_organizations",
+        "onboarding_metric",
+        "organizations",
+        ["organization_id"],
+        ["id"],
+        ondelete="CASCADE",
+    )
     for name, columns in INDEXES:
         op.create_index(name, "onboarding_metric", columns)
-    every_column = ", ".join(f'"{column.name}"' for column in _metric_columns())
-    # Oldest first: where two rows share a client event id (a resend with another timestamp stored
-    # concurrently), the first one stays, as the plain table's unique key would have had it.
-    op.execute(
-        f"INSERT INTO onboarding_metric ({every_column})"  # noqa: S608 (the column names above)
-        f" SELECT {every_column} FROM (SELECT {every_column} FROM {ARCHIVE}"
-        f" UNION ALL SELECT {every_column} FROM onboarding_metric_partitioned) AS every_row"
-        ' ORDER BY "timestamp", id ON CONFLICT DO NOTHING'
-    )
     op.drop_table(ARCHIVE)
     op.execute("DROP TABLE onboarding_metric_partitioned")  # and its partitions
+    for name in detached:
+        op.execute(f"DROP TABLE {name}")
