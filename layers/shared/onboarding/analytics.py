@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Numeric,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     SQLColumnExpression,
     String,
     and_,
+    case,
     cast,
     column,
     exists,
@@ -406,7 +408,12 @@ def _funnel_groups(
         metric.timestamp >= cutoff,
         metric.timestamp <= func.now() + MAX_CLOCK_SKEW,
     )
-    idle = and_(state.updated_at < cutoff, not_(recent_metric))
+    # Idle matters only at the step an organization is at (not done) and not skipped: the others are
+    # never looked up (and fall in fewer groups below).
+    idle = case(
+        (or_(state.wizard_completed, state.skipped), false()),
+        else_=and_(state.updated_at < cutoff, not_(recent_metric)),
+    )
     per_org = (
         select(
             variant.label("variant"),
@@ -418,28 +425,45 @@ def _funnel_groups(
         .where(_within(state.started_at, span))
         .subquery("per_org")
     )
+    # The organizations counted per (variant, step, done, skipped, idle) first: one pass over the
+    # states into at most 5 x 2 x 2 x 2 groups per variant, then each step's figures summed from those
+    # groups (not from every organization once per step).
+    kinds = (
+        select(
+            per_org.c.variant,
+            per_org.c.at,
+            per_org.c.done,
+            per_org.c.skipped,
+            per_org.c.idle,
+            func.count().label("organizations"),
+        )
+        .group_by(per_org.c.variant, per_org.c.at, per_org.c.done, per_org.c.skipped, per_org.c.idle)
+        .cte("kinds")
+    )
     org_step = (
         func.generate_series(1, WIZARD_STEPS).table_valued(column("step", Integer)).render_derived("org_step")
     )
-    here = and_(not_(per_org.c.done), per_org.c.at == org_step.c.step)
+    here = and_(not_(kinds.c.done), kinds.c.at == org_step.c.step)
+
+    def total(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return cast(func.sum(kinds.c.organizations).filter(condition), BigInteger)
+
     by_step = (
         select(
-            per_org.c.variant,
+            kinds.c.variant,
             org_step.c.step,
-            func.count().filter(or_(per_org.c.done, per_org.c.at >= org_step.c.step)).label("reached"),
-            func.count().filter(or_(per_org.c.done, per_org.c.at > org_step.c.step)).label("completed"),
-            func.count().filter(and_(here, per_org.c.skipped)).label("dropped_skipped"),
-            func.count()
-            .filter(and_(here, not_(per_org.c.skipped), per_org.c.idle))
-            .label("dropped_inactive"),
+            total(or_(kinds.c.done, kinds.c.at >= org_step.c.step)).label("reached"),
+            total(or_(kinds.c.done, kinds.c.at > org_step.c.step)).label("completed"),
+            total(and_(here, kinds.c.skipped)).label("dropped_skipped"),
+            total(and_(here, not_(kinds.c.skipped), kinds.c.idle)).label("dropped_inactive"),
         )
-        .select_from(per_org.join(org_step, true()))
-        .group_by(per_org.c.variant, org_step.c.step)
+        .select_from(kinds.join(org_step, true()))
+        .group_by(kinds.c.variant, org_step.c.step)
         .subquery("by_step")
     )
     organizations = (
-        select(per_org.c.variant, func.count().label("organizations"))
-        .group_by(per_org.c.variant)
+        select(kinds.c.variant, total(true()).label("organizations"))
+        .group_by(kinds.c.variant)
         .subquery("orgs")
     )
     # Grouped from a subquery: the variant expression's bound key would not match in a GROUP BY.
