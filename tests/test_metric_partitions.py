@@ -49,8 +49,8 @@ def database(server_url: str, template: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def maintain(engine: Engine, now: datetime, limits: Limits = LIMITS) -> MaintenanceReport:
-    return metric_partitions.maintain(engine, now, limits)
+def maintain(engine: Engine, now: datetime, limits: Limits = LIMITS, **options: int) -> MaintenanceReport:
+    return metric_partitions.maintain(engine, now, limits, **options)
 
 
 def add_metric(connection: Connection, at: datetime, org_id: str = "org_a") -> str:
@@ -176,12 +176,81 @@ def test_a_run_stopped_after_detaching_a_partition_is_finished_by_the_next(datab
     last_month = partition_name(month_start(THIS_MONTH, -1))
     with database.begin() as connection:
         add_metric(connection, month_start(THIS_MONTH, -1))
-        # What the first of the archive's two transactions leaves behind.
+        # What a stopped run of the earlier version (detach, then copy) left behind.
         connection.execute(text(f"ALTER TABLE onboarding_metric DETACH PARTITION {last_month}"))
         connection.execute(text(f"COMMENT ON TABLE {last_month} IS '{metric_partitions.DETACHED_COMMENT}'"))
     report = maintain(database, THIS_MONTH + timedelta(days=1))
     assert report.partitions_archived == [last_month]
     assert count(database, metric_partitions.ARCHIVE) == 1
+
+
+def every_metric_id(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(
+                text(
+                    "SELECT id FROM onboarding_metric UNION ALL SELECT id FROM onboarding_metric_archive"
+                    " ORDER BY 1"
+                )
+            )
+        )
+
+
+def test_a_partition_is_archived_in_bounded_batches(database: Engine) -> None:
+    last_month = month_start(THIS_MONTH, -1)
+    with database.begin() as connection:
+        for day in range(7):
+            add_metric(connection, last_month + timedelta(days=day))
+    ids = every_metric_id(database)
+    report = maintain(database, month_start(THIS_MONTH, 12) + timedelta(days=1), archive_batch_rows=3)
+    assert report.partitions_archived == [partition_name(last_month)]
+    assert (report.rows_archived, report.archive_batches) == (7, 3)  # 3 + 3 + 1
+    assert count(database, metric_partitions.ARCHIVE) == 7
+    assert every_metric_id(database) == ids
+
+
+def test_a_run_stopped_between_batches_leaves_every_row_somewhere_and_the_next_run_carries_on(
+    database: Engine,
+) -> None:
+    last_month = month_start(THIS_MONTH, -1)
+    with database.begin() as connection:
+        for day in range(7):
+            add_metric(connection, last_month + timedelta(days=day))
+    ids = every_metric_id(database)
+    later = month_start(THIS_MONTH, 12) + timedelta(days=1)
+    # The time budget runs out once the first batch is in the archive.
+    out_after_one_batch = Limits(
+        lock_timeout_ms=2000,
+        statement_timeout_ms=60_000,
+        remaining_ms=lambda: 0 if count(database, metric_partitions.ARCHIVE) else 10**9,
+        reserve_ms=1,
+    )
+    stopped = maintain(database, later, out_after_one_batch, archive_batch_rows=3)
+    assert stopped.stopped_early and stopped.partitions_archived == []
+    assert (stopped.rows_archived, stopped.archive_batches) == (3, 1)
+    # Still attached, partly moved: every row is in the partition or in the archive, exactly once.
+    assert partition_name(last_month) in partition_names(database)
+    assert count(database, partition_name(last_month)) == 7 - stopped.rows_archived
+    assert every_metric_id(database) == ids
+    finished = maintain(database, later, archive_batch_rows=3)
+    assert finished.partitions_archived == [partition_name(last_month)]
+    assert stopped.rows_archived + finished.rows_archived == 7
+    assert count(database, metric_partitions.ARCHIVE) == 7 and every_metric_id(database) == ids
+
+
+def test_two_runs_at_once_with_small_batches_move_every_row_exactly_once(database: Engine) -> None:
+    with database.begin() as connection:
+        for day in range(20):
+            add_metric(connection, month_start(THIS_MONTH, -1) + timedelta(days=day % 28, hours=day))
+    ids = every_metric_id(database)
+    later = month_start(THIS_MONTH, 12) + timedelta(days=1)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: maintain(database, later, archive_batch_rows=4), range(2)))
+    assert [name for report in reports for name in report.partitions_archived] == [
+        partition_name(month_start(THIS_MONTH, -1))
+    ]
+    assert sum(report.rows_archived for report in reports) == 20
+    assert count(database, metric_partitions.ARCHIVE) == 20 and every_metric_id(database) == ids
 
 
 def test_a_partition_held_by_a_long_query_is_deferred_to_the_next_run_not_failed(database: Engine) -> None:

@@ -311,11 +311,12 @@ def test_downgrade_is_set_based_keeps_every_row_and_the_oldest_copy_of_a_client_
                 ),
                 {"id": metric_id, "event": str(event), "at": at},
             )
-        # A month a stopped maintenance run detached and did not archive yet.
+        # A month a stopped maintenance run (of the version that detached first) left detached.
         detached_month = month_start(now, -5)
         metric_partitions.create_month_partition(connection, detached_month)
         detached = metric_partitions.partition_name(detached_month)
-        metric_partitions._detach(connection, detached)
+        connection.execute(text(f"ALTER TABLE onboarding_metric DETACH PARTITION {detached}"))
+        connection.execute(text(f"COMMENT ON TABLE {detached} IS '{metric_partitions.DETACHED_COMMENT}'"))
         first_x = connection.execute(
             text("SELECT id FROM onboarding_metric WHERE client_event_id = :e AND id NOT LIKE 'metric_x_%'"),
             {"e": str(CLIENT_EVENT)},
