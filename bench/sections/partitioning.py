@@ -1,4 +1,4 @@
-"""9. The partitioning migration (0008) on a populated onboarding_metric: how long it blocks readers and
+"""11. The partitioning migration (0008) on a populated onboarding_metric: how long it blocks readers and
 writers at 1 M and 10 M rows, without preparation and with the online preparation (the low-lock path).
 
 For each size: a database at 0007 (the revision before it) with that many metric rows (set-based, as
@@ -89,7 +89,7 @@ def run(ctx: BenchContext) -> Section:
             os.environ["MIGRATION_STATEMENT_TIMEOUT_MS"] = previous
         container.reset()
     return Section(
-        "9. The partitioning migration on a populated table: how long readers and writers wait",
+        "11. The partitioning migration on a populated table: how long readers and writers wait",
         rows,
         summary={
             f"{row['rows']:,} rows, {row['step']}": f"reads {row['read_blocked_ms']} ms, writes "
