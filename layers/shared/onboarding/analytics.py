@@ -438,7 +438,7 @@ def _funnel_groups(
             func.count().label("organizations"),
         )
         .group_by(per_org.c.variant, per_org.c.at, per_org.c.done, per_org.c.skipped, per_org.c.idle)
-        .cte("kinds")
+        .subquery("kinds")
     )
     org_step = (
         func.generate_series(1, WIZARD_STEPS).table_valued(column("step", Integer)).render_derived("org_step")
@@ -456,15 +456,12 @@ def _funnel_groups(
             total(or_(kinds.c.done, kinds.c.at > org_step.c.step)).label("completed"),
             total(and_(here, kinds.c.skipped)).label("dropped_skipped"),
             total(and_(here, not_(kinds.c.skipped), kinds.c.idle)).label("dropped_inactive"),
+            # Every step's row sees all the variant's groups: the same total on each.
+            total(true()).label("organizations"),
         )
         .select_from(kinds.join(org_step, true()))
         .group_by(kinds.c.variant, org_step.c.step)
         .subquery("by_step")
-    )
-    organizations = (
-        select(kinds.c.variant, total(true()).label("organizations"))
-        .group_by(kinds.c.variant)
-        .subquery("orgs")
     )
     # Grouped from a subquery: the variant expression's bound key would not match in a GROUP BY.
     dropped_rows = (
@@ -507,14 +504,13 @@ def _funnel_groups(
             drop_off_count.label("drop_off_count"),
             _percent(drop_off_count, started_count, 2).label("drop_off_percent"),
             started_count.label("started_count"),
-            func.coalesce(organizations.c.organizations, 0).label("organizations"),
+            func.coalesce(by_step.c.organizations, 0).label("organizations"),
         )
         .select_from(
             groups.join(steps, true())
             .outerjoin(by_step, and_(by_step.c.variant == groups.c.variant, by_step.c.step == steps.c.step))
             .outerjoin(drops, and_(drops.c.variant == groups.c.variant, drops.c.step == steps.c.step))
             .outerjoin(started, started.c.variant == groups.c.variant)
-            .outerjoin(organizations, organizations.c.variant == groups.c.variant)
         )
         .order_by(groups.c.position, steps.c.step)
     ).all()
