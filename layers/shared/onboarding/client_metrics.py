@@ -380,18 +380,12 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
         for event in first.values()
     ]
     # On the session's connection (Core): an ORM session would read the parameters as rows to insert.
-    reserved, accepted = (
-        session.connection()
-        .execute(
-            _ingest_statement(),
-            {
-                **metric_quota.parameters(org_id, len(batch.events)),
-                "agent": coarse_user_agent(user_agent),
-                "batch": rows,
-            },
-        )
-        .one()
-    )
+    parameters = {
+        **metric_quota.parameters(org_id, len(batch.events)),
+        "agent": coarse_user_agent(user_agent),
+        "batch": rows,
+    }
+    reserved, accepted = session.connection().execute(_ingest_statement(), parameters).one()
     if not reserved:  # 404 (no such organization) or 429 (over the cap): nothing was stored
         metric_quota.refuse(session, org_id)
     # One that has not started onboarding stores nothing, and its 404 rolls the reservation back with
@@ -406,7 +400,7 @@ def _started(session: Session, org_id: str) -> bool:
 
 
 @cache
-def _ingest_statement() -> Select[tuple[int, int]]:
+def _ingest_statement() -> Select[Any]:
     """WITH reserved AS (<the daily cap's upsert>), stored AS (INSERT ... SELECT FROM
     jsonb_to_recordset(:batch) WHERE EXISTS (SELECT FROM reserved) ... RETURNING 1)
     SELECT <a reservation was made>, <rows stored>: the batch travels as one JSON parameter.
