@@ -102,6 +102,21 @@ def _timestamps_with_strptime() -> Callable[[], None]:
     return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
 
 
+def _timestamp_arrays_with_pg8000() -> Callable[[], None]:
+    import pg8000.converters
+
+    def register(parsers: Callable[[Any], None]) -> None:
+        with get_engine().connect() as connection:
+            parsers(connection.connection.dbapi_connection)
+
+    def pg8000s_own(dbapi_connection: Any) -> None:
+        dbapi_connection.register_in_adapter(1185, pg8000.converters.timestamptz_array_in)
+        dbapi_connection.register_in_adapter(1115, pg8000.converters.timestamp_array_in)
+
+    register(pg8000s_own)
+    return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
+
+
 def _statements_built_every_call() -> Callable[[], None]:
     from onboarding import checklist, metrics, state, tutorials
 
@@ -193,6 +208,11 @@ CHANGES = (
         "ISO timestamps",
         "timestamps parsed by datetime.fromisoformat, not strptime",
         _timestamps_with_strptime,
+    ),
+    Change(
+        "ISO timestamp arrays",
+        "timestamptz[] split and parsed by datetime.fromisoformat, not pg8000's array walk and strptime",
+        _timestamp_arrays_with_pg8000,
     ),
     Change(
         "kept change statements",
