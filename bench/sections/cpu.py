@@ -117,6 +117,32 @@ def _timestamp_arrays_with_pg8000() -> Callable[[], None]:
     return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
 
 
+def _outbox_values_list() -> Callable[[], None]:
+    """The outbox rows as a multi-row VALUES list, built and compiled on every call (as before)."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from onboarding import outbox
+    from onboarding.models import OutboxEvent
+
+    kept = outbox.write_staged
+
+    def write_staged(session: Session) -> list[str]:
+        staged = outbox._current(session)
+        session.info.pop(outbox._STAGED_KEY, None)
+        if staged is None or not staged.rows:
+            return []
+        session.execute(insert(OutboxEvent).values(staged.rows))
+        return [str(row["id"]) for row in staged.rows]
+
+    outbox.write_staged = write_staged
+
+    def restore() -> None:
+        outbox.write_staged = kept
+
+    return restore
+
+
 def _statements_built_every_call() -> Callable[[], None]:
     from onboarding import checklist, metrics, state, tutorials
 
@@ -218,6 +244,11 @@ CHANGES = (
         "kept change statements",
         "the writes' UPDATE/INSERT and record_with's statement built once, values as parameters",
         _statements_built_every_call,
+    ),
+    Change(
+        "outbox statement kept",
+        "the outbox rows through jsonb_to_recordset, one statement built once, not a VALUES list per call",
+        _outbox_values_list,
     ),
     Change(
         "report views rollup",
