@@ -70,6 +70,7 @@ class BenchContext:
     def __init__(self, server_url: str, scale: Scale) -> None:
         self.server_url = server_url
         self.scale = scale
+        self.cpu_changes: tuple[str, ...] = ()  # section 9: the changes to A/B (none named: every one)
         self.databases: list[str] = []
         self._url: str | None = None
         self._arrange: Engine | None = None

@@ -51,11 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     scale = QUICK if args.quick else FULL
     if args.migration_rows:
         scale = dataclasses.replace(scale, migration_rows=tuple(args.migration_rows))
+    if args.calls:
+        scale = dataclasses.replace(scale, calls=args.calls)
     names = list(args.only or SECTIONS)
     full_run = not args.quick and not args.only
     output = Path(args.output) if args.output else LATEST if full_run else PARTIAL
     server_url = args.server_url or embedded_server_url(start_embedded_postgres(BENCH_DATA_DIR))
     context = BenchContext(server_url, scale)
+    context.cpu_changes = tuple(args.changes or ())
     started = time.perf_counter()
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -104,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"run only these sections ({', '.join(SECTIONS)})")  # fmt: skip
     parser.add_argument("--migration-rows", nargs="+", type=int, metavar="ROWS",
                         help="metric rows for the partitioning section (default: 1 M and 10 M)")  # fmt: skip
+    parser.add_argument(
+        "--calls", type=int, help="timed calls per route (latency, cpu: split over the two sides)"
+    )
+    parser.add_argument("--changes", nargs="+", metavar="CHANGE",
+                        help="cpu: only these changes (names in bench/sections/cpu.py)")  # fmt: skip
     parser.add_argument("--output", help="where to write the JSON results")
     parser.add_argument("--server-url", help="a PostgreSQL server URL to use instead of the embedded one")
     parser.add_argument("--keep-databases", action="store_true", help="keep the bench_* databases")

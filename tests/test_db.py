@@ -5,6 +5,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any, cast
 
 import boto3
@@ -316,6 +317,38 @@ def test_timestamps_are_read_as_pg8000_reads_them(oid: int, text_value: str) -> 
     adapters = registered_in_adapters()
     pg8000s_own = pg8000.converters.timestamptz_in if oid == 1184 else pg8000.converters.timestamp_in
     assert adapters[oid](text_value) == pg8000s_own(text_value)
+
+
+@pytest.mark.parametrize(
+    ("oid", "text_value"),
+    [
+        (1185, "{}"),
+        (1185, '{"2026-11-29 05:33:29.123456+00"}'),
+        (1185, '{"2026-11-29 05:33:29+00","2026-11-29 05:33:29.1+05:30","2026-12-01 00:00:00+00"}'),
+        (1185, '{"2026-11-29 05:33:29+00",NULL}'),
+        (1185, '{infinity,"2026-11-29 05:33:29+00"}'),
+        (1185, '{{"2026-11-29 05:33:29+00"},{"2026-11-30 05:33:29+00"}}'),
+        (1115, '{"2026-11-29 05:33:29.123456","2026-11-29 05:33:29"}'),
+        (1115, "{}"),
+    ],
+)
+def test_timestamp_arrays_are_read_as_pg8000_reads_them(oid: int, text_value: str) -> None:
+    import pg8000.converters
+
+    adapters = registered_in_adapters()
+    own = pg8000.converters.timestamptz_array_in if oid == 1185 else pg8000.converters.timestamp_array_in
+    assert adapters[oid](text_value) == own(text_value)
+
+
+def test_the_service_reads_timestamp_arrays(db) -> None:
+    with unit_of_work() as session:
+        times = session.execute(
+            text(
+                "SELECT ARRAY[now(), now() - interval '1 day', NULL]::timestamptz[], ARRAY[now()]::timestamptz[]"
+            )
+        ).one()
+    assert times[0][2] is None and times[0][0] - times[0][1] == timedelta(days=1)
+    assert times[1][0].tzinfo is not None
 
 
 def test_an_offset_with_seconds_is_read_too() -> None:

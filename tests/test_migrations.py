@@ -430,3 +430,59 @@ def test_the_sample_data_size_is_one_of_the_three_sizes(engine: Engine) -> None:
         engine.begin() as connection,
     ):
         connection.execute(text(insert))
+
+
+# --- 0012: the report views' rollup ---
+
+
+def test_0012_backfills_the_report_views_and_downgrades(scratch_engine: Engine) -> None:
+    run(scratch_engine, "upgrade", "0010_consistent_api")
+    with scratch_engine.begin() as connection:
+        connection.execute(text("INSERT INTO organizations (id, name) VALUES ('org_a', 'A'), ('org_b', 'B')"))
+        # 14 report views over two years (the default partition and the monthly ones), other events.
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_metric (organization_id, event_type, timestamp)"
+                " SELECT 'org_a', kind, now() - make_interval(days => g * 50)"
+                " FROM generate_series(0, 13) AS g, (VALUES ('view_reports'), ('wizard_started')) AS k(kind)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_metric (organization_id, event_type) VALUES ('org_b', 'wizard_started')"
+            )
+        )
+
+    def rollup() -> dict[str, tuple[int, list[datetime]]]:
+        with scratch_engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT organization_id, events, first_at FROM onboarding_report_views")
+            )
+            return {org: (events, list(first_at)) for org, events, first_at in rows}
+
+    def expected() -> tuple[int, list[datetime]]:
+        with scratch_engine.connect() as connection:
+            times = (
+                connection.execute(
+                    text(
+                        "SELECT timestamp FROM onboarding_metric"
+                        " WHERE organization_id = 'org_a' AND event_type = 'view_reports' ORDER BY timestamp"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return len(times), list(times[:10])
+
+    run(scratch_engine, "upgrade", "head")
+    assert rollup() == {"org_a": expected()} and expected()[0] == 14
+    run(scratch_engine, "downgrade", "0010_consistent_api")
+    assert "onboarding_report_views" not in tables(scratch_engine)
+    with scratch_engine.begin() as connection:  # the trigger went with the table
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_metric (organization_id, event_type) VALUES ('org_a', 'view_reports')"
+            )
+        )
+    run(scratch_engine, "upgrade", "head")
+    assert rollup() == {"org_a": expected()} and expected()[0] == 15

@@ -42,7 +42,7 @@ from onboarding import i18n, state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState
+from onboarding.models import OnboardingChecklistTask, OnboardingReportViews, OnboardingState
 from onboarding.observability import logger
 from onboarding.validation import field_error
 
@@ -348,15 +348,11 @@ _TASK_FIELDS: Final = (
 
 def _first_view_reports(org_id: ColumnElement[str]) -> ColumnElement[Any]:
     """When the organization's first `view_reports` events were recorded (the completion time of a
-    `view_reports_events` criterion with a threshold up to `KNOWN_ROW_TIMES`)."""
-    metric = aliased(OnboardingMetric, name="vr")
-    return func.array(
-        select(metric.timestamp)
-        .where(metric.organization_id == org_id, metric.event_type == MetricEventType.VIEW_REPORTS.value)
-        .order_by(metric.timestamp)
-        .limit(KNOWN_ROW_TIMES)
-        .scalar_subquery()
-    )
+    `view_reports_events` criterion with a threshold up to `KNOWN_ROW_TIMES`), ascending; NULL when
+    there are none. Read from the rollup a trigger keeps (migration 0012_report_views), by key: the
+    checklist's statement never touches the partitioned onboarding_metric."""
+    views = aliased(OnboardingReportViews, name="rv")
+    return select(views.first_at).where(views.organization_id == org_id).scalar_subquery()
 
 
 KNOWN_ROW_TIMES: Final = 10

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, ScalarSelect, String, cast, false, func, literal, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import Event, EventAssignment, OnboardingMetric, Person, Team
+from onboarding.models import Event, EventAssignment, OnboardingReportViews, Person, Team
 
 
 class Counter(StrEnum):
@@ -54,11 +54,13 @@ def _real_assignments(org_id: ColumnElement[str]) -> ScalarSelect[int]:
 
 
 def _view_reports_events(org_id: ColumnElement[str]) -> ScalarSelect[int]:
-    return (
-        select(func.count())
-        .where(OnboardingMetric.organization_id == org_id, OnboardingMetric.event_type == "view_reports")
-        .scalar_subquery()
-    )
+    # From the per-organization rollup a trigger keeps as the events are stored (migration
+    # 0012_report_views): a key lookup, where a count over onboarding_metric is planned over every
+    # monthly partition on each call.
+    views = OnboardingReportViews
+    return select(
+        func.coalesce(select(views.events).where(views.organization_id == org_id).scalar_subquery(), 0)
+    ).scalar_subquery()
 
 
 COUNTER_EXPRESSIONS: dict[Counter, Callable[[ColumnElement[str]], ScalarSelect[int]]] = {

@@ -232,6 +232,8 @@ def _socket_errors_are_disconnects(context: ExceptionContext) -> None:
 
 _TIMESTAMPTZ_OID: Final = 1184
 _TIMESTAMP_OID: Final = 1114
+_TIMESTAMPTZ_ARRAY_OID: Final = 1185
+_TIMESTAMP_ARRAY_OID: Final = 1115
 
 
 def _iso_timestamp_parsers(dbapi_connection: Any, _record: ConnectionPoolEntry | None) -> None:
@@ -249,6 +251,13 @@ def _iso_timestamp_parsers(dbapi_connection: Any, _record: ConnectionPoolEntry |
         (_TIMESTAMP_OID, pg8000.converters.timestamp_in),
     ):
         dbapi_connection.register_in_adapter(oid, _iso_or(fallback))
+    # Arrays of them (the checklist's first report views): pg8000 walks the text character by
+    # character in Python and parses every element with strptime (0.4 ms for ten).
+    for oid, fallback in (
+        (_TIMESTAMPTZ_ARRAY_OID, pg8000.converters.timestamptz_array_in),
+        (_TIMESTAMP_ARRAY_OID, pg8000.converters.timestamp_array_in),
+    ):
+        dbapi_connection.register_in_adapter(oid, _iso_array_or(fallback))
 
 
 def _iso_or(fallback: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -257,6 +266,24 @@ def _iso_or(fallback: Callable[[str], Any]) -> Callable[[str], Any]:
             return datetime.fromisoformat(text)
         except ValueError:
             return fallback(text)
+
+    return parse
+
+
+def _iso_array_or(fallback: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A one-dimensional array of timestamps without NULLs, `{"2026-12-06 13:31:15.3+00",...}` (the
+    elements always quoted: they hold a space); anything else (NULL elements, more dimensions,
+    infinity) goes to pg8000's own array parser."""
+
+    def parse(text: str) -> Any:
+        if text == "{}":
+            return []
+        if text.startswith('{"') and text.endswith('"}') and "{" not in text[1:] and "\\" not in text:
+            try:
+                return [datetime.fromisoformat(element) for element in text[2:-2].split('","')]
+            except ValueError:
+                pass
+        return fallback(text)
 
     return parse
 

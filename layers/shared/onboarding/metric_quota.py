@@ -12,13 +12,15 @@ insert share the request's transaction, nothing of the batch is stored.
 - Concurrent batches of one organization queue on its quota row (the upsert's row lock, held until
   their transaction ends), so the cap is exact: no two batches can both fit into the last places.
   Other organizations never wait on it.
-- Composes with any ingest statement: `reserve` runs before it, in the same transaction.
+- Composes with any ingest statement: `reserve` runs before it, in the same transaction, or the
+  statement carries `reservation()` as a CTE and stores only if it returned a row (one round trip).
 - Service-emitted metrics (`metrics.record_with`) never pass here: they are never capped.
 """
 
 import math
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import NoReturn
 
 from sqlalchemy import Date, Insert, Integer, String, bindparam, case, cast, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,14 +34,21 @@ from onboarding.settings import get_settings
 def reserve(session: Session, org_id: str, events: int) -> None:
     """Count `events` against the organization's cap for today, or raise QuotaExceeded (429; the
     request rolls back) — NotFound (404) when the organization does not exist."""
-    cap = get_settings().metric_daily_quota
-    reserved = session.connection().execute(
-        _reserve_statement(), {"org_id": org_id, "events": events, "cap": cap}
-    )
-    if reserved.first() is not None:
-        return
+    reserved = session.connection().execute(reservation(), parameters(org_id, events))
+    if reserved.first() is None:
+        refuse(session, org_id)
+
+
+def parameters(org_id: str, events: int) -> dict[str, object]:
+    """The bound values of `reservation()`."""
+    return {"org_id": org_id, "events": events, "cap": get_settings().metric_daily_quota}
+
+
+def refuse(session: Session, org_id: str) -> NoReturn:
+    """Why a reservation got no row: the organization does not exist (404) or is over its cap (429)."""
     if session.get(Organization, org_id) is None:  # the refused path only: a second statement
         raise OrganizationNotFound("The organization does not exist.")
+    cap = get_settings().metric_daily_quota
     raise QuotaExceeded(
         f"This organization has reached its limit of {cap} metric events for today (UTC); "
         "nothing of this batch was stored.",
@@ -54,8 +63,10 @@ def seconds_until_next_utc_day(now: datetime) -> int:
 
 
 @cache
-def _reserve_statement() -> Insert:
-    """INSERT ... SELECT ... ON CONFLICT (organization_id) DO UPDATE ... WHERE <fits> RETURNING.
+def reservation() -> Insert:
+    """INSERT ... SELECT ... ON CONFLICT (organization_id) DO UPDATE ... WHERE <fits> RETURNING, with
+    the bound values `org_id`, `events` and `cap` (`parameters`). An ingest statement may carry it as
+    a data-modifying CTE and store only when it returned a row (`client_metrics`).
 
     A first batch of the day (no row, or yesterday's) starts the count from zero; a row comes back
     only when the events fit. An organization that does not exist gets no row (and no FK error).

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -337,6 +338,22 @@ class OnboardingMetricQuota(Base):
     )
     day: Mapped[date]
     events: Mapped[int]
+
+
+class OnboardingReportViews(Base):
+    """Each organization's `view_reports` events: how many, and the earliest timestamps (ascending, up to
+    ten). Kept by a trigger on `onboarding_metric` (migration 0012_report_views), so the checklist
+    reads them by key instead of scanning the metric partitions. One row per organization that has
+    any; archived metrics stay counted; deleted with the organization."""
+
+    __tablename__ = "onboarding_report_views"
+    __table_args__ = (CheckConstraint("events > 0", name="events_positive"),)
+
+    organization_id: Mapped[str] = mapped_column(
+        String(50), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    events: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[list[datetime]] = mapped_column(ARRAY(DateTime(timezone=True)))
 
 
 class OutboxEvent(Base):

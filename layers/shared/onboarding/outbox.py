@@ -13,9 +13,11 @@ written by the next commit.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
+from sqlalchemy import Insert, String, bindparam, column, func, insert, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, SessionTransaction
 
 from onboarding.ids import new_id
@@ -82,8 +84,28 @@ def write_staged(session: Session) -> list[str]:
     session.info.pop(_STAGED_KEY, None)
     if staged is None or not staged.rows:
         return []
-    session.execute(insert(OutboxEvent).values(staged.rows))
+    # On the connection (Core): the ORM would read the parameters as rows to bulk-insert.
+    session.connection().execute(_insert_statement(), {"rows": staged.rows})
     return [str(row["id"]) for row in staged.rows]
+
+
+@cache
+def _insert_statement() -> Insert:
+    """INSERT ... SELECT FROM jsonb_to_recordset(:rows): one statement text whatever the number of
+    events, built once per container (a multi-row VALUES list was built and compiled on every call:
+    its shape changes with the number of rows; bench/README.md, issue 16)."""
+    columns = (
+        column("id", String(50)),
+        column("event_type", String(50)),
+        column("organization_id", String(50)),
+        column("detail", JSONB),
+    )
+    rows = (
+        func.jsonb_to_recordset(bindparam("rows", type_=JSONB))
+        .table_valued(*columns)
+        .render_derived("staged", with_types=True)
+    )
+    return insert(OutboxEvent).from_select([c.name for c in columns], select(*rows.columns))
 
 
 def _current(session: Session) -> _Staged | None:
