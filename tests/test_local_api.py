@@ -99,10 +99,12 @@ def test_a_token_without_the_org_admin_group_is_refused_by_the_function(local_ap
     assert body["error"]["code"] == "forbidden"
 
 
-def test_a_path_outside_the_template_is_the_gateways_404(local_api: Client) -> None:
-    assert local_api.request("GET", "/v1/nowhere", token=ADMIN)[:3:2] == (404, {"message": "Not Found"})
-    # A known path with a method the template does not route is not a route either.
-    assert local_api.request("PATCH", "/v1/onboarding", token=ADMIN)[0] == 404
+def test_a_path_outside_the_template_is_the_catch_alls_404_and_a_known_one_405(local_api: Client) -> None:
+    status, _, body = local_api.request("GET", "/v1/nowhere", token=ADMIN)
+    assert (status, body["error"]["code"]) == (404, "route_not_found")
+    # A known path with a method the template does not route: the catch-all's 405 with Allow.
+    status, headers, body = local_api.request("PATCH", "/v1/onboarding", token=ADMIN)
+    assert (status, headers["allow"], body["error"]["code"]) == (405, "GET, POST", "method_not_allowed")
 
 
 def test_the_request_body_reaches_the_function(local_api: Client, make_org, db: Session) -> None:
@@ -306,8 +308,7 @@ def test_a_request_from_a_local_web_client_is_served(local_api: Client, make_org
 
 
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
-def test_any_other_method_gets_the_gateways_json_answer_not_a_501_page(
-    local_api: Client, method: str
-) -> None:
+def test_any_other_method_gets_the_contracts_json_405_not_a_501_page(local_api: Client, method: str) -> None:
     status, headers, body = local_api.request(method, "/v1/onboarding", token=ADMIN)
-    assert (status, headers["content-type"], body) == (404, "application/json", {"message": "Not Found"})
+    assert (status, headers["content-type"], headers["allow"]) == (405, "application/json", "GET, POST")
+    assert body["error"]["code"] == "method_not_allowed"

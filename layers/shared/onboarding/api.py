@@ -30,20 +30,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from onboarding import container, i18n, routes
+from onboarding import container, i18n
 from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
     DomainError,
     InvalidInput,
     MalformedRequest,
-    MethodNotAllowed,
     PayloadTooLarge,
-    RouteNotFound,
     UnsupportedMediaType,
 )
 from onboarding.observability import logger, metrics
 from onboarding.settings import get_settings
+from onboarding.unrouted import error_document, error_event_response, unmatched_error
 from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -245,33 +244,11 @@ def error_response(error: DomainError) -> Response[Any]:
     )
 
 
-def error_document(error: DomainError) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": error.code,
-            "message": error.message,
-            "details": error.details,
-            # The code's text in the request's language (Accept-Language), for showing to people.
-            "localized_message": i18n.text(f"errors.{error.code}"),
-        }
-    }
-
-
 def _header(event: dict[str, Any], name: str) -> str | None:
     """A request header (HTTP API v2 lowercases their names); None when absent or not text."""
     headers = event.get("headers")
     value = headers.get(name) if isinstance(headers, dict) else None
     return value if isinstance(value, str) else None
-
-
-def error_event_response(error: DomainError) -> dict[str, Any]:
-    """An API Gateway HTTP API (v2) response, for errors raised before the resolver runs."""
-    return {
-        "statusCode": error.status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers},
-        "body": json.dumps(error_document(error)),
-        "isBase64Encoded": False,
-    }
 
 
 def _domain_error_response(error: DomainError) -> Response[Any]:
@@ -303,40 +280,7 @@ def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, str]:
 def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:
     # The resolver knows its own routes only: 405 or 404 by the API's whole route table.
     event = app.current_event
-    error = unmatched_error(event.http_method.upper(), event.path)
-    response = error_response(error)
-    if isinstance(error, MethodNotAllowed):
-        response.headers["Allow"] = ", ".join(routes.allowed_methods(event.path))
-    return response
-
-
-def unmatched_error(method: str, path: str) -> DomainError:
-    """The answer to a request no route matches: 405 where the path exists under other methods, else 404."""
-    allowed = routes.allowed_methods(path)
-    if allowed:
-        return MethodNotAllowed(f"{method[:20]} is not allowed here; use {', '.join(allowed)}.")
-    return RouteNotFound(f"No route for {method[:20]} {path[:200]}.")
-
-
-def unmatched_event_response(event: Mapping[str, Any]) -> dict[str, Any]:
-    """API Gateway's catch-all routes (`$default`, `OPTIONS /{proxy+}`): what no route answers, in the
-    contract's shape. OPTIONS on an existing path lists its methods (204 and `Allow`; API Gateway adds
-    the CORS headers to a preflight); any other unrouted method is a 405 with `Allow`, or a 404."""
-    http = (event.get("requestContext") or {}).get("http") or {}
-    method = str(http.get("method") or "").upper()
-    path = str(event.get("rawPath") or http.get("path") or "/")
-    allowed = routes.allowed_methods(path)
-    if method == "OPTIONS" and allowed:
-        return {
-            "statusCode": HTTPStatus.NO_CONTENT,
-            "headers": {"Allow": ", ".join([*allowed, "OPTIONS"])},
-            "body": "",
-            "isBase64Encoded": False,
-        }
-    response = error_event_response(unmatched_error(method, path))
-    if allowed:
-        response["headers"]["Allow"] = ", ".join(allowed)
-    return response
+    return error_response(unmatched_error(event.http_method.upper(), event.path))
 
 
 def _takes_body(app: APIGatewayHttpResolver, event: Mapping[str, Any]) -> bool | None:
