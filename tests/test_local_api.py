@@ -255,7 +255,9 @@ def test_the_same_api_is_a_wsgi_app_for_in_process_clients(database_url, make_or
     client = WsgiClient(LocalApi().wsgi)
     token = {"Authorization": f"Bearer {dev_token(ADMIN)}"}
     created = client.post("/v1/onboarding", headers=token)
-    tutorial = client.post("/v1/onboarding/tutorials/events_intro/views?x=1", headers=token)
+    tutorial = client.post("/v1/onboarding/tutorials/events_intro/views", headers=token)
+    unknown = client.post("/v1/onboarding/tutorials/events_intro/views?x=1", headers=token)
+    assert (unknown.status_code, json.loads(unknown.data)["error"]["details"][0]["field"]) == (422, "query.x")
     assert (created.status_code, json.loads(created.data)["organization_id"]) == (201, "org_a")
     assert (tutorial.status_code, json.loads(tutorial.data)["status"]) == (200, "in_progress")
     assert "DEV ONLY" in created.headers["X-Local-Api"]
@@ -312,3 +314,14 @@ def test_any_other_method_gets_the_contracts_json_405_not_a_501_page(local_api: 
     status, headers, body = local_api.request(method, "/v1/onboarding", token=ADMIN)
     assert (status, headers["content-type"], headers["allow"]) == (405, "application/json", "GET, POST")
     assert body["error"]["code"] == "method_not_allowed"
+
+
+def test_the_wsgi_app_passes_the_query_string_when_raw_uri_lacks_it(database_url, make_org) -> None:
+    # werkzeug's test client (schemathesis' WSGI transport) sets RAW_URI to the path alone.
+    from werkzeug.test import Client as WsgiClient
+
+    client = WsgiClient(LocalApi().wsgi)
+    analyst = {"Authorization": f"Bearer {dev_token({'cognito:groups': ['platform_analyst']})}"}
+    response = client.get("/v1/analytics/funnel?inactive_days=0", headers=analyst)
+    assert response.status_code == 422
+    assert json.loads(response.data)["error"]["details"][0]["field"] == "query.inactive_days"

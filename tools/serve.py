@@ -203,12 +203,16 @@ class LocalApi:
         Requests go through `handle` like the server's: API Gateway's routing, token and size checks,
         then the function's handler. Not for production: there is no API Gateway in front of it.
         """
-        target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        target = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
         if not target:
             # PEP 3333: PATH_INFO is the decoded path as latin-1; quote it back into a request target.
             path = str(environ.get("PATH_INFO", "")).encode("latin-1")
-            query = environ.get("QUERY_STRING")
-            target = quote(path, safe="/;=,@:!$&'()*+~") + (f"?{query}" if query else "")
+            target = quote(path, safe="/;=,@:!$&'()*+~")
+        # RAW_URI/REQUEST_URI are not in PEP 3333: gunicorn's carry the query, werkzeug's test client's
+        # (schemathesis' transport) do not. The query is QUERY_STRING's unless the target has one.
+        query = environ.get("QUERY_STRING")
+        if query and "?" not in target:
+            target = f"{target}?{query}"
         headers = [
             (name[5:].replace("_", "-"), str(value))
             for name, value in environ.items()

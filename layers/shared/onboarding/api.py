@@ -223,7 +223,10 @@ def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHan
     def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = authorize(event, group)
-            event = _with_json_text_body(event, takes_body=_takes_body(app, event))
+            route = _route_of(app, event)
+            event = _with_json_text_body(event, takes_body=None if route is None else _takes_body(route))
+            if route is not None:
+                _refuse_unknown_query_parameters(route, event)
         except DomainError as error:
             return error_event_response(error)
         logger.append_keys(org_id=caller.org_id)
@@ -283,14 +286,40 @@ def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:
     return error_response(unmatched_error(event.http_method.upper(), event.path))
 
 
-def _takes_body(app: APIGatewayHttpResolver, event: Mapping[str, Any]) -> bool | None:
-    """Whether the route the request is for reads a body; None when no route of `app` matches."""
+def _route_of(app: APIGatewayHttpResolver, event: Mapping[str, Any]) -> Any:
+    """The route of `app` the request is for (a Powertools `Route`); None when none matches (404, 405)."""
     http = (event.get("requestContext") or {}).get("http") or {}
     method, path = str(http.get("method") or "").upper(), str(event.get("rawPath") or "")
     for route in [*app._static_routes, *app._dynamic_routes]:
         if route.method == method and route.rule.match(path):
-            return bool(route.dependant.body_params)
+            return route
     return None
+
+
+def _takes_body(route: Any) -> bool:
+    """Whether the route reads a body."""
+    return bool(route.dependant.body_params)
+
+
+MAX_UNKNOWN_PARAMETERS_LISTED = 10
+MAX_PARAMETER_NAME_QUOTED = 100
+
+
+def _refuse_unknown_query_parameters(route: Any, event: Mapping[str, Any]) -> None:
+    """A query parameter the route does not declare is a 422 naming it (`query.<name>`,
+    `extra_forbidden`), as an unknown body field is: a misspelt `form=` is not silently a default."""
+    query = event.get("queryStringParameters") or {}
+    declared = {param.alias for param in route.dependant.query_params}
+    unknown = sorted(name for name in query if name not in declared)
+    if unknown:
+        raise invalid_input_from_details(
+            field_error(
+                f"query.{name[:MAX_PARAMETER_NAME_QUOTED]}",
+                "not a parameter of this route",
+                "extra_forbidden",
+            )
+            for name in unknown[:MAX_UNKNOWN_PARAMETERS_LISTED]
+        )
 
 
 def _with_json_text_body(event: dict[str, Any], *, takes_body: bool | None = True) -> dict[str, Any]:
