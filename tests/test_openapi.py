@@ -41,8 +41,23 @@ def test_document_is_valid_openapi_3_1() -> None:
 
 def test_every_template_route_is_documented_and_nothing_else() -> None:
     template = {(route.method, route.path) for route in http_routes()}
-    documented = {(method, path) for method, path, _ in operations()}
+    documented = {(method, openapi.template_path(path)) for method, path, _ in operations()}
     assert documented == template
+
+
+def test_the_wizard_step_route_is_documented_per_step_with_that_steps_body() -> None:
+    # One path per accepted `step` (number and name): the schema says which body goes with which step.
+    steps = {path: op for method, path, op in operations() if path.startswith("/v1/onboarding/wizard/steps/")}
+    assert sorted(steps) == sorted(openapi.wizard_step_paths())
+    assert len(steps) == 10
+    for path, step in openapi.wizard_step_paths().items():
+        body = steps[path]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["anyOf"] == [
+            {"$ref": f"#/components/schemas/{STEP_PAYLOADS[step].__name__}"},
+            {"$ref": f"#/components/schemas/{DRAFTS[step].__name__}"},
+        ]
+        assert steps[path]["x-route"] == "PUT /v1/onboarding/wizard/steps/{step}"
+        assert "parameters" not in steps[path]
 
 
 def test_every_reference_resolves() -> None:
@@ -134,7 +149,7 @@ def test_each_operation_lists_the_codes_it_can_answer() -> None:
     ]
     assert error_codes("POST", "/v1/onboarding", "404") == ["organization_not_found"]
     assert error_codes("POST", "/v1/onboarding/metrics", "429") == ["quota_exceeded"]
-    assert error_codes("PUT", "/v1/onboarding/wizard/steps/{step}", "409") == [
+    assert error_codes("PUT", "/v1/onboarding/wizard/steps/1", "409") == [
         "wizard_step_already_completed",
         "wizard_step_out_of_sequence",
     ]
@@ -173,13 +188,15 @@ def _documented_codes(op: dict[str, Any]) -> Any:
 
 
 def test_rules_beyond_the_schema_are_listed_on_their_operations() -> None:
-    assert set(operation("PUT", "/v1/onboarding/wizard/steps/{step}")["x-rules"]) >= {
+    assert set(operation("PUT", "/v1/onboarding/wizard/steps/1")["x-rules"]) >= {
         "step_body_mismatch",
         "unknown_timezone",
-        "datetime_not_in_future",
-        "invalid_email",
         "wizard_data_too_large",
     }
+    assert {"datetime_not_in_future", "datetime_too_far_ahead"} <= set(
+        operation("PUT", "/v1/onboarding/wizard/steps/first_event")["x-rules"]
+    )
+    assert "invalid_email" in operation("PUT", "/v1/onboarding/wizard/steps/4")["x-rules"]
     assert "timestamp_too_old" in operation("POST", "/v1/onboarding/metrics")["x-rules"]
     assert (
         "steps_exceed_total" in operation("PUT", "/v1/onboarding/tutorials/{tutorial_id}/progress")["x-rules"]
@@ -206,7 +223,7 @@ def test_timestamps_a_client_sends_are_limited_to_offsets_the_database_stores() 
 
 
 def test_route_specific_errors_are_documented() -> None:
-    assert {"404", "409"} <= set(operation("PUT", "/v1/onboarding/wizard/steps/{step}")["responses"])
+    assert {"404", "409"} <= set(operation("PUT", "/v1/onboarding/wizard/steps/1")["responses"])
     assert "409" in operation("POST", "/v1/onboarding/sample-data")["responses"]
     assert "404" in operation("POST", "/v1/onboarding/tutorials/{tutorial_id}/views")["responses"]
     assert "404" not in operation("GET", "/v1/analytics/incomplete")["responses"]
@@ -225,9 +242,11 @@ def test_request_bodies_are_the_request_models() -> None:
 
     assert body("POST", "/v1/onboarding/metrics") == {"$ref": "#/components/schemas/MetricBatch"}
     assert body("POST", "/v1/onboarding/sample-data") == {"$ref": "#/components/schemas/SampleDataRequest"}
-    steps = body("PUT", "/v1/onboarding/wizard/steps/{step}")["anyOf"]
-    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
-    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in models]
+    steps = body("PUT", "/v1/onboarding/wizard/steps/1")["anyOf"]
+    assert steps == [
+        {"$ref": f"#/components/schemas/{model}"}
+        for model in ("OrganizationProfile", "OrganizationProfileDraft")
+    ]
     start = body("POST", "/v1/onboarding")  # optional: no body, or null, starts as well
     assert start["anyOf"] == [{"$ref": "#/components/schemas/StartRequest"}, {"type": "null"}]
     schemas = DOCUMENT["components"]["schemas"]
@@ -236,9 +255,6 @@ def test_request_bodies_are_the_request_models() -> None:
 
 
 def test_path_parameters_list_the_accepted_ids() -> None:
-    step = operation("PUT", "/v1/onboarding/wizard/steps/{step}")["parameters"][0]
-    assert step["schema"]["enum"][:5] == ["1", "2", "3", "4", "5"]
-    assert "organization_profile" in step["schema"]["enum"]
     tutorial = operation("POST", "/v1/onboarding/tutorials/{tutorial_id}/complete")["parameters"][0]
     assert len(tutorial["schema"]["enum"]) == 5
     task = operation("PUT", "/v1/onboarding/checklist/{task_id}")["parameters"][0]
@@ -265,3 +281,11 @@ def test_operations_are_tagged_with_their_function_and_say_which_group_they_need
     assert operation("GET", "/v1/analytics/funnel")["tags"] == ["analytics"]
     assert "platform_analyst" in operation("GET", "/v1/analytics/funnel")["description"]
     assert "org_admin" in operation("GET", "/v1/onboarding/export")["description"]
+
+
+def test_the_headers_error_answers_carry_are_documented() -> None:
+    for method, path, op in operations():
+        allow = op["responses"]["405"]["headers"]["Allow"]
+        assert allow["required"] is True, (method, path)
+    retry = operation("POST", "/v1/onboarding/metrics")["responses"]["429"]["headers"]["Retry-After"]
+    assert re.fullmatch(retry["schema"]["pattern"], "3600")

@@ -18,6 +18,7 @@ is stale (a test runs it). What comes from where:
 """
 
 import argparse
+import copy
 import importlib
 import json
 import sys
@@ -36,6 +37,7 @@ from onboarding.errors import (
     Forbidden,
     InvalidInput,
     MalformedRequest,
+    MethodNotAllowed,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
@@ -55,10 +57,29 @@ REF = "#/components/schemas/{model}"
 COMMON_ERRORS: tuple[type[DomainError], ...] = (
     Unauthorized,
     Forbidden,
+    MethodNotAllowed,
     PayloadTooLarge,
     InvalidInput,
     DatabaseUnavailable,
 )
+# The headers error answers carry, by status.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "405": {
+        "Allow": {
+            "description": "The methods this path has (the answer to another method on it, from the "
+            "catch-all route or the function).",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    "429": {
+        "Retry-After": {
+            "description": "Seconds until the cap resets (the next UTC midnight).",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
 BODY_ERRORS: tuple[type[DomainError], ...] = (MalformedRequest, UnsupportedMediaType)
 RULES = "x-rules"
 # Statuses API Gateway answers itself (before the function runs), in its own shape.
@@ -152,6 +173,9 @@ def _add_shared_errors(path: str, operation: dict[str, Any]) -> None:
             description = f"{description} Or {GATEWAY_ANSWERS[status]} (`GatewayError`)."
             schema = {"anyOf": [schema, {"$ref": REF.format(model="GatewayError")}]}
         responses[status] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    for status, headers in RESPONSE_HEADERS.items():
+        if status in responses:
+            responses[status]["headers"] = headers
     operation["responses"] = dict(sorted(responses.items()))
 
 
@@ -176,20 +200,48 @@ def _gather_rules(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
         operation[RULES] = dict(sorted(found.items()))
 
 
-def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """The step body is one of the five step models or their drafts (which one, the path says);
-    steps by number or name."""
-    operation = paths[WIZARD_STEP_PATH]["put"]
-    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
-    _merge(schemas, _component_schemas(*models))
-    names = ", ".join(f"{s.value} `{s.step_name}`: `{STEP_PAYLOADS[s].__name__}`" for s in WizardStep)
-    operation["requestBody"]["content"]["application/json"]["schema"] = {
-        "anyOf": [{"$ref": REF.format(model=model.__name__)} for model in models],
-        "description": f"The fields of the step in the path ({names}); with `completed: false`, a draft "
-        "of it (`...Draft`: every field optional, types and upper bounds checked, the wizard not advanced).",
+def wizard_step_paths() -> dict[str, WizardStep]:
+    """The route `PUT /v1/onboarding/wizard/steps/{step}` as documented: one path per accepted `step`
+    (its number and its name), each with its step's body, so that the schema itself says which body
+    goes with which step (a step-1 body sent to step 5 is schema-invalid)."""
+    return {
+        WIZARD_STEP_PATH.replace("{step}", form): step
+        for step in WizardStep
+        for form in (str(step.value), step.step_name)
     }
-    steps = [str(step.value) for step in WizardStep] + [step.step_name for step in WizardStep]
-    _path_parameter(operation, "step")["schema"] = {"type": "string", "enum": steps}
+
+
+def template_path(path: str) -> str:
+    """The template route's path of a documented path (a wizard step's path is `{step}`'s)."""
+    return WIZARD_STEP_PATH if path in wizard_step_paths() else path
+
+
+def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """`PUT /v1/onboarding/wizard/steps/{step}` documented per step: its number and its name each a
+    path whose body is that step's model or its draft (`completed: false`)."""
+    operation = paths.pop(WIZARD_STEP_PATH)["put"]
+    _merge(schemas, _component_schemas(*STEP_PAYLOADS.values(), *DRAFTS.values()))
+    parameters = [
+        p for p in operation.get("parameters", []) if not (p["in"] == "path" and p["name"] == "step")
+    ]
+    for path, step in wizard_step_paths().items():
+        form = path.rsplit("/", 1)[1]
+        payload, draft = STEP_PAYLOADS[step].__name__, DRAFTS[step].__name__
+        documented = copy.deepcopy(operation)
+        documented["operationId"] = f"save_wizard_step_{form}"
+        documented["summary"] = f"PUT {WIZARD_STEP_PATH} with step {step.value} (`{step.step_name}`)"
+        documented["x-route"] = f"PUT {WIZARD_STEP_PATH}"
+        if parameters:
+            documented["parameters"] = copy.deepcopy(parameters)
+        else:
+            documented.pop("parameters", None)
+        documented["requestBody"]["content"]["application/json"]["schema"] = {
+            "anyOf": [{"$ref": REF.format(model=payload)}, {"$ref": REF.format(model=draft)}],
+            "description": f"Step {step.value}'s fields (`{payload}`), or with `completed: false` a draft "
+            f"of them (`{draft}`: every field optional, types and upper bounds checked, the wizard not "
+            "advanced). The step is the number or the name in the path.",
+        }
+        paths[path] = {"put": documented}
 
 
 def _document_catalog_ids(paths: dict[str, Any]) -> None:
