@@ -104,6 +104,18 @@ EVENT_RULES: Final = {
     "string_unicode": "Text in `event_data` is valid Unicode (no lone surrogates).",
 }
 WIZARD_STEP_FIELDS: Final = ("wizard_step_reached", "step_duration_seconds")
+# What `_KEY_FIELD_CHECKS` accept, as JSON Schema (openapi.json).
+_NO_CONTROL = "\\u0000-\\u001f\\u007f"
+_KEY_FIELD_SCHEMAS: Final[dict[str, dict[str, JsonValue]]] = {
+    "video_id": {"type": "string", "pattern": f"^{_VIDEO_ID.pattern}$"},
+    "video_title": {
+        "type": "string",
+        "maxLength": MAX_VIDEO_TITLE_CHARS,
+        # Some character that is not white space; no control characters.
+        "pattern": f"^[^{_NO_CONTROL}]*[^\\s{_NO_CONTROL}][^{_NO_CONTROL}]*$",
+    },
+    "watch_percentage": {"type": "number", "minimum": 0, "maximum": 100},
+}
 
 
 class ClientMetricEvent(BaseModel):
@@ -117,6 +129,28 @@ class ClientMetricEvent(BaseModel):
                 "required": ["event_type"],
             },
             "else": {"properties": {name: {"type": "null"} for name in WIZARD_STEP_FIELDS}},
+            # The key fields of the video events (`_key_fields`), stated per event type.
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"event_type": {"const": str(event_type)}},
+                        "required": ["event_type"],
+                    },
+                    "then": {
+                        "required": ["event_data"],
+                        "properties": {
+                            "event_data": {
+                                "required": list(fields.required),
+                                "properties": {
+                                    name: _KEY_FIELD_SCHEMAS[name]
+                                    for name in (*fields.required, *fields.optional)
+                                },
+                            }
+                        },
+                    },
+                }
+                for event_type, fields in KEY_FIELDS.items()
+            ],
             **rules(EVENT_RULES),
         },
     )
@@ -283,7 +317,8 @@ def _video_id(value: object) -> bool:
 def _video_title(value: object) -> bool:
     return (
         isinstance(value, str)
-        and 0 < len(value.strip()) <= MAX_VIDEO_TITLE_CHARS
+        and len(value) <= MAX_VIDEO_TITLE_CHARS
+        and bool(value.strip())
         and not _CONTROL_CHARACTERS.search(value)
     )
 
