@@ -9,6 +9,7 @@ import schemathesis
 
 from onboarding.checklist import TASK_IDS
 from onboarding.errors import DomainError
+from onboarding.tutorials import CATALOG
 from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 from tools import openapi
 from tools.template import http_routes
@@ -138,7 +139,7 @@ def test_every_404_and_409_has_a_specific_code(method: str, path: str, op: dict[
 
 
 def test_each_operation_lists_the_codes_it_can_answer() -> None:
-    assert error_codes("PUT", "/v1/onboarding/tutorials/{tutorial_id}/progress", "409") == [
+    assert error_codes("PUT", "/v1/onboarding/tutorials/events_intro/progress", "409") == [
         "tutorial_already_completed",
         "tutorial_already_skipped",
     ]
@@ -199,7 +200,7 @@ def test_rules_beyond_the_schema_are_listed_on_their_operations() -> None:
     assert "invalid_email" in operation("PUT", "/v1/onboarding/wizard/steps/4")["x-rules"]
     assert "timestamp_too_old" in operation("POST", "/v1/onboarding/metrics")["x-rules"]
     assert (
-        "steps_exceed_total" in operation("PUT", "/v1/onboarding/tutorials/{tutorial_id}/progress")["x-rules"]
+        "steps_exceed_total" in operation("PUT", "/v1/onboarding/tutorials/events_intro/progress")["x-rules"]
     )
     assert set(operation("GET", "/v1/analytics/funnel")["x-rules"]) == {"date_range"}
     assert "x-rules" not in operation("GET", "/v1/onboarding")
@@ -289,3 +290,24 @@ def test_the_headers_error_answers_carry_are_documented() -> None:
         assert allow["required"] is True, (method, path)
     retry = operation("POST", "/v1/onboarding/metrics")["responses"]["429"]["headers"]["Retry-After"]
     assert re.fullmatch(retry["schema"]["pattern"], "3600")
+
+
+def test_the_video_events_key_fields_are_in_the_schema() -> None:
+    conditions = DOCUMENT["components"]["schemas"]["ClientMetricEvent"]["allOf"]
+    required = {
+        c["if"]["properties"]["event_type"]["const"]: c["then"]["properties"]["event_data"]["required"]
+        for c in conditions
+    }
+    assert required == {
+        "video_played": ["video_id", "video_title"],
+        "video_completed": ["video_id", "watch_percentage"],
+    }
+
+
+def test_tutorial_progress_is_documented_per_tutorial_with_its_total() -> None:
+    documented = {path: op for method, path, op in operations() if path.endswith("/progress")}
+    assert sorted(documented) == sorted(openapi.tutorial_progress_paths())
+    for path, tutorial_id in openapi.tutorial_progress_paths().items():
+        body = documented[path]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["properties"]["steps_completed"]["maximum"] == CATALOG[tutorial_id].total_steps
+        assert documented[path]["x-route"] == "PUT /v1/onboarding/tutorials/{tutorial_id}/progress"

@@ -43,7 +43,7 @@ from onboarding.errors import (
     UnsupportedMediaType,
 )
 from onboarding.state import WizardStep
-from onboarding.tutorials import TUTORIAL_IDS
+from onboarding.tutorials import CATALOG, TUTORIAL_IDS
 from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +105,7 @@ SECURITY_SCHEMES = {
     }
 }
 WIZARD_STEP_PATH = "/v1/onboarding/wizard/steps/{step}"
+TUTORIAL_PROGRESS_PATH = "/v1/onboarding/tutorials/{tutorial_id}/progress"
 
 
 def resolvers() -> dict[str, APIGatewayHttpResolver]:
@@ -130,6 +131,7 @@ def build_document() -> dict[str, Any]:
     _merge(schemas, _component_schemas(ErrorResponse))
     schemas["GatewayError"] = GATEWAY_ERROR_SCHEMA
     _document_wizard_steps(paths, schemas)
+    _document_tutorial_progress(paths, schemas)
     _document_catalog_ids(paths)
     for path, operations in paths.items():
         for operation in operations.values():
@@ -211,9 +213,22 @@ def wizard_step_paths() -> dict[str, WizardStep]:
     }
 
 
+def tutorial_progress_paths() -> dict[str, str]:
+    """`PUT /v1/onboarding/tutorials/{tutorial_id}/progress` as documented: one path per tutorial, each
+    with that tutorial's bound on `steps_completed` (its `total_steps`)."""
+    return {
+        TUTORIAL_PROGRESS_PATH.replace("{tutorial_id}", tutorial_id): tutorial_id for tutorial_id in CATALOG
+    }
+
+
 def template_path(path: str) -> str:
-    """The template route's path of a documented path (a wizard step's path is `{step}`'s)."""
-    return WIZARD_STEP_PATH if path in wizard_step_paths() else path
+    """The template route's path of a documented path (a wizard step's path is `{step}`'s, a tutorial's
+    progress path `{tutorial_id}`'s)."""
+    if path in wizard_step_paths():
+        return WIZARD_STEP_PATH
+    if path in tutorial_progress_paths():
+        return TUTORIAL_PROGRESS_PATH
+    return path
 
 
 def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
@@ -240,6 +255,30 @@ def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> No
             "description": f"Step {step.value}'s fields (`{payload}`), or with `completed: false` a draft "
             f"of them (`{draft}`: every field optional, types and upper bounds checked, the wizard not "
             "advanced). The step is the number or the name in the path.",
+        }
+        paths[path] = {"put": documented}
+
+
+def _document_tutorial_progress(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """`PUT /v1/onboarding/tutorials/{tutorial_id}/progress` documented per tutorial: the body's
+    `steps_completed` bounded by that tutorial's `total_steps`."""
+    operation = paths.pop(TUTORIAL_PROGRESS_PATH)["put"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    parameters = [p for p in operation.get("parameters", []) if p["name"] != "tutorial_id"]
+    for path, tutorial_id in tutorial_progress_paths().items():
+        total = CATALOG[tutorial_id].total_steps
+        documented = copy.deepcopy(operation)
+        documented["operationId"] = f"set_tutorial_progress_{tutorial_id}"
+        documented["summary"] = f"PUT {TUTORIAL_PROGRESS_PATH} for `{tutorial_id}` ({total} steps)"
+        documented["x-route"] = f"PUT {TUTORIAL_PROGRESS_PATH}"
+        if parameters:
+            documented["parameters"] = copy.deepcopy(parameters)
+        else:
+            documented.pop("parameters", None)
+        documented["requestBody"]["content"]["application/json"]["schema"] = {
+            "allOf": [body],
+            "properties": {"steps_completed": {"maximum": total}},
+            "description": f"`steps_completed` is at most {total}, the steps of `{tutorial_id}`.",
         }
         paths[path] = {"put": documented}
 
