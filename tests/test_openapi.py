@@ -311,3 +311,35 @@ def test_tutorial_progress_is_documented_per_tutorial_with_its_total() -> None:
         body = documented[path]["requestBody"]["content"]["application/json"]["schema"]
         assert body["properties"]["steps_completed"]["maximum"] == CATALOG[tutorial_id].total_steps
         assert documented[path]["x-route"] == "PUT /v1/onboarding/tutorials/{tutorial_id}/progress"
+
+
+@pytest.mark.parametrize(
+    ("event_data", "accepted"),
+    [
+        ({"a": {"b": {"c": [1, "x", None, True]}}}, True),  # containers down to depth 4
+        ({"a": {"b": {"c": {"d": 1}}}}, True),
+        ({"a": {"b": {"c": {"d": {}}}}}, False),  # an object at depth 5
+        ({"a": [[[[]]]]}, False),
+        ({"a": {"Bad Key": 1}}, False),  # keys at every level
+        ({"a": ["nul\x00inside"]}, False),
+        ({"a": 1.5, "b": -2, "c": "text"}, True),
+    ],
+)
+def test_event_data_schema_and_the_service_agree(event_data: dict[str, Any], accepted: bool) -> None:
+    import jsonschema_rs
+    from pydantic import ValidationError
+
+    from onboarding.client_metrics import ClientMetricEvent
+
+    schema = DOCUMENT["components"]["schemas"]["ClientMetricEvent"]["properties"]["event_data"]
+    assert jsonschema_rs.Draft202012Validator(schema).is_valid(event_data) is accepted
+    event = {"event_id": "8f4a2f7e-3f7e-4d6e-9a51-2b8f0c8f9e10", "event_type": "checklist_viewed"}
+    try:
+        ClientMetricEvent.model_validate(
+            {**event, "timestamp": "2099-01-01T00:00:00Z", "event_data": event_data}
+        )
+        service_accepts_data = True
+    except ValidationError as error:
+        # The timestamp is refused either way (in the future); only event_data's verdict matters here.
+        service_accepts_data = all(item["loc"][0] != "event_data" for item in error.errors())
+    assert service_accepts_data is accepted
