@@ -343,3 +343,14 @@ def test_event_data_schema_and_the_service_agree(event_data: dict[str, Any], acc
         # The timestamp is refused either way (in the future); only event_data's verdict matters here.
         service_accepts_data = all(item["loc"][0] != "event_data" for item in error.errors())
     assert service_accepts_data is accepted
+
+
+def test_the_dashboard_sends_only_documented_query_parameters() -> None:
+    # A query parameter a route does not declare is a 422: the analyst dashboard must send none.
+    source = (openapi.ROOT / "dashboard" / "app.js").read_text()
+    calls = re.findall(r'api\("(/v1/[a-z/-]+)"(?:, \{([^}]*)\})?\)', source)
+    assert len(calls) >= 5
+    for path, arguments in calls:
+        sent = {item.split(":")[0].strip() for item in arguments.split(",") if item.strip()}
+        documented = {p["name"] for p in operation("GET", path).get("parameters", []) if p["in"] == "query"}
+        assert sent <= documented, (path, sent - documented)
