@@ -354,3 +354,11 @@ def test_the_dashboard_sends_only_documented_query_parameters() -> None:
         sent = {item.split(":")[0].strip() for item in arguments.split(",") if item.strip()}
         documented = {p["name"] for p in operation("GET", path).get("parameters", []) if p["in"] == "query"}
         assert sent <= documented, (path, sent - documented)
+
+
+def test_dict_keys_are_constrained_by_property_names_not_pattern_properties() -> None:
+    # patternProperties would let a key outside the pattern through with any value; the service refuses it.
+    assert "patternProperties" not in json.dumps(DOCUMENT)
+    roles = DOCUMENT["components"]["schemas"]["FirstEvent"]["properties"]["role_requirements"]
+    assert "pattern" in roles["propertyNames"]
+    assert roles["additionalProperties"]["type"] == "integer"

@@ -132,6 +132,7 @@ def build_document() -> dict[str, Any]:
     schemas["GatewayError"] = GATEWAY_ERROR_SCHEMA
     _document_wizard_steps(paths, schemas)
     _document_tutorial_progress(paths, schemas)
+    _keys_as_property_names(schemas)
     _document_catalog_ids(paths)
     for path, operations in paths.items():
         for operation in operations.values():
@@ -281,6 +282,24 @@ def _document_tutorial_progress(paths: dict[str, Any], schemas: dict[str, Any]) 
             "description": f"`steps_completed` is at most {total}, the steps of `{tutorial_id}`.",
         }
         paths[path] = {"put": documented}
+
+
+def _keys_as_property_names(node: Any) -> None:
+    """A dict with constrained keys (pydantic: `patternProperties` with the key pattern, so that a key
+    outside it is allowed with any value) as the service validates it: every key matches the pattern
+    (`propertyNames`), every value the value schema (`additionalProperties`)."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+            ((pattern, values),) = patterns.items()
+            node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": pattern}
+            node["additionalProperties"] = values
+            del node["patternProperties"]
+        for value in node.values():
+            _keys_as_property_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            _keys_as_property_names(item)
 
 
 def _document_catalog_ids(paths: dict[str, Any]) -> None:
