@@ -8,6 +8,7 @@ that docs/security-and-reliability.md can report and explain each one.
 """
 
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -65,8 +66,13 @@ def refusal(response: Any) -> str:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):
         return ""
+    details = [detail for detail in error.get("details") or [] if isinstance(detail, dict)]
+    # Each rule with the field it refused (list positions folded: body.events.*.timestamp).
     types = sorted(
-        {str(detail.get("type")) for detail in error.get("details") or [] if isinstance(detail, dict)}
+        {
+            f"{detail.get('type')} @ {re.sub(r'[.][0-9]+(?=[.]|$)', '.*', str(detail.get('field')))}"
+            for detail in details
+        }
     )
     return f" [{error.get('code')}{': ' + ', '.join(types) if types else ''}]"
 

@@ -203,6 +203,8 @@ def test_rules_beyond_the_schema_are_listed_on_their_operations() -> None:
         "steps_exceed_total" in operation("PUT", "/v1/onboarding/tutorials/events_intro/progress")["x-rules"]
     )
     assert set(operation("GET", "/v1/analytics/funnel")["x-rules"]) == {"date_range"}
+    assert set(operation("POST", "/v1/onboarding")["x-rules"]) == {"experiment"}  # experiments are data
+    assert set(operation("GET", "/v1/onboarding/export")["x-rules"]) == {"cursor_invalid"}
     assert "x-rules" not in operation("GET", "/v1/onboarding")
 
 
