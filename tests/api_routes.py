@@ -44,8 +44,10 @@ def concrete_path(route: HttpRoute, **values: str) -> str:
 
 
 def operation(route: HttpRoute) -> dict[str, Any]:
-    """The route's operation in openapi.json."""
-    found: dict[str, Any] = _DOCUMENT["paths"][route.path][route.method.lower()]
+    """The route's operation in openapi.json (the wizard step route's: step 1's, as every step's
+    operation but its body is the same)."""
+    path = next(path for path in _DOCUMENT["paths"] if openapi.template_path(path) == route.path)
+    found: dict[str, Any] = _DOCUMENT["paths"][path][route.method.lower()]
     return found
 
 

@@ -303,9 +303,10 @@ def api(database_url: str) -> Invoke:
 
 def _function_for(method: str, path: str) -> str:
     found = find_route(method, path)
-    if found is not None:
+    if found is not None and not found[0].is_catch_all:
         return found[0].function
-    # No route: the function whose routes share the longest leading segments with the path.
+    # No route of the API (API Gateway's catch-all routes would take it, tests/test_catch_all.py): the
+    # function whose routes share the longest leading segments with the path, to test its resolver.
     segments = path.strip("/").split("/")
 
     def shared(route_path: str) -> int:

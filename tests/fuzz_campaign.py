@@ -8,6 +8,7 @@ that docs/security-and-reliability.md can report and explain each one.
 """
 
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -50,15 +51,30 @@ def judge(case: Any, response: Any, **kwargs: Any) -> None:
         )
     except FailureGroup as group:
         for failure in group.exceptions:
-            failures[
-                (
-                    case.operation.label,
-                    str(getattr(failure, "title", type(failure).__name__)),
-                    response.status_code,
-                )
-            ] += 1
+            title = str(getattr(failure, "title", type(failure).__name__))
+            failures[(case.operation.label, f"{title}{refusal(response)}", response.status_code)] += 1
     except AssertionError as failure:
         failures[(case.operation.label, str(failure).splitlines()[0][:80], response.status_code)] += 1
+
+
+def refusal(response: Any) -> str:
+    """What the service said when it refused: its error code and the rules its 422 details name (the
+    `x-rules` of the operation), so that each refusal is tallied by the reason it was given."""
+    if not 400 <= response.status_code < 500:
+        return ""
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    details = [detail for detail in error.get("details") or [] if isinstance(detail, dict)]
+    # Each rule with the field it refused (list positions folded: body.events.*.timestamp).
+    types = sorted(
+        {
+            f"{detail.get('type')} @ {re.sub(r'[.][0-9]+(?=[.]|$)', '.*', str(detail.get('field')))}"
+            for detail in details
+        }
+    )
+    return f" [{error.get('code')}{': ' + ', '.join(types) if types else ''}]"
 
 
 def report(title: str) -> None:

@@ -182,6 +182,27 @@ def test_a_client_journey_runs_on_the_built_artifact(
     assert snapshot(artifact.build_dir) == before
 
 
+def test_the_catch_all_function_answers_from_the_build_alone(artifact: BuiltArtifact) -> None:
+    # No database and no AWS: the environment of the built template is all it gets.
+    environments = resolve_environments(artifact.build_dir / "template.yaml", {"Parameters": {}})
+    spec = artifact.functions["CatchAllFunction"]
+    process = FunctionProcess(spec, artifact.pythonpath(spec, artifact.runnable_layer()),
+                              environments["CatchAllFunction"])  # fmt: skip
+    try:
+        startup = process.ready()
+        assert startup["strays"] == []
+        assert startup["without_bytecode"] == []
+        assert Path(startup["onboarding_file"]).is_relative_to(artifact.runnable_layer())
+        assert startup["modules_from_artifact"] <= 6  # app, onboarding, unrouted, errors, i18n, routes
+        answer = process.invoke(http_api_event("TRACE", "/v1/onboarding/checklist", claims=ADMIN))
+        assert (answer["statusCode"], answer["headers"]["Allow"]) == (405, "GET")
+        assert json.loads(answer["body"])["error"]["code"] == "method_not_allowed"
+        answer = process.invoke(http_api_event("GET", "/v1/nowhere", claims=ADMIN))
+        assert (answer["statusCode"], json.loads(answer["body"])["error"]["code"]) == (404, "route_not_found")
+    finally:
+        process.kill()
+
+
 def test_results_on_this_machine_say_when_host_extensions_stand_in(artifact: BuiltArtifact) -> None:
     note = stand_in_note(artifact.layer_python)
     if HOST_MACHINE == "aarch64":

@@ -29,3 +29,19 @@ def test_a_function_that_publishes_nothing_never_loads_the_publisher_or_boto3() 
     assert "onboarding.db" in modules
     # Powertools imports the bare `botocore` package (its __init__ only) for its user-agent hook.
     assert not {name for name in modules if name.startswith(("boto3", "botocore.", "onboarding.publisher"))}
+
+
+def test_the_catch_all_function_imports_the_standard_library_and_four_small_modules() -> None:
+    # Its cold start is the runtime's and these imports (milliseconds): no Powertools, pydantic,
+    # SQLAlchemy or driver, which the API functions load.
+    modules = imported_by("CatchAllFunction")
+    ours = {name for name in modules if name.startswith("onboarding")}
+    assert ours == {
+        "onboarding",
+        "onboarding.errors",
+        "onboarding.i18n",
+        "onboarding.routes",
+        "onboarding.unrouted",
+    }
+    heavy = ("aws_lambda_powertools", "pydantic", "sqlalchemy", "pg8000", "boto3", "botocore")
+    assert not {name for name in modules if name.startswith(heavy)}

@@ -33,9 +33,10 @@ def test_a_named_function_must_be_the_one_the_route_belongs_to() -> None:
         runner.resolve_function(event, logical_id="OnboardingFunction")
 
 
-def test_an_http_event_outside_the_template_is_refused() -> None:
-    with pytest.raises(runner.UsageError, match=r"no route in template\.yaml for GET /v1/nowhere"):
-        runner.resolve_function(http_api_event("GET", "/v1/nowhere"))
+def test_an_http_event_no_route_takes_goes_to_the_catch_all_as_in_api_gateway() -> None:
+    # `$default` takes any path and method; an OPTIONS request the greedy OPTIONS /{proxy+} route.
+    for method, path in [("GET", "/v1/nowhere"), ("TRACE", "/v1/onboarding"), ("OPTIONS", "/v1/onboarding")]:
+        assert runner.resolve_function(http_api_event(method, path)).logical_id == "CatchAllFunction"
 
 
 def test_other_events_go_to_the_function_named_by_the_file_prefix() -> None:

@@ -99,10 +99,12 @@ def test_a_token_without_the_org_admin_group_is_refused_by_the_function(local_ap
     assert body["error"]["code"] == "forbidden"
 
 
-def test_a_path_outside_the_template_is_the_gateways_404(local_api: Client) -> None:
-    assert local_api.request("GET", "/v1/nowhere", token=ADMIN)[:3:2] == (404, {"message": "Not Found"})
-    # A known path with a method the template does not route is not a route either.
-    assert local_api.request("PATCH", "/v1/onboarding", token=ADMIN)[0] == 404
+def test_a_path_outside_the_template_is_the_catch_alls_404_and_a_known_one_405(local_api: Client) -> None:
+    status, _, body = local_api.request("GET", "/v1/nowhere", token=ADMIN)
+    assert (status, body["error"]["code"]) == (404, "route_not_found")
+    # A known path with a method the template does not route: the catch-all's 405 with Allow.
+    status, headers, body = local_api.request("PATCH", "/v1/onboarding", token=ADMIN)
+    assert (status, headers["allow"], body["error"]["code"]) == (405, "GET, POST", "method_not_allowed")
 
 
 def test_the_request_body_reaches_the_function(local_api: Client, make_org, db: Session) -> None:
@@ -253,7 +255,9 @@ def test_the_same_api_is_a_wsgi_app_for_in_process_clients(database_url, make_or
     client = WsgiClient(LocalApi().wsgi)
     token = {"Authorization": f"Bearer {dev_token(ADMIN)}"}
     created = client.post("/v1/onboarding", headers=token)
-    tutorial = client.post("/v1/onboarding/tutorials/events_intro/views?x=1", headers=token)
+    tutorial = client.post("/v1/onboarding/tutorials/events_intro/views", headers=token)
+    unknown = client.post("/v1/onboarding/tutorials/events_intro/views?x=1", headers=token)
+    assert (unknown.status_code, json.loads(unknown.data)["error"]["details"][0]["field"]) == (422, "query.x")
     assert (created.status_code, json.loads(created.data)["organization_id"]) == (201, "org_a")
     assert (tutorial.status_code, json.loads(tutorial.data)["status"]) == (200, "in_progress")
     assert "DEV ONLY" in created.headers["X-Local-Api"]
@@ -306,8 +310,18 @@ def test_a_request_from_a_local_web_client_is_served(local_api: Client, make_org
 
 
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
-def test_any_other_method_gets_the_gateways_json_answer_not_a_501_page(
-    local_api: Client, method: str
-) -> None:
+def test_any_other_method_gets_the_contracts_json_405_not_a_501_page(local_api: Client, method: str) -> None:
     status, headers, body = local_api.request(method, "/v1/onboarding", token=ADMIN)
-    assert (status, headers["content-type"], body) == (404, "application/json", {"message": "Not Found"})
+    assert (status, headers["content-type"], headers["allow"]) == (405, "application/json", "GET, POST")
+    assert body["error"]["code"] == "method_not_allowed"
+
+
+def test_the_wsgi_app_passes_the_query_string_when_raw_uri_lacks_it(database_url, make_org) -> None:
+    # werkzeug's test client (schemathesis' WSGI transport) sets RAW_URI to the path alone.
+    from werkzeug.test import Client as WsgiClient
+
+    client = WsgiClient(LocalApi().wsgi)
+    analyst = {"Authorization": f"Bearer {dev_token({'cognito:groups': ['platform_analyst']})}"}
+    response = client.get("/v1/analytics/funnel?inactive_days=0", headers=analyst)
+    assert response.status_code == 422
+    assert json.loads(response.data)["error"]["details"][0]["field"] == "query.inactive_days"

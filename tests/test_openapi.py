@@ -9,6 +9,7 @@ import schemathesis
 
 from onboarding.checklist import TASK_IDS
 from onboarding.errors import DomainError
+from onboarding.tutorials import CATALOG
 from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 from tools import openapi
 from tools.template import http_routes
@@ -41,8 +42,23 @@ def test_document_is_valid_openapi_3_1() -> None:
 
 def test_every_template_route_is_documented_and_nothing_else() -> None:
     template = {(route.method, route.path) for route in http_routes()}
-    documented = {(method, path) for method, path, _ in operations()}
+    documented = {(method, openapi.template_path(path)) for method, path, _ in operations()}
     assert documented == template
+
+
+def test_the_wizard_step_route_is_documented_per_step_with_that_steps_body() -> None:
+    # One path per accepted `step` (number and name): the schema says which body goes with which step.
+    steps = {path: op for method, path, op in operations() if path.startswith("/v1/onboarding/wizard/steps/")}
+    assert sorted(steps) == sorted(openapi.wizard_step_paths())
+    assert len(steps) == 10
+    for path, step in openapi.wizard_step_paths().items():
+        body = steps[path]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["anyOf"] == [
+            {"$ref": f"#/components/schemas/{STEP_PAYLOADS[step].__name__}"},
+            {"$ref": f"#/components/schemas/{DRAFTS[step].__name__}"},
+        ]
+        assert steps[path]["x-route"] == "PUT /v1/onboarding/wizard/steps/{step}"
+        assert "parameters" not in steps[path]
 
 
 def test_every_reference_resolves() -> None:
@@ -123,7 +139,7 @@ def test_every_404_and_409_has_a_specific_code(method: str, path: str, op: dict[
 
 
 def test_each_operation_lists_the_codes_it_can_answer() -> None:
-    assert error_codes("PUT", "/v1/onboarding/tutorials/{tutorial_id}/progress", "409") == [
+    assert error_codes("PUT", "/v1/onboarding/tutorials/events_intro/progress", "409") == [
         "tutorial_already_completed",
         "tutorial_already_skipped",
     ]
@@ -134,7 +150,7 @@ def test_each_operation_lists_the_codes_it_can_answer() -> None:
     ]
     assert error_codes("POST", "/v1/onboarding", "404") == ["organization_not_found"]
     assert error_codes("POST", "/v1/onboarding/metrics", "429") == ["quota_exceeded"]
-    assert error_codes("PUT", "/v1/onboarding/wizard/steps/{step}", "409") == [
+    assert error_codes("PUT", "/v1/onboarding/wizard/steps/1", "409") == [
         "wizard_step_already_completed",
         "wizard_step_out_of_sequence",
     ]
@@ -173,18 +189,22 @@ def _documented_codes(op: dict[str, Any]) -> Any:
 
 
 def test_rules_beyond_the_schema_are_listed_on_their_operations() -> None:
-    assert set(operation("PUT", "/v1/onboarding/wizard/steps/{step}")["x-rules"]) >= {
+    assert set(operation("PUT", "/v1/onboarding/wizard/steps/1")["x-rules"]) >= {
         "step_body_mismatch",
         "unknown_timezone",
-        "datetime_not_in_future",
-        "invalid_email",
         "wizard_data_too_large",
     }
+    assert {"datetime_not_in_future", "datetime_too_far_ahead"} <= set(
+        operation("PUT", "/v1/onboarding/wizard/steps/first_event")["x-rules"]
+    )
+    assert "invalid_email" in operation("PUT", "/v1/onboarding/wizard/steps/4")["x-rules"]
     assert "timestamp_too_old" in operation("POST", "/v1/onboarding/metrics")["x-rules"]
     assert (
-        "steps_exceed_total" in operation("PUT", "/v1/onboarding/tutorials/{tutorial_id}/progress")["x-rules"]
+        "steps_exceed_total" in operation("PUT", "/v1/onboarding/tutorials/events_intro/progress")["x-rules"]
     )
     assert set(operation("GET", "/v1/analytics/funnel")["x-rules"]) == {"date_range"}
+    assert set(operation("POST", "/v1/onboarding")["x-rules"]) == {"experiment"}  # experiments are data
+    assert set(operation("GET", "/v1/onboarding/export")["x-rules"]) == {"cursor_invalid"}
     assert "x-rules" not in operation("GET", "/v1/onboarding")
 
 
@@ -206,7 +226,7 @@ def test_timestamps_a_client_sends_are_limited_to_offsets_the_database_stores() 
 
 
 def test_route_specific_errors_are_documented() -> None:
-    assert {"404", "409"} <= set(operation("PUT", "/v1/onboarding/wizard/steps/{step}")["responses"])
+    assert {"404", "409"} <= set(operation("PUT", "/v1/onboarding/wizard/steps/1")["responses"])
     assert "409" in operation("POST", "/v1/onboarding/sample-data")["responses"]
     assert "404" in operation("POST", "/v1/onboarding/tutorials/{tutorial_id}/views")["responses"]
     assert "404" not in operation("GET", "/v1/analytics/incomplete")["responses"]
@@ -225,9 +245,11 @@ def test_request_bodies_are_the_request_models() -> None:
 
     assert body("POST", "/v1/onboarding/metrics") == {"$ref": "#/components/schemas/MetricBatch"}
     assert body("POST", "/v1/onboarding/sample-data") == {"$ref": "#/components/schemas/SampleDataRequest"}
-    steps = body("PUT", "/v1/onboarding/wizard/steps/{step}")["anyOf"]
-    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
-    assert steps == [{"$ref": f"#/components/schemas/{model.__name__}"} for model in models]
+    steps = body("PUT", "/v1/onboarding/wizard/steps/1")["anyOf"]
+    assert steps == [
+        {"$ref": f"#/components/schemas/{model}"}
+        for model in ("OrganizationProfile", "OrganizationProfileDraft")
+    ]
     start = body("POST", "/v1/onboarding")  # optional: no body, or null, starts as well
     assert start["anyOf"] == [{"$ref": "#/components/schemas/StartRequest"}, {"type": "null"}]
     schemas = DOCUMENT["components"]["schemas"]
@@ -236,9 +258,6 @@ def test_request_bodies_are_the_request_models() -> None:
 
 
 def test_path_parameters_list_the_accepted_ids() -> None:
-    step = operation("PUT", "/v1/onboarding/wizard/steps/{step}")["parameters"][0]
-    assert step["schema"]["enum"][:5] == ["1", "2", "3", "4", "5"]
-    assert "organization_profile" in step["schema"]["enum"]
     tutorial = operation("POST", "/v1/onboarding/tutorials/{tutorial_id}/complete")["parameters"][0]
     assert len(tutorial["schema"]["enum"]) == 5
     task = operation("PUT", "/v1/onboarding/checklist/{task_id}")["parameters"][0]
@@ -265,3 +284,83 @@ def test_operations_are_tagged_with_their_function_and_say_which_group_they_need
     assert operation("GET", "/v1/analytics/funnel")["tags"] == ["analytics"]
     assert "platform_analyst" in operation("GET", "/v1/analytics/funnel")["description"]
     assert "org_admin" in operation("GET", "/v1/onboarding/export")["description"]
+
+
+def test_the_headers_error_answers_carry_are_documented() -> None:
+    for method, path, op in operations():
+        allow = op["responses"]["405"]["headers"]["Allow"]
+        assert allow["required"] is True, (method, path)
+    retry = operation("POST", "/v1/onboarding/metrics")["responses"]["429"]["headers"]["Retry-After"]
+    assert re.fullmatch(retry["schema"]["pattern"], "3600")
+
+
+def test_the_video_events_key_fields_are_in_the_schema() -> None:
+    conditions = DOCUMENT["components"]["schemas"]["ClientMetricEvent"]["allOf"]
+    required = {
+        c["if"]["properties"]["event_type"]["const"]: c["then"]["properties"]["event_data"]["required"]
+        for c in conditions
+    }
+    assert required == {
+        "video_played": ["video_id", "video_title"],
+        "video_completed": ["video_id", "watch_percentage"],
+    }
+
+
+def test_tutorial_progress_is_documented_per_tutorial_with_its_total() -> None:
+    documented = {path: op for method, path, op in operations() if path.endswith("/progress")}
+    assert sorted(documented) == sorted(openapi.tutorial_progress_paths())
+    for path, tutorial_id in openapi.tutorial_progress_paths().items():
+        body = documented[path]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["properties"]["steps_completed"]["maximum"] == CATALOG[tutorial_id].total_steps
+        assert documented[path]["x-route"] == "PUT /v1/onboarding/tutorials/{tutorial_id}/progress"
+
+
+@pytest.mark.parametrize(
+    ("event_data", "accepted"),
+    [
+        ({"a": {"b": {"c": [1, "x", None, True]}}}, True),  # containers down to depth 4
+        ({"a": {"b": {"c": {"d": 1}}}}, True),
+        ({"a": {"b": {"c": {"d": {}}}}}, False),  # an object at depth 5
+        ({"a": [[[[]]]]}, False),
+        ({"a": {"Bad Key": 1}}, False),  # keys at every level
+        ({"a": ["nul\x00inside"]}, False),
+        ({"a": 1.5, "b": -2, "c": "text"}, True),
+    ],
+)
+def test_event_data_schema_and_the_service_agree(event_data: dict[str, Any], accepted: bool) -> None:
+    import jsonschema_rs
+    from pydantic import ValidationError
+
+    from onboarding.client_metrics import ClientMetricEvent
+
+    schema = DOCUMENT["components"]["schemas"]["ClientMetricEvent"]["properties"]["event_data"]
+    assert jsonschema_rs.Draft202012Validator(schema).is_valid(event_data) is accepted
+    event = {"event_id": "8f4a2f7e-3f7e-4d6e-9a51-2b8f0c8f9e10", "event_type": "checklist_viewed"}
+    try:
+        ClientMetricEvent.model_validate(
+            {**event, "timestamp": "2099-01-01T00:00:00Z", "event_data": event_data}
+        )
+        service_accepts_data = True
+    except ValidationError as error:
+        # The timestamp is refused either way (in the future); only event_data's verdict matters here.
+        service_accepts_data = all(item["loc"][0] != "event_data" for item in error.errors())
+    assert service_accepts_data is accepted
+
+
+def test_the_dashboard_sends_only_documented_query_parameters() -> None:
+    # A query parameter a route does not declare is a 422: the analyst dashboard must send none.
+    source = (openapi.ROOT / "dashboard" / "app.js").read_text()
+    calls = re.findall(r'api\("(/v1/[a-z/-]+)"(?:, \{([^}]*)\})?\)', source)
+    assert len(calls) >= 5
+    for path, arguments in calls:
+        sent = {item.split(":")[0].strip() for item in arguments.split(",") if item.strip()}
+        documented = {p["name"] for p in operation("GET", path).get("parameters", []) if p["in"] == "query"}
+        assert sent <= documented, (path, sent - documented)
+
+
+def test_dict_keys_are_constrained_by_property_names_not_pattern_properties() -> None:
+    # patternProperties would let a key outside the pattern through with any value; the service refuses it.
+    assert "patternProperties" not in json.dumps(DOCUMENT)
+    roles = DOCUMENT["components"]["schemas"]["FirstEvent"]["properties"]["role_requirements"]
+    assert "pattern" in roles["propertyNames"]
+    assert roles["additionalProperties"]["type"] == "integer"

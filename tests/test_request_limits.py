@@ -450,3 +450,29 @@ def test_a_bad_query_parameter_is_422(route: HttpRoute, unchanged) -> None:
             tried += 1
             assert_rejected(send(route, claims=claims_for(route), query=query), 422)
     assert tried >= 5
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=route_id)
+def test_a_query_parameter_the_route_does_not_declare_is_422_naming_it(route: HttpRoute, unchanged) -> None:
+    # A misspelt parameter (`form=` for `from=`) is refused, not read as "absent": as an unknown body field.
+    documented = {p["name"] for p in operation(route).get("parameters", []) if p["in"] == "query"}
+    query = {"form": "2026-01-01", "x\u00e9": "1"}
+    assert not documented & set(query)
+    response = send(route, claims=claims_for(route), query=query)
+    assert_rejected(response, 422)
+    assert [(d["field"], d["type"]) for d in response.json["error"]["details"]] == [
+        ("query.form", "extra_forbidden"),
+        ("query.x\u00e9", "extra_forbidden"),
+    ]
+
+
+@pytest.mark.parametrize("route", QUERY_ROUTES, ids=route_id)
+def test_documented_query_parameters_are_accepted_with_a_cursor_of_the_documented_form(
+    route: HttpRoute, full_org: str
+) -> None:
+    parameters = {p["name"]: p for p in operation(route)["parameters"] if p["in"] == "query"}
+    if "cursor" in parameters:
+        assert parameters["cursor"]["schema"]["anyOf"][0]["pattern"] == "^[A-Za-z0-9_-]+$"
+        assert "cursor_invalid" in operation(route)["x-rules"]
+    query = {"from": "2026-01-01"} if "from" in parameters else {"limit": "5"}
+    assert send(route, claims=claims_for(route), query=query).status == 200

@@ -14,6 +14,8 @@ TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 SPECS = functions(TEMPLATE)
 API_FUNCTIONS = [spec for spec in SPECS.values() if spec.routes]
+# Every function API Gateway invokes: the API's and the catch-all routes' (tests/test_catch_all.py).
+GATEWAY_FUNCTIONS = [spec for spec in SPECS.values() if spec.routes or spec.catch_all_routes]
 
 # The contract's routes (CONTRACT.md): the template must offer exactly these.
 CONTRACT_ROUTES = {
@@ -84,6 +86,7 @@ def test_every_area_has_its_own_function() -> None:
         "MetricsFunction": "metrics",
         "AnalyticsFunction": "analytics",
         "ExportFunction": "export",
+        "CatchAllFunction": "catch_all",
         "PurgeFunction": "purge",
         "OrganizationCreatedFunction": "organization_created",
         "OutboxPublisherFunction": "outbox_publisher",
@@ -160,7 +163,7 @@ def test_functions_run_in_the_vpc_and_may_call_only_what_they_call() -> None:
         "OrganizationCreatedFunction": [send_to_dlq, put_events],
     }
     for logical_id in SPECS:
-        if logical_id == "AccessTokenClaimsFunction":
+        if logical_id in {"AccessTokenClaimsFunction", "CatchAllFunction"}:
             # Reads only its event: no database, no AWS call, so nothing beyond logs and tracing.
             assert "Policies" not in RESOURCES[logical_id]["Properties"]
             continue
@@ -225,7 +228,9 @@ def test_alarms_watch_the_dead_letter_queue_and_function_errors() -> None:
         "Errors",
         {"Ref": "PurgeFunction"},
     )
-    assert _alarm_functions("ApiFunctionErrorsAlarm", "Errors") == {spec.logical_id for spec in API_FUNCTIONS}
+    assert _alarm_functions("ApiFunctionErrorsAlarm", "Errors") == {
+        spec.logical_id for spec in GATEWAY_FUNCTIONS
+    }
     assert _alarm_functions("EventFunctionErrorsAlarm", "Errors") == {
         "OrganizationCreatedFunction",
         "OutboxPublisherFunction",
@@ -403,7 +408,7 @@ def _alarm_functions(alarm: str, metric_name: str) -> set[str]:
 
 
 def test_alarms_watch_every_functions_throttles_and_the_apis_5xx() -> None:
-    api = {spec.logical_id for spec in API_FUNCTIONS}
+    api = {spec.logical_id for spec in GATEWAY_FUNCTIONS}
     assert _alarm_functions("ApiFunctionThrottlesAlarm", "Throttles") == api
     background = set(SPECS) - api - {"AccessTokenClaimsFunction"}
     assert _alarm_functions("BackgroundFunctionThrottlesAlarm", "Throttles") == background

@@ -188,7 +188,8 @@ def test_invalid_progress_is_422_naming_the_field_and_writes_nothing(
 def test_progress_past_the_total_names_steps_completed(tutorials_api, started_org) -> None:
     response = act(tutorials_api, "progress", body={"steps_completed": 5})
     detail = response.json["error"]["details"][0]
-    # A rule the schema cannot state (the maximum depends on the tutorial): listed in openapi.json.
+    # The maximum depends on the tutorial: openapi.json documents each tutorial's progress path with its
+    # own maximum, and lists the rule (`x-rules`).
     assert (detail["field"], detail["type"]) == ("body.steps_completed", "steps_exceed_total")
 
 

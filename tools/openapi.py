@@ -18,6 +18,7 @@ is stale (a test runs it). What comes from where:
 """
 
 import argparse
+import copy
 import importlib
 import json
 import sys
@@ -36,12 +37,13 @@ from onboarding.errors import (
     Forbidden,
     InvalidInput,
     MalformedRequest,
+    MethodNotAllowed,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
 )
 from onboarding.state import WizardStep
-from onboarding.tutorials import TUTORIAL_IDS
+from onboarding.tutorials import CATALOG, TUTORIAL_IDS
 from onboarding.wizard import DRAFTS, STEP_PAYLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +57,29 @@ REF = "#/components/schemas/{model}"
 COMMON_ERRORS: tuple[type[DomainError], ...] = (
     Unauthorized,
     Forbidden,
+    MethodNotAllowed,
     PayloadTooLarge,
     InvalidInput,
     DatabaseUnavailable,
 )
+# The headers error answers carry, by status.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "405": {
+        "Allow": {
+            "description": "The methods this path has (the answer to another method on it, from the "
+            "catch-all route or the function).",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    "429": {
+        "Retry-After": {
+            "description": "Seconds until the cap resets (the next UTC midnight).",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
 BODY_ERRORS: tuple[type[DomainError], ...] = (MalformedRequest, UnsupportedMediaType)
 RULES = "x-rules"
 # Statuses API Gateway answers itself (before the function runs), in its own shape.
@@ -84,6 +105,7 @@ SECURITY_SCHEMES = {
     }
 }
 WIZARD_STEP_PATH = "/v1/onboarding/wizard/steps/{step}"
+TUTORIAL_PROGRESS_PATH = "/v1/onboarding/tutorials/{tutorial_id}/progress"
 
 
 def resolvers() -> dict[str, APIGatewayHttpResolver]:
@@ -109,6 +131,8 @@ def build_document() -> dict[str, Any]:
     _merge(schemas, _component_schemas(ErrorResponse))
     schemas["GatewayError"] = GATEWAY_ERROR_SCHEMA
     _document_wizard_steps(paths, schemas)
+    _document_tutorial_progress(paths, schemas)
+    _keys_as_property_names(schemas)
     _document_catalog_ids(paths)
     for path, operations in paths.items():
         for operation in operations.values():
@@ -152,6 +176,9 @@ def _add_shared_errors(path: str, operation: dict[str, Any]) -> None:
             description = f"{description} Or {GATEWAY_ANSWERS[status]} (`GatewayError`)."
             schema = {"anyOf": [schema, {"$ref": REF.format(model="GatewayError")}]}
         responses[status] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    for status, headers in RESPONSE_HEADERS.items():
+        if status in responses:
+            responses[status]["headers"] = headers
     operation["responses"] = dict(sorted(responses.items()))
 
 
@@ -176,20 +203,103 @@ def _gather_rules(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
         operation[RULES] = dict(sorted(found.items()))
 
 
-def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """The step body is one of the five step models or their drafts (which one, the path says);
-    steps by number or name."""
-    operation = paths[WIZARD_STEP_PATH]["put"]
-    models = [*STEP_PAYLOADS.values(), *DRAFTS.values()]
-    _merge(schemas, _component_schemas(*models))
-    names = ", ".join(f"{s.value} `{s.step_name}`: `{STEP_PAYLOADS[s].__name__}`" for s in WizardStep)
-    operation["requestBody"]["content"]["application/json"]["schema"] = {
-        "anyOf": [{"$ref": REF.format(model=model.__name__)} for model in models],
-        "description": f"The fields of the step in the path ({names}); with `completed: false`, a draft "
-        "of it (`...Draft`: every field optional, types and upper bounds checked, the wizard not advanced).",
+def wizard_step_paths() -> dict[str, WizardStep]:
+    """The route `PUT /v1/onboarding/wizard/steps/{step}` as documented: one path per accepted `step`
+    (its number and its name), each with its step's body, so that the schema itself says which body
+    goes with which step (a step-1 body sent to step 5 is schema-invalid)."""
+    return {
+        WIZARD_STEP_PATH.replace("{step}", form): step
+        for step in WizardStep
+        for form in (str(step.value), step.step_name)
     }
-    steps = [str(step.value) for step in WizardStep] + [step.step_name for step in WizardStep]
-    _path_parameter(operation, "step")["schema"] = {"type": "string", "enum": steps}
+
+
+def tutorial_progress_paths() -> dict[str, str]:
+    """`PUT /v1/onboarding/tutorials/{tutorial_id}/progress` as documented: one path per tutorial, each
+    with that tutorial's bound on `steps_completed` (its `total_steps`)."""
+    return {
+        TUTORIAL_PROGRESS_PATH.replace("{tutorial_id}", tutorial_id): tutorial_id for tutorial_id in CATALOG
+    }
+
+
+def template_path(path: str) -> str:
+    """The template route's path of a documented path (a wizard step's path is `{step}`'s, a tutorial's
+    progress path `{tutorial_id}`'s)."""
+    if path in wizard_step_paths():
+        return WIZARD_STEP_PATH
+    if path in tutorial_progress_paths():
+        return TUTORIAL_PROGRESS_PATH
+    return path
+
+
+def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """`PUT /v1/onboarding/wizard/steps/{step}` documented per step: its number and its name each a
+    path whose body is that step's model or its draft (`completed: false`)."""
+    operation = paths.pop(WIZARD_STEP_PATH)["put"]
+    _merge(schemas, _component_schemas(*STEP_PAYLOADS.values(), *DRAFTS.values()))
+    parameters = [
+        p for p in operation.get("parameters", []) if not (p["in"] == "path" and p["name"] == "step")
+    ]
+    for path, step in wizard_step_paths().items():
+        form = path.rsplit("/", 1)[1]
+        payload, draft = STEP_PAYLOADS[step].__name__, DRAFTS[step].__name__
+        documented = copy.deepcopy(operation)
+        documented["operationId"] = f"save_wizard_step_{form}"
+        documented["summary"] = f"PUT {WIZARD_STEP_PATH} with step {step.value} (`{step.step_name}`)"
+        documented["x-route"] = f"PUT {WIZARD_STEP_PATH}"
+        if parameters:
+            documented["parameters"] = copy.deepcopy(parameters)
+        else:
+            documented.pop("parameters", None)
+        documented["requestBody"]["content"]["application/json"]["schema"] = {
+            "anyOf": [{"$ref": REF.format(model=payload)}, {"$ref": REF.format(model=draft)}],
+            "description": f"Step {step.value}'s fields (`{payload}`), or with `completed: false` a draft "
+            f"of them (`{draft}`: every field optional, types and upper bounds checked, the wizard not "
+            "advanced). The step is the number or the name in the path.",
+        }
+        paths[path] = {"put": documented}
+
+
+def _document_tutorial_progress(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """`PUT /v1/onboarding/tutorials/{tutorial_id}/progress` documented per tutorial: the body's
+    `steps_completed` bounded by that tutorial's `total_steps`."""
+    operation = paths.pop(TUTORIAL_PROGRESS_PATH)["put"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    parameters = [p for p in operation.get("parameters", []) if p["name"] != "tutorial_id"]
+    for path, tutorial_id in tutorial_progress_paths().items():
+        total = CATALOG[tutorial_id].total_steps
+        documented = copy.deepcopy(operation)
+        documented["operationId"] = f"set_tutorial_progress_{tutorial_id}"
+        documented["summary"] = f"PUT {TUTORIAL_PROGRESS_PATH} for `{tutorial_id}` ({total} steps)"
+        documented["x-route"] = f"PUT {TUTORIAL_PROGRESS_PATH}"
+        if parameters:
+            documented["parameters"] = copy.deepcopy(parameters)
+        else:
+            documented.pop("parameters", None)
+        documented["requestBody"]["content"]["application/json"]["schema"] = {
+            "allOf": [body],
+            "properties": {"steps_completed": {"maximum": total}},
+            "description": f"`steps_completed` is at most {total}, the steps of `{tutorial_id}`.",
+        }
+        paths[path] = {"put": documented}
+
+
+def _keys_as_property_names(node: Any) -> None:
+    """A dict with constrained keys (pydantic: `patternProperties` with the key pattern, so that a key
+    outside it is allowed with any value) as the service validates it: every key matches the pattern
+    (`propertyNames`), every value the value schema (`additionalProperties`)."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+            ((pattern, values),) = patterns.items()
+            node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": pattern}
+            node["additionalProperties"] = values
+            del node["patternProperties"]
+        for value in node.values():
+            _keys_as_property_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            _keys_as_property_names(item)
 
 
 def _document_catalog_ids(paths: dict[str, Any]) -> None:

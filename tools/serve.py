@@ -8,10 +8,14 @@ and why it answers 403 to a request whose Host is not a loopback name or address
 rebinding sends its own name) or whose Origin is neither local nor configured with --cors-origin.
 
 Everything else follows API Gateway (HTTP API, payload format 2.0): routes come from template.yaml
-(the same list the deployed API has), a request outside them is `404 {"message":"Not Found"}`, a
-missing or unreadable token is `401 {"message":"Unauthorized"}`, claims reach the function as strings
-(`cognito:groups` as `"[org_admin analyst]"`), CORS preflights are answered here, and the function's
-answer (status, headers, cookies, base64 bodies) becomes the HTTP response.
+(the same list the deployed API has) and are selected as API Gateway selects them (a route without
+path parameters, then with, then a greedy `{proxy+}` route, then `$default`), so a method or path no
+route declares, TRACE and PROPFIND included, reaches the catch-all function and gets the contract's
+404 or 405; a missing or unreadable token on a route behind the authorizer is
+`401 {"message":"Unauthorized"}`, claims reach the function as strings (`cognito:groups` as
+`"[org_admin analyst]"`), a CORS preflight goes to `OPTIONS /{proxy+}` (no authorizer) and gets the
+template's CORS headers added, and the function's answer (status, headers, cookies, base64 bodies)
+becomes the HTTP response.
 """
 
 import argparse
@@ -179,12 +183,16 @@ class LocalApi:
         if not is_loopback_host(request.headers.get("host", "")):
             return gateway_error(HTTPStatus.FORBIDDEN, "Forbidden")
         origin = request.headers.get("origin")
-        if request.method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
-            return self._preflight(origin, request.headers["access-control-request-method"])
-        if origin is not None and not self._origin_allowed(origin):
+        requested_method = request.headers.get("access-control-request-method")
+        preflight = request.method == "OPTIONS" and bool(origin) and requested_method is not None
+        if origin is not None and not preflight and not self._origin_allowed(origin):
             return gateway_error(HTTPStatus.FORBIDDEN, "Forbidden")
+        # A preflight is routed like any request (the template's `OPTIONS /{proxy+}` route, without the
+        # authorizer); API Gateway adds its CORS headers to the answer when the origin is allowed.
         status, response_headers, response_body = self._route(request)
-        if origin and self._origin_allowed(origin):
+        if preflight and origin and requested_method is not None:
+            response_headers += self._preflight_headers(origin, requested_method)
+        elif origin and self._origin_allowed(origin):
             response_headers.append(("Access-Control-Allow-Origin", origin))
             response_headers.append(("Vary", "Origin"))
         return status, response_headers, response_body
@@ -195,12 +203,16 @@ class LocalApi:
         Requests go through `handle` like the server's: API Gateway's routing, token and size checks,
         then the function's handler. Not for production: there is no API Gateway in front of it.
         """
-        target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        target = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
         if not target:
             # PEP 3333: PATH_INFO is the decoded path as latin-1; quote it back into a request target.
             path = str(environ.get("PATH_INFO", "")).encode("latin-1")
-            query = environ.get("QUERY_STRING")
-            target = quote(path, safe="/;=,@:!$&'()*+~") + (f"?{query}" if query else "")
+            target = quote(path, safe="/;=,@:!$&'()*+~")
+        # RAW_URI/REQUEST_URI are not in PEP 3333: gunicorn's carry the query, werkzeug's test client's
+        # (schemathesis' transport) do not. The query is QUERY_STRING's unless the target has one.
+        query = environ.get("QUERY_STRING")
+        if query and "?" not in target:
+            target = f"{target}?{query}"
         headers = [
             (name[5:].replace("_", "-"), str(value))
             for name, value in environ.items()
@@ -237,7 +249,7 @@ class LocalApi:
         route, path_parameters = found
         if len(request.body) > MAX_REQUEST_BYTES:
             return gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
-        claims = claims_from_authorization(request.headers.get("authorization"))
+        claims = claims_from_authorization(request.headers.get("authorization")) if route.authorized else {}
         if claims is None:
             status, response_headers, response_body = gateway_error(HTTPStatus.UNAUTHORIZED, "Unauthorized")
             return status, [*response_headers, ("WWW-Authenticate", "Bearer")], response_body
@@ -266,18 +278,17 @@ class LocalApi:
         url = urlsplit(origin)
         return url.scheme in {"http", "https"} and is_loopback_host(url.netloc)
 
-    def _preflight(self, origin: str, requested_method: str) -> Response:
-        headers = [DEV_HEADER, ("Content-Length", "0")]
+    def _preflight_headers(self, origin: str, requested_method: str) -> list[tuple[str, str]]:
         allowed_methods = [str(m).upper() for m in self.cors.get("AllowMethods", [])]
-        if self._origin_allowed(origin) and requested_method.upper() in allowed_methods:
-            headers += [
-                ("Access-Control-Allow-Origin", origin),
-                ("Access-Control-Allow-Methods", ",".join(allowed_methods)),
-                ("Access-Control-Allow-Headers", ",".join(self.cors.get("AllowHeaders", []))),
-                ("Access-Control-Max-Age", str(self.cors.get("MaxAge", 0))),
-                ("Vary", "Origin"),
-            ]
-        return HTTPStatus.NO_CONTENT, headers, b""
+        if not (self._origin_allowed(origin) and requested_method.upper() in allowed_methods):
+            return []
+        return [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Allow-Methods", ",".join(allowed_methods)),
+            ("Access-Control-Allow-Headers", ",".join(self.cors.get("AllowHeaders", []))),
+            ("Access-Control-Max-Age", str(self.cors.get("MaxAge", 0))),
+            ("Vary", "Origin"),
+        ]
 
 
 @dataclass(frozen=True)
@@ -385,8 +396,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    # Every method goes to API Gateway's logic: unknown routes and methods are its 404. Any other
-    # method (TRACE, CONNECT, PROPFIND, ...) too, instead of http.server's 501 HTML page.
+    # Every method goes to API Gateway's routing: unknown routes and methods reach the catch-all
+    # function. Any other method (TRACE, CONNECT, PROPFIND, ...) too, instead of http.server's 501 page.
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815
 
     def __getattr__(self, name: str) -> Any:

@@ -58,17 +58,37 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return loaded
 
 
+DEFAULT_ROUTE = "$default"
+
+
 @dataclass(frozen=True)
 class HttpRoute:
-    """One HttpApi event: `METHOD /path/{param}` served by one function."""
+    """One HttpApi event: `METHOD /path/{param}` served by one function, or API Gateway's `$default`
+    route (an HttpApi event without Method and Path)."""
 
     function: str
     method: str
     path: str
+    # False for a route that opts out of the API's default (JWT) authorizer (`Auth: {Authorizer: NONE}`).
+    authorized: bool = True
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return DEFAULT_ROUTE if self.is_default else f"{self.method} {self.path}"
+
+    @property
+    def is_default(self) -> bool:
+        return self.path == DEFAULT_ROUTE
+
+    @property
+    def is_greedy(self) -> bool:
+        """A `{proxy+}` route: any number of segments."""
+        return "+}" in self.path
+
+    @property
+    def is_catch_all(self) -> bool:
+        """A route for requests the API's own routes do not take (`$default`, `{proxy+}`)."""
+        return self.is_default or self.is_greedy
 
     @property
     def shape(self) -> str:
@@ -77,6 +97,8 @@ class HttpRoute:
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters when `method path` is this route (API Gateway's matching), else None."""
+        if self.is_default:
+            return {}  # whatever no other route takes (`find_route` tries it last)
         if method.upper() != self.method and self.method != "ANY":
             return None
         found = _path_pattern(self.path).fullmatch(path)
@@ -109,6 +131,7 @@ class FunctionSpec:
     handler: str
     timeout: int
     memory_size: int
+    # The API's routes this function serves (the contract's), without the catch-all routes.
     routes: tuple[HttpRoute, ...]
     event_types: tuple[str, ...]
     # Environment variables with literal values (Globals merged with the function's, as SAM does);
@@ -117,6 +140,8 @@ class FunctionSpec:
     # The literal variables the function sets itself (MAX_BODY_BYTES, ...): they differ between
     # functions, so an in-process runner serving several applies them on every invocation.
     own_environment: tuple[tuple[str, str], ...] = ()
+    # `$default` and `{proxy+}` routes: requests no route of the API takes (functions/catch_all).
+    catch_all_routes: tuple[HttpRoute, ...] = ()
 
     @property
     def handler_module(self) -> str:
@@ -152,12 +177,12 @@ def functions(template: Mapping[str, Any] | None = None, *, base: Path = ROOT) -
         own = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
         variables = {**globals_.get("Environment", {}).get("Variables", {}), **own}
         events = properties.get("Events") or {}
-        routes = tuple(
-            HttpRoute(logical_id, str(event_properties["Method"]).upper(), str(event_properties["Path"]))
+        all_routes = tuple(
+            _http_route(logical_id, event["Properties"])
             for event in events.values()
             if event.get("Type") == "HttpApi"
-            for event_properties in [event["Properties"]]
         )
+        routes = tuple(route for route in all_routes if not route.is_catch_all)
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_uri=(base / str(properties["CodeUri"])).resolve(),
@@ -168,8 +193,17 @@ def functions(template: Mapping[str, Any] | None = None, *, base: Path = ROOT) -
             event_types=tuple(str(event.get("Type")) for event in events.values()),
             environment=tuple((name, value) for name, value in variables.items() if isinstance(value, str)),
             own_environment=tuple((name, value) for name, value in own.items() if isinstance(value, str)),
+            catch_all_routes=tuple(route for route in all_routes if route.is_catch_all),
         )
     return specs
+
+
+def _http_route(logical_id: str, properties: Mapping[str, Any]) -> HttpRoute:
+    # SAM: an HttpApi event without Method and Path is the API's `$default` route.
+    method = str(properties.get("Method", "ANY")).upper()
+    path = str(properties.get("Path", DEFAULT_ROUTE))
+    authorized = (properties.get("Auth") or {}).get("Authorizer") != "NONE"
+    return HttpRoute(logical_id, method, path, authorized)
 
 
 @cache
@@ -178,19 +212,30 @@ def _default_template() -> dict[str, Any]:
 
 
 def http_routes(template: Mapping[str, Any] | None = None) -> list[HttpRoute]:
+    """The API's routes (the contract's), without the catch-all routes."""
     return [route for spec in functions(template).values() for route in spec.routes]
 
 
-def find_route(method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+def catch_all_routes(template: Mapping[str, Any] | None = None) -> list[HttpRoute]:
+    """The template's `$default` and `{proxy+}` routes."""
+    return [route for spec in functions(template).values() for route in spec.catch_all_routes]
+
+
+def find_route(
+    method: str, path: str, template: Mapping[str, Any] | None = None
+) -> tuple[HttpRoute, dict[str, str]] | None:
     """The template route API Gateway would pick for `method path`, with its path parameters.
 
-    Like API Gateway, a route without parameters wins over one with parameters.
+    API Gateway's order: a route whose path has no parameters, then one with parameters (fewest
+    first), then a greedy `{proxy+}` route, and `$default` for whatever none of them takes. The
+    method must match (or the route be `ANY`) at every stage but `$default`.
     """
     candidates = []
-    for route in http_routes():
+    for route in [*http_routes(template), *catch_all_routes(template)]:
         params = route.match(method, path)
         if params is not None:
-            candidates.append((len(params), route, params))
+            rank = (route.is_default, route.is_greedy, route.method == "ANY", len(params))
+            candidates.append((rank, route, params))
     if not candidates:
         return None
     _, route, params = min(candidates, key=lambda candidate: candidate[0])

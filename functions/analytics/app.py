@@ -10,7 +10,7 @@ from onboarding.auth import Group
 from onboarding.experiments import ExperimentNotFound
 from onboarding.measured import measured
 from onboarding.models import EXPERIMENT_ID_PATTERN
-from onboarding.pagination import MAX_CURSOR_LENGTH
+from onboarding.pagination import CURSOR_PATTERN, CURSOR_RULES, MAX_CURSOR_LENGTH
 from onboarding.validation import rules
 
 app = create_app()
@@ -80,13 +80,15 @@ def list_experiments() -> analytics.Experiments:
     return analytics.list_experiments(current_session(app))
 
 
-@app.get("/v1/analytics/incomplete", openapi_extensions=PERIOD_RULES)
+@app.get("/v1/analytics/incomplete", openapi_extensions=rules({**analytics.PERIOD_RULES, **CURSOR_RULES}))
 @measured(statements=1, query=PERIOD)
 def incomplete(
     from_: From = None,
     to: To = None,
     limit: Annotated[int, Query(ge=1, le=analytics.MAX_PAGE_SIZE)] = analytics.DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=MAX_CURSOR_LENGTH, pattern=CURSOR_PATTERN)
+    ] = None,
 ) -> analytics.IncompleteOrganizations:
     span = analytics.period(from_, to)
     return analytics.incomplete_organizations(current_session(app), span, limit=limit, cursor=cursor)

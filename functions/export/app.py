@@ -11,17 +11,22 @@ from onboarding import export
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.measured import measured
-from onboarding.pagination import MAX_CURSOR_LENGTH
+from onboarding.pagination import CURSOR_PATTERN, CURSOR_RULES, MAX_CURSOR_LENGTH
 from onboarding.state import NOT_STARTED
+from onboarding.validation import rules
 
 app = create_app()
 
 
-@app.get("/v1/onboarding/export", responses=documented(errors=NOT_STARTED))
+@app.get(
+    "/v1/onboarding/export", responses=documented(errors=NOT_STARTED), openapi_extensions=rules(CURSOR_RULES)
+)
 @measured(statements=1, why="state, tutorials and a page of metrics")
 def export_organization(
     limit: Annotated[int, Query(ge=1, le=export.MAX_METRICS_PAGE)] = export.DEFAULT_METRICS_PAGE,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = None,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=MAX_CURSOR_LENGTH, pattern=CURSOR_PATTERN)
+    ] = None,
 ) -> export.OnboardingExport:
     return export.export_organization(current_session(app), current_org_id(app), limit=limit, cursor=cursor)
 

@@ -30,20 +30,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from onboarding import container, i18n, routes
+from onboarding import container, i18n
 from onboarding.auth import Caller, Group, authorize
 from onboarding.db import unit_of_work
 from onboarding.errors import (
     DomainError,
     InvalidInput,
     MalformedRequest,
-    MethodNotAllowed,
     PayloadTooLarge,
-    RouteNotFound,
     UnsupportedMediaType,
 )
 from onboarding.observability import logger, metrics
 from onboarding.settings import get_settings
+from onboarding.unrouted import error_document, error_event_response, unmatched_error
 from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -224,7 +223,10 @@ def lambda_entrypoint(app: APIGatewayHttpResolver, *, group: Group) -> LambdaHan
     def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = authorize(event, group)
-            event = _with_json_text_body(event, takes_body=_takes_body(app, event))
+            route = _route_of(app, event)
+            event = _with_json_text_body(event, takes_body=None if route is None else _takes_body(route))
+            if route is not None:
+                _refuse_unknown_query_parameters(route, event)
         except DomainError as error:
             return error_event_response(error)
         logger.append_keys(org_id=caller.org_id)
@@ -245,33 +247,11 @@ def error_response(error: DomainError) -> Response[Any]:
     )
 
 
-def error_document(error: DomainError) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": error.code,
-            "message": error.message,
-            "details": error.details,
-            # The code's text in the request's language (Accept-Language), for showing to people.
-            "localized_message": i18n.text(f"errors.{error.code}"),
-        }
-    }
-
-
 def _header(event: dict[str, Any], name: str) -> str | None:
     """A request header (HTTP API v2 lowercases their names); None when absent or not text."""
     headers = event.get("headers")
     value = headers.get(name) if isinstance(headers, dict) else None
     return value if isinstance(value, str) else None
-
-
-def error_event_response(error: DomainError) -> dict[str, Any]:
-    """An API Gateway HTTP API (v2) response, for errors raised before the resolver runs."""
-    return {
-        "statusCode": error.status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers},
-        "body": json.dumps(error_document(error)),
-        "isBase64Encoded": False,
-    }
 
 
 def _domain_error_response(error: DomainError) -> Response[Any]:
@@ -303,50 +283,43 @@ def _describe_validation_error(item: Mapping[str, Any]) -> dict[str, str]:
 def _route_not_found_response(app: APIGatewayHttpResolver) -> Response[Any]:
     # The resolver knows its own routes only: 405 or 404 by the API's whole route table.
     event = app.current_event
-    error = unmatched_error(event.http_method.upper(), event.path)
-    response = error_response(error)
-    if isinstance(error, MethodNotAllowed):
-        response.headers["Allow"] = ", ".join(routes.allowed_methods(event.path))
-    return response
+    return error_response(unmatched_error(event.http_method.upper(), event.path))
 
 
-def unmatched_error(method: str, path: str) -> DomainError:
-    """The answer to a request no route matches: 405 where the path exists under other methods, else 404."""
-    allowed = routes.allowed_methods(path)
-    if allowed:
-        return MethodNotAllowed(f"{method[:20]} is not allowed here; use {', '.join(allowed)}.")
-    return RouteNotFound(f"No route for {method[:20]} {path[:200]}.")
-
-
-def unmatched_event_response(event: Mapping[str, Any]) -> dict[str, Any]:
-    """API Gateway's catch-all routes (`$default`, `OPTIONS /{proxy+}`): what no route answers, in the
-    contract's shape. OPTIONS on an existing path lists its methods (204 and `Allow`; API Gateway adds
-    the CORS headers to a preflight); any other unrouted method is a 405 with `Allow`, or a 404."""
-    http = (event.get("requestContext") or {}).get("http") or {}
-    method = str(http.get("method") or "").upper()
-    path = str(event.get("rawPath") or http.get("path") or "/")
-    allowed = routes.allowed_methods(path)
-    if method == "OPTIONS" and allowed:
-        return {
-            "statusCode": HTTPStatus.NO_CONTENT,
-            "headers": {"Allow": ", ".join([*allowed, "OPTIONS"])},
-            "body": "",
-            "isBase64Encoded": False,
-        }
-    response = error_event_response(unmatched_error(method, path))
-    if allowed:
-        response["headers"]["Allow"] = ", ".join(allowed)
-    return response
-
-
-def _takes_body(app: APIGatewayHttpResolver, event: Mapping[str, Any]) -> bool | None:
-    """Whether the route the request is for reads a body; None when no route of `app` matches."""
+def _route_of(app: APIGatewayHttpResolver, event: Mapping[str, Any]) -> Any:
+    """The route of `app` the request is for (a Powertools `Route`); None when none matches (404, 405)."""
     http = (event.get("requestContext") or {}).get("http") or {}
     method, path = str(http.get("method") or "").upper(), str(event.get("rawPath") or "")
     for route in [*app._static_routes, *app._dynamic_routes]:
         if route.method == method and route.rule.match(path):
-            return bool(route.dependant.body_params)
+            return route
     return None
+
+
+def _takes_body(route: Any) -> bool:
+    """Whether the route reads a body."""
+    return bool(route.dependant.body_params)
+
+
+MAX_UNKNOWN_PARAMETERS_LISTED = 10
+MAX_PARAMETER_NAME_QUOTED = 100
+
+
+def _refuse_unknown_query_parameters(route: Any, event: Mapping[str, Any]) -> None:
+    """A query parameter the route does not declare is a 422 naming it (`query.<name>`,
+    `extra_forbidden`), as an unknown body field is: a misspelt `form=` is not silently a default."""
+    query = event.get("queryStringParameters") or {}
+    declared = {param.alias for param in route.dependant.query_params}
+    unknown = sorted(name for name in query if name not in declared)
+    if unknown:
+        raise invalid_input_from_details(
+            field_error(
+                f"query.{name[:MAX_PARAMETER_NAME_QUOTED]}",
+                "not a parameter of this route",
+                "extra_forbidden",
+            )
+            for name in unknown[:MAX_UNKNOWN_PARAMETERS_LISTED]
+        )
 
 
 def _with_json_text_body(event: dict[str, Any], *, takes_body: bool | None = True) -> dict[str, Any]:

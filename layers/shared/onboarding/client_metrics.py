@@ -103,18 +103,52 @@ _EVENT_TYPES: Final = frozenset(str(member) for member in MetricEventType)
 _ALLOWED_CLIENT_EVENT_TYPES: Final = ", ".join(sorted(CLIENT_EVENT_TYPES))
 
 
-# The rules of an event no JSON schema states: their 422 detail `type` and what they say.
+# The rules of an event no JSON schema states: their 422 detail `type` and what they say. (The schema
+# states the others: `event_data`'s depth, its keys at every level, no NUL in its text.)
 EVENT_RULES: Final = {
     "timestamp_too_old": "`timestamp` is at most 7 days old.",
     "timestamp_in_future": "`timestamp` is at most 5 minutes ahead of the service's clock.",
     "event_data_too_large": f"`event_data` takes at most {MAX_EVENT_DATA_BYTES} bytes as compact JSON.",
-    "event_data_too_deep": f"`event_data` nests at most {MAX_EVENT_DATA_DEPTH} levels deep.",
-    "event_data_key": "Keys of objects nested in `event_data` are snake_case names of at most 64 characters.",
     "event_data_personal": "No text in `event_data` holds an e-mail address.",
-    "string_nul": "No text in `event_data` holds a NUL character (PostgreSQL cannot store it).",
     "string_unicode": "Text in `event_data` is valid Unicode (no lone surrogates).",
 }
 WIZARD_STEP_FIELDS: Final = ("wizard_step_reached", "step_duration_seconds")
+
+
+def _event_data_value_schema(depth: int) -> dict[str, JsonValue]:
+    """A value at `depth` of `event_data` (itself depth 1) as `_check_json` accepts it: text without NUL,
+    numbers, booleans, null, and down to depth MAX_EVENT_DATA_DEPTH arrays and objects (snake_case keys)."""
+    choices: list[JsonValue] = [
+        {"type": "string", "pattern": "^[^\\u0000]*$"},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+    if depth <= MAX_EVENT_DATA_DEPTH:
+        inner = _event_data_value_schema(depth + 1)
+        choices.append({"type": "array", "items": inner})
+        choices.append(
+            {
+                "type": "object",
+                "propertyNames": {"pattern": f"^{_DATA_KEY.pattern}$"},
+                "additionalProperties": inner,
+            }
+        )
+    return {"anyOf": choices}
+
+
+# What `_KEY_FIELD_CHECKS` accept, as JSON Schema (openapi.json).
+_NO_CONTROL = "\\u0000-\\u001f\\u007f"
+_KEY_FIELD_SCHEMAS: Final[dict[str, dict[str, JsonValue]]] = {
+    "video_id": {"type": "string", "pattern": f"^{_VIDEO_ID.pattern}$"},
+    "video_title": {
+        "type": "string",
+        "maxLength": MAX_VIDEO_TITLE_CHARS,
+        # Some character that is not white space; no control characters.
+        "pattern": f"^[^{_NO_CONTROL}]*[^\\s{_NO_CONTROL}][^{_NO_CONTROL}]*$",
+    },
+    "watch_percentage": {"type": "number", "minimum": 0, "maximum": 100},
+}
 
 
 class ClientMetricEvent(BaseModel):
@@ -128,6 +162,28 @@ class ClientMetricEvent(BaseModel):
                 "required": ["event_type"],
             },
             "else": {"properties": {name: {"type": "null"} for name in WIZARD_STEP_FIELDS}},
+            # The key fields of the video events (`_key_fields`), stated per event type.
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"event_type": {"const": str(event_type)}},
+                        "required": ["event_type"],
+                    },
+                    "then": {
+                        "required": ["event_data"],
+                        "properties": {
+                            "event_data": {
+                                "required": list(fields.required),
+                                "properties": {
+                                    name: _KEY_FIELD_SCHEMAS[name]
+                                    for name in (*fields.required, *fields.optional)
+                                },
+                            }
+                        },
+                    },
+                }
+                for event_type, fields in KEY_FIELDS.items()
+            ],
             **rules(EVENT_RULES),
         },
     )
@@ -145,7 +201,10 @@ class ClientMetricEvent(BaseModel):
         "deep, no e-mail addresses. video_played carries video_id and video_title, video_completed "
         "video_id and watch_percentage (0-100); video_id: 1-100 of letters, digits, '_', '.', ':', '-'; "
         f"video_title: 1-{MAX_VIDEO_TITLE_CHARS} characters",
-        json_schema_extra={"propertyNames": {"pattern": f"^{_DATA_KEY.pattern}$"}},
+        json_schema_extra={
+            "propertyNames": {"pattern": f"^{_DATA_KEY.pattern}$"},
+            "additionalProperties": _event_data_value_schema(2),
+        },
     )
     session_id: str | None = Field(
         default=None,
@@ -294,7 +353,8 @@ def _video_id(value: object) -> bool:
 def _video_title(value: object) -> bool:
     return (
         isinstance(value, str)
-        and 0 < len(value.strip()) <= MAX_VIDEO_TITLE_CHARS
+        and len(value) <= MAX_VIDEO_TITLE_CHARS
+        and bool(value.strip())
         and not _CONTROL_CHARACTERS.search(value)
     )
 

@@ -187,13 +187,22 @@ def _hashed_variant(experiment: Any, org_id: ColumnElement[str]) -> ScalarSelect
     )
 
 
+# The rule `check_choices` enforces (the 422 detail `type`), listed under `x-rules` in openapi.json: the
+# experiments are data, so no schema can name them.
+CHOICE_RULE = "experiment"
+CHOICE_RULES = {
+    CHOICE_RULE: "Each key of `experiments` is an active experiment and its value one of that experiment's "
+    "variants (`GET /v1/analytics/experiments` lists them).",
+}
+
+
 def check_choices(session: Session, choices: Mapping[str, str]) -> None:
     """422 unless each choice names an active experiment and one of its variants (read before the
     state is created, so that a wrong choice starts nothing)."""
     active = {experiment.id: experiment for experiment in definitions(session) if experiment.is_active}
     wrong = [
         field_error(
-            f"body.experiments.{key}", "not an active experiment or not one of its variants", "experiment"
+            f"body.experiments.{key}", "not an active experiment or not one of its variants", CHOICE_RULE
         )
         for key, variant in choices.items()
         if key not in active or variant not in {v.id for v in active[key].variants}

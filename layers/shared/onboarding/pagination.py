@@ -14,6 +14,14 @@ from onboarding.errors import InvalidInput
 from onboarding.validation import field_error
 
 MAX_CURSOR_LENGTH: Final = 300
+# What every cursor this API returns looks like (base64url without padding): stated in openapi.json, so
+# only a value of this form that does not decode to a position reaches `decode_cursor`'s 422.
+CURSOR_PATTERN: Final = r"^[A-Za-z0-9_-]+$"
+CURSOR_INVALID: Final = "cursor_invalid"
+CURSOR_RULES: Final = {
+    CURSOR_INVALID: "`cursor` is a `next_cursor` this API returned for the same listing (a value of the "
+    "pattern that does not decode to a position in it is refused).",
+}
 
 
 def encode_cursor(at: datetime, row_id: str) -> str:
@@ -37,6 +45,6 @@ def decode_cursor(token: str, *, field: str = "query.cursor") -> tuple[datetime,
     except (ValueError, TypeError, OverflowError, binascii.Error, RecursionError, UnicodeError):
         raise InvalidInput(
             "The cursor is not valid; pass the next_cursor of a previous page.",
-            details=[field_error(field, "not a cursor returned by this API", "cursor_invalid")],
+            details=[field_error(field, "not a cursor returned by this API", CURSOR_INVALID)],
         ) from None
     return position, row_id

@@ -221,7 +221,9 @@ class StartRequest(BaseModel):
     """The optional body of `POST /v1/onboarding`; it counts only when onboarding starts (later calls
     return the state unchanged)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"x-rules": dict(experiment_assignment.CHOICE_RULES)}
+    )
 
     # Where the organization came from (the data model's `wizard_started.event_data.entry_point`).
     entry_point: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")] | None = Field(
