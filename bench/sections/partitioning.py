@@ -6,14 +6,16 @@ section 7 makes them: indexes and keys built after the load, bench/bulk.py), the
 three runs, each with a reader and a writer probing the table all along (a SELECT by organization and
 a one-row INSERT, each on its own connection, one after the other): the upgrade as it runs without
 preparation; the downgrade (the way back: every row copied into a plain table); then the online
-preparation (`prepare_metric_partitioning`) and the upgrade after it. The longest probe is how long
-a client's statement waited on the migration's locks (plus its own ~1 ms).
+preparation (`prepare_metric_partitioning`) and the upgrade after it; then, a year later, the nightly
+job archiving the legacy partition in batches. The longest probe is how long a client's statement
+waited on the step's locks (plus its own ~1 ms).
 """
 
 import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from alembic import command
@@ -31,6 +33,8 @@ PROBE_PAUSE_S = 0.02
 # The bench's own limits for the migration's statements (the deployed default is 120 s): how long each
 # takes at 10 M rows is the finding, not a timeout.
 STATEMENT_TIMEOUT_MS = 840_000
+# The archive runs under the deployed default (MigrationStatementTimeoutMs): no batch may need more.
+ARCHIVE_STATEMENT_TIMEOUT_MS = 120_000
 _READ = (
     "SELECT count(*) FROM (SELECT 1 FROM onboarding_metric WHERE organization_id = 'an_0000001' LIMIT 5) AS r"
 )
@@ -106,7 +110,12 @@ def run(ctx: BenchContext) -> Section:
             "exclusive lock (both wait); attaching the table as the legacy partition is then metadata.",
             "prepare (online): CREATE UNIQUE INDEX CONCURRENTLY twice, a CHECK added NOT VALID and then "
             "validated; neither blocks reads or writes. The upgrade after it builds and scans nothing.",
-            "downgrade: every row copied back into one plain table, the table locked throughout.",
+            "downgrade: every row copied back into one plain table (one INSERT ... SELECT, then its keys "
+            "and indexes built), the table locked throughout.",
+            "archive the legacy partition: the nightly job as of a year after the boundary, moving every "
+            "row of the legacy partition to onboarding_metric_archive in batches of 200 000 (one "
+            "transaction each) under the deployed 120 s statement timeout, then detaching and dropping "
+            "it; archive_rows_per_s is rows moved per second of moving.",
             f"Statement timeout raised to {STATEMENT_TIMEOUT_MS // 1000} s for the bench (deployed default "
             "120 s, MigrationStatementTimeoutMs): seconds here above 120 are what that limit would cut.",
         ],
@@ -141,10 +150,25 @@ def _one_size(ctx: BenchContext, size: int) -> list[dict[str, Any]]:
             )
         )
         results.append(_step(url, size, "upgrade, prepared", lambda: _alembic(engine, "upgrade", "head")))
+        # A year later: the nightly job archives the legacy partition (every row) in bounded batches,
+        # under the deployed statement timeout.
+        reports: list[metric_partitions.MaintenanceReport] = []
+        archive = _step(url, size, "archive the legacy partition", lambda: reports.append(_archive(engine)))
+        report = reports[0]
+        archive.update(
+            archived_rows=report.rows_archived,
+            archive_batches=report.archive_batches,
+            archive_rows_per_s=round(report.rows_archived / report.archive_seconds)
+            if report.archive_seconds
+            else None,
+        )
+        results.append(archive)
     finally:
         engine.dispose()
     for row in results:
         row["fill_s"] = round(fill_s, 1)
+        for column in ("archived_rows", "archive_batches", "archive_rows_per_s"):
+            row.setdefault(column, None)
     return results
 
 
@@ -169,6 +193,25 @@ def _step(url: str, size: int, label: str, work: Callable[[], object]) -> dict[s
 def _alembic(engine: Engine, verb: str, revision: str) -> None:
     with engine.begin() as connection:
         getattr(command, verb)(alembic_config(connection), revision)
+
+
+def _archive(engine: Engine) -> metric_partitions.MaintenanceReport:
+    with engine.connect() as connection:
+        legacy = next(
+            p for p in metric_partitions.partitions(connection) if p.name == metric_partitions.LEGACY
+        )
+    assert legacy.upper is not None
+    limits = metric_partitions.Limits(
+        lock_timeout_ms=5000,
+        statement_timeout_ms=ARCHIVE_STATEMENT_TIMEOUT_MS,
+        remaining_ms=lambda: 10**9,
+        reserve_ms=0,
+    )
+    report = metric_partitions.maintain(
+        engine, metric_partitions.month_start(legacy.upper, 12) + timedelta(days=1), limits
+    )
+    assert report.partitions_archived == [metric_partitions.LEGACY], report
+    return report
 
 
 def _now(engine: Engine) -> Any:

@@ -13,11 +13,12 @@ schedule, `{"action": "maintain_metric_partitions"}`), one short transaction per
    emptied into `onboarding_metric_archive` in bounded batches (`archive_batch_rows` rows per
    transaction: each batch's rows are deleted from the partition and inserted into the archive by one
    statement, so a row is always in exactly one of the two and every batch stays far under the
-   statement timeout, whatever the partition's size), then DETACHed (a moment's exclusive lock on
-   `onboarding_metric`) and dropped. The partition stays attached while it is emptied: its rows are
-   in reports and exports until they are in the archive (exports read it too). A run that stops (its
-   time budget, a deferred lock) leaves a partition partly moved; the next run carries on from there.
-   A partition detached by an earlier version of this job (marked by a comment) is emptied the same way.
+   statement timeout, whatever the partition's size), then DETACHed and marked by a comment (a
+   moment's exclusive lock on `onboarding_metric`), then, in the next transaction, whatever arrived
+   since the last batch is moved and the table dropped. The partition stays attached while it is
+   emptied: its rows are in reports and exports until they are in the archive (exports read it too).
+   A run that stops (its time budget, a deferred lock) leaves a partition partly moved, or detached
+   and marked; the next run carries on from there.
 
 Safe to run twice at once and idempotent: each step takes the schema's advisory lock (the one the
 migrations hold for a whole upgrade) and then reads the partitions again, so a second run waits for
@@ -215,7 +216,8 @@ def maintain(
             return report
         if not _within_budget(report, limits):
             return report
-        _run(report, f"detach {name}", partial(_detach_and_drop, name=name, report=report), engine, limits)
+        if _run(report, f"detach {name}", partial(_detach, name=name), engine, limits):
+            _run(report, f"drop {name}", partial(_drop_detached, name=name, report=report), engine, limits)
     return report
 
 
@@ -224,14 +226,15 @@ def _empty_into_archive(
 ) -> bool:
     """Move `name`'s rows into the archive, `batch_rows` per transaction, until it is empty. False when
     the run must stop first (its time budget; a lock deferred): the next run carries on."""
+    position = _Position()
     while True:
         if not _within_budget(report, limits):
             return False
-        moved: list[int] = []
-        step = partial(_archive_batch, name=name, batch_rows=batch_rows, report=report, moved=moved)
+        position.moved = 0
+        step = partial(_archive_batch, name=name, batch_rows=batch_rows, report=report, position=position)
         if not _run(report, f"archive {name}", step, engine, limits):
             return False
-        if not moved or moved[0] < batch_rows:
+        if position.moved < batch_rows:
             return True
 
 
@@ -384,44 +387,63 @@ def _exists(connection: Connection, name: str) -> bool:
     return connection.scalar(select(func.to_regclass(name))) is not None
 
 
+@dataclass(slots=True)
+class _Position:
+    """Where a run's batches over one table got to: each batch starts after the last row the previous
+    one moved (a TID range scan), so the run reads the table once, not again over the emptied pages
+    before every batch. A new run starts from the table's first page."""
+
+    after: str = "(0,0)"  # a ctid
+    moved: int = 0
+
+
 def _archive_batch(
-    connection: Connection, name: str, batch_rows: int, report: MaintenanceReport, moved: list[int]
+    connection: Connection,
+    name: str,
+    batch_rows: int,
+    report: MaintenanceReport,
+    position: _Position | None = None,
 ) -> None:
     """Up to `batch_rows` of `name`'s rows moved into the archive: deleted and inserted by one
     statement, so a row is in one table or the other, never both or neither, whatever stops when."""
     if not _exists(connection, name):
         return  # another run finished it while this one waited
+    position = position if position is not None else _Position()
     started = time.monotonic()
-    rowcount = connection.execute(
+    moved, last = connection.execute(
         text(
             f'WITH batch AS (DELETE FROM "{name}" WHERE ctid = ANY(ARRAY('  # noqa: S608 (our names)
-            f'SELECT ctid FROM "{name}" LIMIT :rows)) RETURNING {_COLUMNS})'
-            f" INSERT INTO {ARCHIVE} ({_COLUMNS}) SELECT {_COLUMNS} FROM batch"
+            f'SELECT ctid FROM "{name}" WHERE ctid > CAST(:after AS tid) LIMIT :rows))'
+            f" RETURNING ctid AS moved_from, {_COLUMNS}),"
+            f" archived AS (INSERT INTO {ARCHIVE} ({_COLUMNS}) SELECT {_COLUMNS} FROM batch)"
+            " SELECT count(*), CAST(max(moved_from) AS text) FROM batch"
         ),
-        {"rows": batch_rows},
-    ).rowcount
+        {"rows": batch_rows, "after": position.after},
+    ).one()
     report.archive_seconds += time.monotonic() - started
-    report.rows_archived += rowcount
-    report.archive_batches += 1 if rowcount else 0
-    moved.append(rowcount)
+    report.rows_archived += moved
+    report.archive_batches += 1 if moved else 0
+    position.moved = moved
+    if last is not None:
+        position.after = last
 
 
-def _detach_and_drop(connection: Connection, name: str, report: MaintenanceReport) -> None:
-    """Detach the emptied partition and drop it (any row that arrived since the last batch is moved
-    first, in this transaction: the detach's exclusive lock keeps new ones out)."""
+def _detach(connection: Connection, name: str) -> None:
+    """Detach the emptied partition (a moment's exclusive lock on onboarding_metric), marked for the
+    next step; anything left in it is moved by that step, after this lock is released."""
     if not any(p.name == name for p in partitions(connection)):
         return  # another run detached it while this one waited
     connection.execute(text(f'ALTER TABLE {PARENT} DETACH PARTITION "{name}"'))
-    _archive_batch(connection, name, 2**31 - 1, report, [])
-    connection.execute(text(f'DROP TABLE "{name}"'))
-    report.partitions_archived.append(name)
+    connection.execute(text(f"COMMENT ON TABLE \"{name}\" IS '{DETACHED_COMMENT}'"))
 
 
 def _drop_detached(connection: Connection, name: str, report: MaintenanceReport) -> None:
-    """A table an earlier run detached for the archive, now emptied into it: dropped."""
+    """A partition detached for the archive: whatever is left in it (rows that arrived after its last
+    batch: none in a month that old) moved, then dropped. Run apart from the detach, so that the
+    scan of an emptied 10 M-row table holds no lock on onboarding_metric."""
     if name not in _detached_for_archive(connection):
         return
-    _archive_batch(connection, name, 2**31 - 1, report, [])
+    _archive_batch(connection, name, 2**31 - 1, report)
     connection.execute(text(f'DROP TABLE "{name}"'))
     report.partitions_archived.append(name)
 
