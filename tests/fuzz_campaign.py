@@ -52,6 +52,10 @@ def judge(case: Any, response: Any, **kwargs: Any) -> None:
     except FailureGroup as group:
         for failure in group.exceptions:
             title = str(getattr(failure, "title", type(failure).__name__))
+            if os.environ.get("FUZZ_SHOW_BODIES") == "1":  # when looking into one kind of failure
+                print(
+                    f"\n{title}: {case.operation.label} {case.query} {case.body!r:.300} -> {response.text:.300}"
+                )
             failures[(case.operation.label, f"{title}{refusal(response)}", response.status_code)] += 1
     except AssertionError as failure:
         failures[(case.operation.label, str(failure).splitlines()[0][:80], response.status_code)] += 1
