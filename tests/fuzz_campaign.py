@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from hypothesis import HealthCheck, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 
@@ -40,10 +41,13 @@ ALL_CHECKS = [
 
 calls: Counter[str] = Counter()
 failures: Counter[tuple[str, str, int]] = Counter()
+server_errors: Counter[str] = Counter()  # counted before the assertion fails, whatever Hypothesis does next
 
 
 def judge(case: Any, response: Any, **kwargs: Any) -> None:
     calls[case.operation.label] += 1
+    if response.status_code >= 500:
+        server_errors[case.operation.label] += 1
     assert response.status_code < 500, (case.operation.label, response.status_code, response.text)
     try:
         case.validate_response(
@@ -52,6 +56,10 @@ def judge(case: Any, response: Any, **kwargs: Any) -> None:
     except FailureGroup as group:
         for failure in group.exceptions:
             title = str(getattr(failure, "title", type(failure).__name__))
+            if os.environ.get("FUZZ_SHOW_BODIES") == "1":  # when looking into one kind of failure
+                print(
+                    f"\n{title}: {case.operation.label} {case.query} {case.body!r:.300} -> {response.text:.300}"
+                )
             failures[(case.operation.label, f"{title}{refusal(response)}", response.status_code)] += 1
     except AssertionError as failure:
         failures[(case.operation.label, str(failure).splitlines()[0][:80], response.status_code)] += 1
@@ -78,6 +86,7 @@ def refusal(response: Any) -> str:
 
 
 def report(title: str) -> None:
+    assert not server_errors, server_errors
     print(f"\n{title}: {sum(calls.values())} calls over {len(calls)} operations, 0 server errors")
     print(f"check failures: {sum(failures.values())}")
     for (label, check, status), count in sorted(failures.items()):
@@ -111,16 +120,32 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         judge(case, response)
 
 
+# The stateful phase runs in rounds of this many scenarios, each a fresh Hypothesis run: Hypothesis
+# stops a run whose generation it finds inconsistent on replay (`FlakyStrategyDefinition`: schemathesis'
+# state machine draws from what earlier responses and the organization's changing state gave it). A
+# stopped round is counted and reported; the calls it made were judged like any other.
+STATEFUL_ROUND = 20
+
+
 def test_stateful_every_check(fuzz_org: str) -> None:
     calls.clear()
     failures.clear()
-    Workflow.run(
-        settings=settings(
-            max_examples=STATEFUL_STEPS,
-            database=None,
-            deadline=None,
-            stateful_step_count=6,
-            suppress_health_check=list(HealthCheck),
-        )
-    )
+    stopped = 0
+    rounds = max(1, -(-STATEFUL_STEPS // STATEFUL_ROUND))
+    for _ in range(rounds):
+        try:
+            Workflow.run(
+                settings=settings(
+                    max_examples=min(STATEFUL_ROUND, STATEFUL_STEPS),
+                    database=None,
+                    deadline=None,
+                    stateful_step_count=6,
+                    suppress_health_check=list(HealthCheck),
+                )
+            )
+        except FlakyStrategyDefinition:
+            stopped += 1
     report("stateful")
+    print(
+        f"rounds: {rounds} of up to {min(STATEFUL_ROUND, STATEFUL_STEPS)} scenarios, {stopped} stopped by Hypothesis' flaky-generation check"
+    )

@@ -325,3 +325,11 @@ def test_the_wsgi_app_passes_the_query_string_when_raw_uri_lacks_it(database_url
     response = client.get("/v1/analytics/funnel?inactive_days=0", headers=analyst)
     assert response.status_code == 422
     assert json.loads(response.data)["error"]["details"][0]["field"] == "query.inactive_days"
+
+
+def test_the_rebinding_checks_are_on_unless_turned_off_for_the_in_process_harness() -> None:
+    foreign = [("Host", "127.0.0.1:3000"), ("Origin", "https://evil.example")]
+    assert LocalApi().handle("GET", "/v1/nowhere", foreign, b"", "127.0.0.1")[0] == 403
+    assert serve.create_server.__kwdefaults__ == {"cors_origins": ()}  # the server cannot turn them off
+    # Without them (API Gateway's behaviour): routed; no token, so the authorizer's 401.
+    assert LocalApi(rebinding_checks=False).handle("GET", "/v1/nowhere", foreign, b"", "127.0.0.1")[0] == 401

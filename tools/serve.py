@@ -159,6 +159,10 @@ class LocalApi:
 
     cors_origins: tuple[str, ...] = ()
     specs: dict[str, FunctionSpec] = field(default_factory=functions)
+    # The dev server's DNS-rebinding defence (loopback Host, local or configured Origin): DEV ONLY, API
+    # Gateway has no such check (it serves any Origin, adding CORS headers only for allowed ones). The
+    # in-process fuzz harness, which stands for API Gateway and opens no port, turns it off.
+    rebinding_checks: bool = True
     # One request at a time, as in one Lambda container (and the service's one-connection pool).
     _invoke_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -180,12 +184,17 @@ class LocalApi:
         # DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches this port
         # with its own Host (and Origin). Only loopback names are this server's; only local or
         # configured origins may send requests (a preflight is answered, without CORS grants, below).
-        if not is_loopback_host(request.headers.get("host", "")):
+        if self.rebinding_checks and not is_loopback_host(request.headers.get("host", "")):
             return gateway_error(HTTPStatus.FORBIDDEN, "Forbidden")
         origin = request.headers.get("origin")
         requested_method = request.headers.get("access-control-request-method")
         preflight = request.method == "OPTIONS" and bool(origin) and requested_method is not None
-        if origin is not None and not preflight and not self._origin_allowed(origin):
+        if (
+            self.rebinding_checks
+            and origin is not None
+            and not preflight
+            and not self._origin_allowed(origin)
+        ):
             return gateway_error(HTTPStatus.FORBIDDEN, "Forbidden")
         # A preflight is routed like any request (the template's `OPTIONS /{proxy+}` route, without the
         # authorizer); API Gateway adds its CORS headers to the answer when the origin is allowed.

@@ -2,11 +2,12 @@
 
 `draft_model(Model)` derives, from a pydantic model whose fields are `Annotated` types, a model in
 which every field is optional and only the rules that bound what is stored still apply: each field's
-type (strict types stay strict), its upper bounds (length, number of items, value) and its text rules
-(no control characters, valid Unicode). What a user fills in step by step is not checked yet: required
-fields, lower bounds (minimum lengths, values and items) and semantic checks (after/before validators:
-time zone names, e-mail syntax; model validators). Date-times and e-mail addresses are kept as the
-text typed so far (at most 64 and 254 characters). Unknown fields are still refused.
+type (strict types stay strict; an integer may be sent as 5.0, as in the full model), its upper bounds
+(length, number of items, value) and its text rules (no control characters, valid Unicode). What a
+user fills in step by step is not checked yet: required fields, lower bounds (minimum lengths, values
+and items) and semantic checks (after/before validators: time zone names, e-mail syntax; model
+validators). Date-times and e-mail addresses are kept as the text typed so far (at most 64 and 254
+characters). Unknown fields are still refused.
 """
 
 from datetime import datetime
@@ -19,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 from pydantic.fields import FieldInfo
 from pydantic.types import StringConstraints
 
-from onboarding.validation import SINGLE_LINE, Printable
+from onboarding.validation import SINGLE_LINE, WHOLE_NUMBER, Printable
 
 MAX_DRAFT_DATETIME_CHARS = 64  # ISO 8601 with fractions and an offset fits many times over
 MAX_EMAIL_CHARS = 254  # RFC 5321's path limit
@@ -80,7 +81,9 @@ def draft_type(hint: Any) -> Any:
 def _annotated(base: Any, metadata: list[Any]) -> Any:
     kept: list[Any] = []
     for item in metadata:
-        if isinstance(item, StringConstraints):
+        if item is WHOLE_NUMBER:
+            kept.append(item)  # a type rule, not a semantic check: 5.0 is the integer 5 in a draft too
+        elif isinstance(item, StringConstraints):
             kept.append(StringConstraints(strip_whitespace=item.strip_whitespace, max_length=item.max_length))
         elif isinstance(item, FieldInfo):
             kept.extend(bound for bound in item.metadata if isinstance(bound, _UPPER_BOUNDS))

@@ -113,10 +113,17 @@ WHOLE_NUMBER = BeforeValidator(_whole_number)
 
 # --- Dates and timestamps ---
 
-_MONTH_DAY = r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-DATE_PATTERN: Final = r"[1-9][0-9]{3}" + _MONTH_DAY  # years 1000-9999
+# Days that exist: 1-28 in every month, 29-30 in all but February, 31 in the long months, and February
+# 29th in leap years only (divisible by 4, centuries only when divisible by 400; the years here are
+# 1000 and later). So the schema's pattern is the calendar: a date it allows, the service can read.
+_MONTH_DAY = (
+    r"-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+_LEAP_YEAR = r"(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
+DATE_PATTERN: Final = f"(?:[1-9][0-9]{{3}}{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"  # years 1000-9999
 # Years 1000-9998: whatever its offset, the instant exists in UTC (9999-12-31T23:00-05:00 would not).
-_TIMESTAMP_DATE = r"(?:[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])" + _MONTH_DAY
+_TIMESTAMP_YEAR = r"(?:[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+_TIMESTAMP_DATE = f"(?:{_TIMESTAMP_YEAR}{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
 _TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
 # PostgreSQL stores offsets up to 15:59 from UTC (every offset in use is within 14:00).
 _OFFSET = r"(?:Z|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])"
