@@ -17,7 +17,7 @@ from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 
-from tests.test_fuzz import drop_host_header, fuzz_org, prepare, schema, token_for
+from tests.test_fuzz import fuzz_org, prepare, schema, token_for
 
 __all__ = ["fuzz_org"]  # the fixture, imported for pytest
 
@@ -111,7 +111,6 @@ def test_stateless_report() -> None:
 
 class Workflow(schema.as_state_machine()):  # type: ignore[misc]
     def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-        drop_host_header(case)
         return {"headers": {"Authorization": token_for(case)}}
 
     def validate_response(

@@ -122,22 +122,12 @@ def fuzz_org(make_org, db) -> str:
 
 def prepare(case: Any) -> None:
     """Sample data routes need a state to act on: none to generate, some to extend."""
-    drop_host_header(case)
     if case.path.startswith("/v1/onboarding/sample-data"):
         with unit_of_work() as session:
             sample_data.clear_sample_data(session, ORG, reason="manual")
     if case.path == "/v1/onboarding/sample-data/extend":
         with unit_of_work() as session:
             sample_data.generate_sample_data(session, ORG, SampleDataRequest(size=SampleSize.MINIMAL))
-
-
-def drop_host_header(case: Any) -> None:
-    """Host is not the client's to choose: API Gateway routes on its own domain name, and the local
-    API refuses non-loopback names (DNS rebinding) before any route. A generated `Host` header would
-    test the dev server's guard, not the operation."""
-    if case.headers:
-        for name in [name for name in case.headers if name.lower() == "host"]:
-            del case.headers[name]
 
 
 def route_label(case: Any) -> str:
