@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     scale = QUICK if args.quick else FULL
     if args.migration_rows:
         scale = dataclasses.replace(scale, migration_rows=tuple(args.migration_rows))
+    if args.analytics_rows:
+        scale = dataclasses.replace(scale, analytics_rows=args.analytics_rows)
     if args.calls:
         scale = dataclasses.replace(scale, calls=args.calls)
     names = list(args.only or SECTIONS)
@@ -107,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"run only these sections ({', '.join(SECTIONS)})")  # fmt: skip
     parser.add_argument("--migration-rows", nargs="+", type=int, metavar="ROWS",
                         help="metric rows for the partitioning section (default: 1 M and 10 M)")  # fmt: skip
+    parser.add_argument("--analytics-rows", type=int, metavar="ROWS",
+                        help="metric rows for the analytics section, 20 per organization "
+                        "(default: 10 M; 1 M is issue 16's 50 000 organizations)")  # fmt: skip
     parser.add_argument(
         "--calls", type=int, help="timed calls per route (latency, cpu: split over the two sides)"
     )
