@@ -45,3 +45,12 @@ def test_the_catch_all_function_imports_the_standard_library_and_four_small_modu
     }
     heavy = ("aws_lambda_powertools", "pydantic", "sqlalchemy", "pg8000", "boto3", "botocore")
     assert not {name for name in modules if name.startswith(heavy)}
+
+
+@pytest.mark.parametrize("logical_id", ["TutorialsFunction", "MetricsFunction", "ExportFunction"])
+def test_functions_that_only_need_the_not_started_404_do_not_load_the_state_module(logical_id: str) -> None:
+    # Their domain modules read the state row themselves; the 404 for a missing state comes from the
+    # small `onboarding.started`, so experiments, features and counters stay out of their cold start.
+    modules = imported_by(logical_id)
+    assert "onboarding.started" in modules
+    assert not {"onboarding.state", "onboarding.experiments", "onboarding.features"} & modules

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from onboarding import metric_quota
 from onboarding.metrics import MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingState
-from onboarding.state import not_started
+from onboarding.started import not_started
 from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.
