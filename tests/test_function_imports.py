@@ -54,3 +54,10 @@ def test_functions_that_only_need_the_not_started_404_do_not_load_the_state_modu
     modules = imported_by(logical_id)
     assert "onboarding.started" in modules
     assert not {"onboarding.state", "onboarding.experiments", "onboarding.features"} & modules
+
+
+def test_the_analytics_function_does_not_load_the_metrics_ingestion_or_the_state_module() -> None:
+    # It reads what ingestion stored; the clock-skew bound both use lives in `onboarding.metrics`.
+    modules = imported_by("AnalyticsFunction")
+    assert "onboarding.analytics" in modules
+    assert not {"onboarding.client_metrics", "onboarding.metric_quota", "onboarding.state"} & modules
