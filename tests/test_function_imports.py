@@ -20,7 +20,7 @@ def imported_by(logical_id: str) -> set[str]:
 @pytest.mark.parametrize("logical_id", ["PurgeFunction", "OrganizationCreatedFunction"])
 def test_the_event_driven_functions_do_not_import_the_wizard(logical_id: str) -> None:
     modules = imported_by(logical_id)
-    assert "onboarding.state" in modules
+    assert "onboarding.models" in modules
     assert not WIZARD_GRAPH & modules
 
 
@@ -61,3 +61,9 @@ def test_the_analytics_function_does_not_load_the_metrics_ingestion_or_the_state
     modules = imported_by("AnalyticsFunction")
     assert "onboarding.analytics" in modules
     assert not {"onboarding.client_metrics", "onboarding.metric_quota", "onboarding.state"} & modules
+
+
+def test_the_purge_clears_sample_data_without_loading_its_generation_or_the_state_module() -> None:
+    modules = imported_by("PurgeFunction")
+    assert "onboarding.sample_clearing" in modules
+    assert not {"onboarding.sample_data", "onboarding.state", "onboarding.experiments"} & modules
