@@ -20,7 +20,7 @@ def imported_by(logical_id: str) -> set[str]:
 @pytest.mark.parametrize("logical_id", ["PurgeFunction", "OrganizationCreatedFunction"])
 def test_the_event_driven_functions_do_not_import_the_wizard(logical_id: str) -> None:
     modules = imported_by(logical_id)
-    assert "onboarding.state" in modules
+    assert "onboarding.models" in modules
     assert not WIZARD_GRAPH & modules
 
 
@@ -45,3 +45,25 @@ def test_the_catch_all_function_imports_the_standard_library_and_four_small_modu
     }
     heavy = ("aws_lambda_powertools", "pydantic", "sqlalchemy", "pg8000", "boto3", "botocore")
     assert not {name for name in modules if name.startswith(heavy)}
+
+
+@pytest.mark.parametrize("logical_id", ["TutorialsFunction", "MetricsFunction", "ExportFunction"])
+def test_functions_that_only_need_the_not_started_404_do_not_load_the_state_module(logical_id: str) -> None:
+    # Their domain modules read the state row themselves; the 404 for a missing state comes from the
+    # small `onboarding.started`, so experiments, features and counters stay out of their cold start.
+    modules = imported_by(logical_id)
+    assert "onboarding.started" in modules
+    assert not {"onboarding.state", "onboarding.experiments", "onboarding.features"} & modules
+
+
+def test_the_analytics_function_does_not_load_the_metrics_ingestion_or_the_state_module() -> None:
+    # It reads what ingestion stored; the clock-skew bound both use lives in `onboarding.metrics`.
+    modules = imported_by("AnalyticsFunction")
+    assert "onboarding.analytics" in modules
+    assert not {"onboarding.client_metrics", "onboarding.metric_quota", "onboarding.state"} & modules
+
+
+def test_the_purge_clears_sample_data_without_loading_its_generation_or_the_state_module() -> None:
+    modules = imported_by("PurgeFunction")
+    assert "onboarding.sample_clearing" in modules
+    assert not {"onboarding.sample_data", "onboarding.state", "onboarding.experiments"} & modules

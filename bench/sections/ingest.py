@@ -23,7 +23,7 @@ from bench.harness import (
 )
 from onboarding import client_metrics, metric_quota
 from onboarding.models import OnboardingMetric, OnboardingState
-from onboarding.state import not_started
+from onboarding.started import not_started
 from tools.lambda_events import http_api_event, local_context
 from tools.scenarios import (
     admin,

@@ -4,7 +4,7 @@ from onboarding import checklist
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.measured import Given, measured
-from onboarding.state import NOT_STARTED
+from onboarding.started import NOT_STARTED
 
 app = create_app()
 RACE = checklist.ChecklistChangedConcurrently

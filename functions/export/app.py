@@ -12,7 +12,7 @@ from onboarding.api import create_app, current_org_id, current_session, document
 from onboarding.auth import Group
 from onboarding.measured import measured
 from onboarding.pagination import CURSOR_PATTERN, CURSOR_RULES, MAX_CURSOR_LENGTH
-from onboarding.state import NOT_STARTED
+from onboarding.started import NOT_STARTED
 from onboarding.validation import rules
 
 app = create_app()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from onboarding import sample_data, state, wizard
+from onboarding import sample_data, started, state, wizard
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.checklist import ChecklistChangedConcurrently
@@ -22,7 +22,7 @@ from onboarding.measured import Given, measured
 from onboarding.validation import rules
 
 app = create_app()
-NOT_STARTED = state.NOT_STARTED  # the 404s of every route but POST /v1/onboarding
+NOT_STARTED = started.NOT_STARTED  # the 404s of every route but POST /v1/onboarding
 # The organizations the measured paths find (onboarding/measured.py).
 NOT_YET_STARTED = Given(started=False)
 WITH_SAMPLE_DATA = Given(sample_data=True)

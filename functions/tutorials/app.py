@@ -5,7 +5,7 @@ from onboarding.api import create_app, current_org_id, current_session, document
 from onboarding.auth import Group
 from onboarding.errors import NotFound
 from onboarding.measured import Given, measured
-from onboarding.state import NOT_STARTED
+from onboarding.started import NOT_STARTED
 
 app = create_app()
 UNKNOWN: tuple[type[NotFound], ...] = (tutorials.UnknownTutorial, *NOT_STARTED)

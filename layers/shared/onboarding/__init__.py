@@ -22,7 +22,7 @@ How a request reads and writes:
   - *a value merged without a lock* (the checklist's progress): a compare-and-swap UPDATE that
     matches only the value read, retried on a race (`checklist`);
   - *many organizations at once* (clearing sample data, a purge batch): set-based UPDATE and DELETE
-    statements over all of them (`sample_data.clear_locked_organizations`).
+    statements over all of them (`sample_clearing.clear_locked_organizations`).
 - **Client input** is validated by pydantic models before a domain function runs; a 422's details
   are built by `validation.field_error` (field, reason, type).
 """

@@ -50,10 +50,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from onboarding import experiments
-from onboarding.client_metrics import MAX_CLOCK_SKEW
 from onboarding.errors import InvalidInput
 from onboarding.intervals import Interval, newcombe, wilson
-from onboarding.metrics import MetricEventType
+from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
 from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Organization
 from onboarding.pagination import decode_cursor, encode_cursor
 from onboarding.validation import DateOrTimestamp, field_error

@@ -43,9 +43,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
-from onboarding.metrics import MetricEventType
+from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingState
-from onboarding.state import not_started
+from onboarding.started import not_started
 from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.
@@ -61,7 +61,6 @@ CLIENT_EVENT_TYPES: Final = frozenset(
 MAX_BATCH_EVENTS: Final = 100
 MAX_EVENT_DATA_BYTES: Final = 4096
 MAX_EVENT_DATA_DEPTH: Final = 4  # event_data itself is level 1
-MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 MAX_EVENT_AGE: Final = timedelta(days=7)
 MAX_USER_AGENT_CHARS: Final = 100
 # An event id resent within this long of its first arrival is a duplicate whatever its timestamp. A

@@ -29,7 +29,7 @@ from onboarding.models import (
     OnboardingTutorialCompletion,
 )
 from onboarding.pagination import decode_cursor, encode_cursor
-from onboarding.state import not_started
+from onboarding.started import not_started
 
 DEFAULT_METRICS_PAGE: Final = 500
 # 500 metrics of at most 4 KB event data stay well under Lambda's 6 MB response limit.

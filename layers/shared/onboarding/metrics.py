@@ -8,9 +8,10 @@ nothing and a metric never costs a round trip of its own. What clients send is `
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Insert,
@@ -30,6 +31,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from onboarding.models import OnboardingMetric
+
+# How far ahead of the server's clock a client's event timestamp may be (client_metrics accepts no
+# later one; analytics counts none later). Here, not in client_metrics, so analytics need not load it.
+MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 
 
 class MetricEventType(StrEnum):

@@ -4,7 +4,7 @@ Safe under at-least-once delivery: organizations are taken in batches with
 `SELECT ... FOR UPDATE SKIP LOCKED`, each batch in its own transaction, so a second run (concurrent or
 later) skips what another holds and finds nothing left of what was committed. The cutoff is the
 invocation's scheduled time, so a retry hours later deletes exactly what the original would have.
-Only `is_sample = TRUE` rows are ever deleted (`sample_data.clear_locked_organizations`).
+Only `is_sample = TRUE` rows are ever deleted (`sample_clearing.clear_locked_organizations`).
 
 Each purged organization gets a `SampleDataCleared` event (`reason: expired`), written in its batch's
 transaction and published right after that batch commits (`BatchEvents`).
@@ -22,16 +22,11 @@ from sqlalchemy.orm import Session
 
 from onboarding import publisher
 from onboarding.db import unit_of_work
+from onboarding.domain_events import SampleDataCounts
 from onboarding.errors import Conflict, InvalidInput
 from onboarding.models import OnboardingState
 from onboarding.observability import logger
-from onboarding.sample_data import (
-    NO_ROWS,
-    LockedSampleState,
-    SampleDataCounts,
-    added,
-    clear_locked_organizations,
-)
+from onboarding.sample_clearing import NO_ROWS, LockedSampleState, added, clear_locked_organizations
 from onboarding.validation import iso_text
 
 # Scheduler clocks and ours may differ a little; a scheduled time further ahead than this is a bad event

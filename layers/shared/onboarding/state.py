@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from onboarding import experiments as experiment_assignment
 from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
-from onboarding.errors import NotFound, OnboardingNotStarted, OrganizationNotFound
 from onboarding.experiments import Assignment, Choices
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingState, Organization
+from onboarding.started import not_started
 
 
 class SampleSize(StrEnum):
@@ -151,19 +151,6 @@ def statement(reading: Reading, *, lock: bool = False) -> Select[Any]:
     if lock:
         query = query.with_for_update(of=table)
     return query
-
-
-def not_started(session: Session, org_id: str) -> NotFound:
-    """The 404 for an organization without an onboarding state: it does not exist, or has not started."""
-    if session.get(Organization, org_id) is None:
-        return OrganizationNotFound("The organization does not exist.")
-    return OnboardingNotStarted(
-        "Onboarding has not been started for this organization; POST /v1/onboarding first."
-    )
-
-
-# The 404s of every route that needs the onboarding state (all but POST /v1/onboarding).
-NOT_STARTED: tuple[type[NotFound], ...] = (OnboardingNotStarted, OrganizationNotFound)
 
 
 @cache

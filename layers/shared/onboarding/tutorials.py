@@ -27,7 +27,7 @@ from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models import OnboardingState, OnboardingTutorialCompletion
-from onboarding.state import not_started
+from onboarding.started import not_started
 from onboarding.validation import WHOLE_NUMBER, field_error, rules
 
 
