@@ -22,7 +22,7 @@ from functools import cache
 from typing import Annotated, Any, Final
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, TypeAdapter, ValidationInfo
 from pydantic import field_validator as validates
 from pydantic_core import PydanticCustomError
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     column,
     exists,
     func,
@@ -292,6 +293,10 @@ class MetricBatch(BaseModel):
         return f"MetricBatch(<{len(self.events)} events>)"
 
 
+# What `ingest` sends to the database: the events' own fields, named as `_ingest_statement` reads them.
+_EVENTS_JSON: Final = TypeAdapter(list[ClientMetricEvent])
+
+
 class IngestResult(BaseModel):
     accepted: int
     duplicates: int
@@ -426,18 +431,10 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
     first: dict[UUID, ClientMetricEvent] = {}
     for event in batch.events:
         first.setdefault(event.event_id, event)
-    rows = [
-        {
-            "client_event_id": str(event.event_id),
-            "event_type": event.event_type,
-            "event_data": event.event_data,
-            "wizard_step_reached": event.wizard_step_reached,
-            "step_duration_seconds": event.step_duration_seconds,
-            "session_id": event.session_id,
-            "timestamp": event.timestamp.isoformat(),  # UTC (validation.Timestamp)
-        }
-        for event in first.values()
-    ]
+    # The rows as the statement's one JSON parameter, serialized by pydantic-core in one call (building a
+    # dict per event and `json.dumps` of them cost ~0.5 ms per 100 events). Timestamps are UTC
+    # (validation.Timestamp), written RFC 3339 with their microseconds.
+    rows = _EVENTS_JSON.dump_json(list(first.values())).decode()
     # On the session's connection (Core): an ORM session would read the parameters as rows to insert.
     parameters = {
         **metric_quota.parameters(org_id, len(batch.events)),
@@ -470,8 +467,10 @@ def _ingest_statement() -> Select[Any]:
     its RETURNING, so over the cap nothing is stored. Concurrent batches of one organization queue on
     its quota row as before (the upsert's row lock, held to the end of the transaction).
     """
+    # The events' JSON as pydantic writes it (field names of ClientMetricEvent; `event_id` is stored
+    # as `client_event_id`), sent as text and cast: a JSONB bind would serialize the text again.
     columns = (
-        column("client_event_id", PG_UUID(as_uuid=True)),
+        column("event_id", PG_UUID(as_uuid=True)),
         column("event_type", String(50)),
         column("event_data", JSONB),
         column("wizard_step_reached", Integer),
@@ -480,7 +479,7 @@ def _ingest_statement() -> Select[Any]:
         column("timestamp", DateTime(timezone=True)),
     )
     batch = (
-        func.jsonb_to_recordset(bindparam("batch", type_=JSONB))
+        func.jsonb_to_recordset(cast(bindparam("batch", type_=String), JSONB))
         .table_valued(*columns)
         .render_derived("batch", with_types=True)
     )
@@ -488,7 +487,7 @@ def _ingest_statement() -> Select[Any]:
     stored = OnboardingMetric
     resent = exists().where(
         stored.organization_id == org,
-        stored.client_event_id == batch.c.client_event_id,
+        stored.client_event_id == batch.c.event_id,
         stored.timestamp.between(batch.c.timestamp - _RESENT_BEFORE, batch.c.timestamp + _RESENT_AFTER),
     )
     reserved = metric_quota.reservation().cte("reserved")
@@ -501,7 +500,9 @@ def _ingest_statement() -> Select[Any]:
     )
     inserted = (
         pg_insert(OnboardingMetric)
-        .from_select([*(c.name for c in columns), "organization_id", "user_agent"], rows)
+        .from_select(
+            ["client_event_id", *(c.name for c in columns[1:]), "organization_id", "user_agent"], rows
+        )
         .on_conflict_do_nothing(constraint="uq_metric_org_client_event")
         .returning(literal_column("1"))
         .cte("stored")
