@@ -1,7 +1,7 @@
 """Client analytics events: what the browser sends to `POST /v1/onboarding/metrics`, checked and stored.
 
 Batches are validated whole before anything is written (any bad event: 422 naming its index, nothing
-stored), then stored with one `INSERT ... SELECT FROM jsonb_to_recordset(...) ON CONFLICT
+stored), then stored with one `INSERT ... SELECT FROM json_to_recordset(...) ON CONFLICT
 (organization_id, client_event_id, timestamp) DO NOTHING`: a replayed event id is stored once per org,
 equal ids of other orgs never interfere. The table is partitioned by month on `timestamp`, which
 PostgreSQL requires in the unique key, so a resend of an event id with another timestamp (a client
@@ -38,7 +38,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -458,7 +458,7 @@ def _started(session: Session, org_id: str) -> bool:
 @cache
 def _ingest_statement() -> Select[Any]:
     """WITH reserved AS (<the daily cap's upsert>), stored AS (INSERT ... SELECT FROM
-    jsonb_to_recordset(:batch) WHERE EXISTS (SELECT FROM reserved) ... RETURNING 1)
+    json_to_recordset(:batch) WHERE EXISTS (SELECT FROM reserved) ... RETURNING 1)
     SELECT <a reservation was made>, <rows stored>: the batch travels as one JSON parameter.
 
     Built once per container: a statement with a bound value per field (700 for 100 events) had to be
@@ -468,7 +468,9 @@ def _ingest_statement() -> Select[Any]:
     its quota row as before (the upsert's row lock, held to the end of the transaction).
     """
     # The events' JSON as pydantic writes it (field names of ClientMetricEvent; `event_id` is stored
-    # as `client_event_id`), sent as text and cast: a JSONB bind would serialize the text again.
+    # as `client_event_id`), sent as text and cast: a JSONB bind would serialize the text again. Read
+    # as `json`, not `jsonb`: the whole batch need not be converted to jsonb first (~0.2 ms of ~5.6 per
+    # 100 events, 3 of 3 A/B runs); only each `event_data` is, as its column is.
     columns = (
         column("event_id", PG_UUID(as_uuid=True)),
         column("event_type", String(50)),
@@ -479,7 +481,7 @@ def _ingest_statement() -> Select[Any]:
         column("timestamp", DateTime(timezone=True)),
     )
     batch = (
-        func.jsonb_to_recordset(cast(bindparam("batch", type_=String), JSONB))
+        func.json_to_recordset(cast(bindparam("batch", type_=String), JSON))
         .table_valued(*columns)
         .render_derived("batch", with_types=True)
     )
