@@ -487,19 +487,10 @@ def _ingest_statement() -> Select[Any]:
     )
     org = bindparam("org_id", type_=String)
     stored = OnboardingMetric
-    # A probe per event of the unique key's index (two monthly partitions at most, pruned at run time),
-    # as a scalar subquery: PostgreSQL turns NOT EXISTS into an anti join, which it planned as a scan
-    # of all the organization's stored events in the window (hashed against the batch), so a batch
-    # cost more the more events the organization had stored.
-    resent = (
-        select(literal_column("1"))
-        .where(
-            stored.organization_id == org,
-            stored.client_event_id == batch.c.event_id,
-            stored.timestamp.between(batch.c.timestamp - _RESENT_BEFORE, batch.c.timestamp + _RESENT_AFTER),
-        )
-        .limit(1)
-        .scalar_subquery()
+    resent = exists().where(
+        stored.organization_id == org,
+        stored.client_event_id == batch.c.event_id,
+        stored.timestamp.between(batch.c.timestamp - _RESENT_BEFORE, batch.c.timestamp + _RESENT_AFTER),
     )
     reserved = metric_quota.reservation().cte("reserved")
     rows = select(*batch.columns, org, bindparam("agent", type_=String(500))).where(
@@ -507,7 +498,7 @@ def _ingest_statement() -> Select[Any]:
         # Before onboarding has started (or for an unknown organization) nothing is stored: 404, as on
         # every route but POST /v1/onboarding.
         exists().where(OnboardingState.organization_id == org),
-        resent.is_(None),
+        ~resent,
     )
     inserted = (
         pg_insert(OnboardingMetric)
