@@ -452,6 +452,13 @@ def test_0012_backfills_the_report_views_and_downgrades(scratch_engine: Engine) 
                 "INSERT INTO onboarding_metric (organization_id, event_type) VALUES ('org_b', 'wizard_started')"
             )
         )
+        # A report view the nightly maintenance already archived (older than every one above).
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_metric_archive (organization_id, event_type, timestamp)"
+                " VALUES ('org_a', 'view_reports', now() - interval '800 days')"
+            )
+        )
 
     def rollup() -> dict[str, tuple[int, list[datetime]]]:
         with scratch_engine.connect() as connection:
@@ -466,6 +473,8 @@ def test_0012_backfills_the_report_views_and_downgrades(scratch_engine: Engine) 
                 connection.execute(
                     text(
                         "SELECT timestamp FROM onboarding_metric"
+                        " WHERE organization_id = 'org_a' AND event_type = 'view_reports'"
+                        " UNION ALL SELECT timestamp FROM onboarding_metric_archive"
                         " WHERE organization_id = 'org_a' AND event_type = 'view_reports' ORDER BY timestamp"
                     )
                 )
@@ -475,7 +484,7 @@ def test_0012_backfills_the_report_views_and_downgrades(scratch_engine: Engine) 
         return len(times), list(times[:10])
 
     run(scratch_engine, "upgrade", "head")
-    assert rollup() == {"org_a": expected()} and expected()[0] == 14
+    assert rollup() == {"org_a": expected()} and expected()[0] == 15
     run(scratch_engine, "downgrade", "0010_consistent_api")
     assert "onboarding_report_views" not in tables(scratch_engine)
     with scratch_engine.begin() as connection:  # the trigger went with the table
@@ -485,4 +494,4 @@ def test_0012_backfills_the_report_views_and_downgrades(scratch_engine: Engine) 
             )
         )
     run(scratch_engine, "upgrade", "head")
-    assert rollup() == {"org_a": expected()} and expected()[0] == 15
+    assert rollup() == {"org_a": expected()} and expected()[0] == 16

@@ -16,7 +16,8 @@ NOTHING`) is not counted. PostgreSQL clones the trigger onto every partition, pr
 
 What it counts: every `view_reports` event stored, ever. Rows the nightly maintenance moves to
 `onboarding_metric_archive` after 12 months stay counted (the old subqueries forgot them: a report
-viewed stays viewed, like a completed task stays completed). Deleted with the organization.
+viewed stays viewed, like a completed task stays completed); the backfill counts the rows archived
+before this migration as well. Deleted with the organization.
 
 `upgrade` creates the trigger before the backfill, in one transaction: CREATE TRIGGER takes a SHARE
 ROW EXCLUSIVE lock on onboarding_metric, so no insert falls between the two (inserts wait for the
@@ -64,11 +65,15 @@ TRIGGER = (
     "CREATE TRIGGER trg_metric_report_views AFTER INSERT ON onboarding_metric FOR EACH ROW"
     " WHEN (NEW.event_type = 'view_reports') EXECUTE FUNCTION onboarding_count_report_view()"
 )
+# Both tables: what the nightly maintenance already archived counts too, as it will from now on.
 BACKFILL = f"""
 INSERT INTO onboarding_report_views (organization_id, events, first_at)
 SELECT organization_id, count(*), (array_agg("timestamp" ORDER BY "timestamp"))[1:{REPORT_TIMES}]
-FROM onboarding_metric
-WHERE event_type = 'view_reports'
+FROM (
+    SELECT organization_id, "timestamp" FROM onboarding_metric WHERE event_type = 'view_reports'
+    UNION ALL
+    SELECT organization_id, "timestamp" FROM onboarding_metric_archive WHERE event_type = 'view_reports'
+) AS report_views
 GROUP BY organization_id
 """  # noqa: S608 (constants only)
 
