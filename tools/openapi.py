@@ -243,21 +243,21 @@ def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> No
     for path, step in wizard_step_paths().items():
         form = path.rsplit("/", 1)[1]
         payload, draft = STEP_PAYLOADS[step].__name__, DRAFTS[step].__name__
-        documented = copy.deepcopy(operation)
-        documented["operationId"] = f"save_wizard_step_{form}"
-        documented["summary"] = f"PUT {WIZARD_STEP_PATH} with step {step.value} (`{step.step_name}`)"
-        documented["x-route"] = f"PUT {WIZARD_STEP_PATH}"
-        if parameters:
-            documented["parameters"] = copy.deepcopy(parameters)
-        else:
-            documented.pop("parameters", None)
-        documented["requestBody"]["content"]["application/json"]["schema"] = {
-            "anyOf": [{"$ref": REF.format(model=payload)}, {"$ref": REF.format(model=draft)}],
-            "description": f"Step {step.value}'s fields (`{payload}`), or with `completed: false` a draft "
-            f"of them (`{draft}`: every field optional, types and upper bounds checked, the wizard not "
-            "advanced). The step is the number or the name in the path.",
+        paths[path] = {
+            "put": _operation_instance(
+                operation,
+                parameters,
+                route=WIZARD_STEP_PATH,
+                operation_id=f"save_wizard_step_{form}",
+                summary=f"PUT {WIZARD_STEP_PATH} with step {step.value} (`{step.step_name}`)",
+                body={
+                    "anyOf": [{"$ref": REF.format(model=payload)}, {"$ref": REF.format(model=draft)}],
+                    "description": f"Step {step.value}'s fields (`{payload}`), or with `completed: false` a "
+                    f"draft of them (`{draft}`: every field optional, types and upper bounds checked, the "
+                    "wizard not advanced). The step is the number or the name in the path.",
+                },
+            )
         }
-        paths[path] = {"put": documented}
 
 
 def _document_tutorial_progress(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
@@ -268,20 +268,43 @@ def _document_tutorial_progress(paths: dict[str, Any], schemas: dict[str, Any]) 
     parameters = [p for p in operation.get("parameters", []) if p["name"] != "tutorial_id"]
     for path, tutorial_id in tutorial_progress_paths().items():
         total = CATALOG[tutorial_id].total_steps
-        documented = copy.deepcopy(operation)
-        documented["operationId"] = f"set_tutorial_progress_{tutorial_id}"
-        documented["summary"] = f"PUT {TUTORIAL_PROGRESS_PATH} for `{tutorial_id}` ({total} steps)"
-        documented["x-route"] = f"PUT {TUTORIAL_PROGRESS_PATH}"
-        if parameters:
-            documented["parameters"] = copy.deepcopy(parameters)
-        else:
-            documented.pop("parameters", None)
-        documented["requestBody"]["content"]["application/json"]["schema"] = {
-            "allOf": [body],
-            "properties": {"steps_completed": {"maximum": total}},
-            "description": f"`steps_completed` is at most {total}, the steps of `{tutorial_id}`.",
+        paths[path] = {
+            "put": _operation_instance(
+                operation,
+                parameters,
+                route=TUTORIAL_PROGRESS_PATH,
+                operation_id=f"set_tutorial_progress_{tutorial_id}",
+                summary=f"PUT {TUTORIAL_PROGRESS_PATH} for `{tutorial_id}` ({total} steps)",
+                body={
+                    "allOf": [body],
+                    "properties": {"steps_completed": {"maximum": total}},
+                    "description": f"`steps_completed` is at most {total}, the steps of `{tutorial_id}`.",
+                },
+            )
         }
-        paths[path] = {"put": documented}
+
+
+def _operation_instance(
+    operation: dict[str, Any],
+    parameters: list[dict[str, Any]],
+    *,
+    route: str,
+    operation_id: str,
+    summary: str,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    """A copy of the template route's PUT `operation` documented for one value of its path parameter:
+    its own id and summary, `x-route` naming the template route, the other `parameters`, and `body`."""
+    documented = copy.deepcopy(operation)
+    documented["operationId"] = operation_id
+    documented["summary"] = summary
+    documented["x-route"] = f"PUT {route}"
+    if parameters:
+        documented["parameters"] = copy.deepcopy(parameters)
+    else:
+        documented.pop("parameters", None)
+    documented["requestBody"]["content"]["application/json"]["schema"] = body
+    return documented
 
 
 def _keys_as_property_names(node: Any) -> None:
