@@ -90,28 +90,30 @@ def _ping_every_checkout() -> Callable[[], None]:
 def _timestamps_with_strptime() -> Callable[[], None]:
     import pg8000.converters
 
-    def register(parsers: Callable[[Any], None]) -> None:
-        with get_engine().connect() as connection:
-            parsers(connection.connection.dbapi_connection)
-
-    def pg8000s_own(dbapi_connection: Any) -> None:
-        dbapi_connection.register_in_adapter(1184, pg8000.converters.timestamptz_in)
-        dbapi_connection.register_in_adapter(1114, pg8000.converters.timestamp_in)
-
-    register(pg8000s_own)
-    return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
+    return _pg8000s_own_parsers(
+        {1184: pg8000.converters.timestamptz_in, 1114: pg8000.converters.timestamp_in}
+    )
 
 
 def _timestamp_arrays_with_pg8000() -> Callable[[], None]:
     import pg8000.converters
 
+    return _pg8000s_own_parsers(
+        {1185: pg8000.converters.timestamptz_array_in, 1115: pg8000.converters.timestamp_array_in}
+    )
+
+
+def _pg8000s_own_parsers(parsers_by_oid: dict[int, Callable[[Any], Any]]) -> Callable[[], None]:
+    """pg8000's own parsers for these type oids on the pooled connection instead of the service's
+    (`db._iso_timestamp_parsers`); the returned function puts the service's back."""
+
     def register(parsers: Callable[[Any], None]) -> None:
         with get_engine().connect() as connection:
             parsers(connection.connection.dbapi_connection)
 
     def pg8000s_own(dbapi_connection: Any) -> None:
-        dbapi_connection.register_in_adapter(1185, pg8000.converters.timestamptz_array_in)
-        dbapi_connection.register_in_adapter(1115, pg8000.converters.timestamp_array_in)
+        for oid, parser in parsers_by_oid.items():
+            dbapi_connection.register_in_adapter(oid, parser)
 
     register(pg8000s_own)
     return lambda: register(lambda dbapi_connection: db._iso_timestamp_parsers(dbapi_connection, None))
