@@ -53,7 +53,10 @@ from onboarding import experiments
 from onboarding.errors import InvalidInput
 from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Organization
+from onboarding.models_checklist import OnboardingChecklistTask
+from onboarding.models_host import Organization
+from onboarding.models_metrics import OnboardingMetric
+from onboarding.models_state import OnboardingState
 from onboarding.pagination import decode_cursor, encode_cursor
 from onboarding.validation import DateOrTimestamp, field_error
 

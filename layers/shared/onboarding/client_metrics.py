@@ -45,7 +45,8 @@ from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models import OnboardingMetric, OnboardingState
+from onboarding.models_metrics import OnboardingMetric
+from onboarding.models_state import OnboardingState
 from onboarding.started import not_started
 from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
 

@@ -10,7 +10,8 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, ScalarSelect, String, cast, false, func, literal, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import Event, EventAssignment, OnboardingReportViews, Person, Team
+from onboarding.models_host import Event, EventAssignment, Person, Team
+from onboarding.models_report_views import OnboardingReportViews
 
 
 class Counter(StrEnum):

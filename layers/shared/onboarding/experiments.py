@@ -40,7 +40,8 @@ from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
 from onboarding.errors import InvalidInput, NotFound
-from onboarding.models import EXPERIMENT_ID_PATTERN, OnboardingExperiment
+from onboarding.ids import EXPERIMENT_ID_PATTERN
+from onboarding.models_experiments import OnboardingExperiment
 from onboarding.observability import logger
 from onboarding.validation import field_error
 

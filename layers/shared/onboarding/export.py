@@ -22,12 +22,10 @@ from sqlalchemy import ColumnElement, func, literal, select, text, tuple_, union
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from onboarding.models import (
-    OnboardingMetric,
-    OnboardingMetricArchive,
-    OnboardingState,
-    OnboardingTutorialCompletion,
-)
+from onboarding.models_metric_archive import OnboardingMetricArchive
+from onboarding.models_metrics import OnboardingMetric
+from onboarding.models_state import OnboardingState
+from onboarding.models_tutorials import OnboardingTutorialCompletion
 from onboarding.pagination import decode_cursor, encode_cursor
 from onboarding.started import not_started
 

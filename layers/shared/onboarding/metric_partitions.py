@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, exc, func, select, text
 
 from onboarding.db import sqlstate
-from onboarding.models import OnboardingMetric
+from onboarding.models_metrics import OnboardingMetric
 from onboarding.observability import logger
 
 PARENT: Final = "onboarding_metric"

@@ -27,7 +27,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from onboarding.errors import OrganizationNotFound, QuotaExceeded
-from onboarding.models import OnboardingMetricQuota, Organization
+from onboarding.models_host import Organization
+from onboarding.models_metric_quota import OnboardingMetricQuota
 from onboarding.settings import get_settings
 
 

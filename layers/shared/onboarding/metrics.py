@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from onboarding.models import OnboardingMetric
+from onboarding.models_metrics import OnboardingMetric
 
 # How far ahead of the server's clock a client's event timestamp may be (client_metrics accepts no
 # later one; analytics counts none later). Here, not in client_metrics, so analytics need not load it.

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, SessionTransaction
 
 from onboarding.ids import new_id
-from onboarding.models import OutboxEvent
+from onboarding.models_outbox import OutboxEvent
 
 if TYPE_CHECKING:
     # Only for the annotations: `db` imports this module, and every function imports `db`; the event

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import CursorResult, delete, extract, func, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import OutboxEvent
+from onboarding.models_outbox import OutboxEvent
 
 
 @dataclass(frozen=True, slots=True)

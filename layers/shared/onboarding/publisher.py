@@ -23,7 +23,7 @@ from onboarding.container import per_container
 from onboarding.db import unit_of_work
 from onboarding.domain_events import EventEnvelope
 from onboarding.errors import DomainError
-from onboarding.models import OutboxEvent
+from onboarding.models_outbox import OutboxEvent
 from onboarding.observability import logger
 from onboarding.settings import Settings, get_settings
 

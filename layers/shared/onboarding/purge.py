@@ -24,7 +24,7 @@ from onboarding import publisher
 from onboarding.db import unit_of_work
 from onboarding.domain_events import SampleDataCounts
 from onboarding.errors import Conflict, InvalidInput
-from onboarding.models import OnboardingState
+from onboarding.models_state import OnboardingState
 from onboarding.observability import logger
 from onboarding.sample_clearing import NO_ROWS, LockedSampleState, added, clear_locked_organizations
 from onboarding.validation import iso_text

@@ -30,7 +30,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from onboarding import domain_events, outbox
 from onboarding.domain_events import SampleDataCounts
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
+from onboarding.models_host import Event, EventAssignment, Person, Team
+from onboarding.models_state import OnboardingState
 
 ClearReason = Literal["manual", "expired"]
 

@@ -43,7 +43,7 @@ from onboarding.domain_events import SampleDataCounts
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord
-from onboarding.models import Event, EventAssignment, Person, Team
+from onboarding.models_host import Event, EventAssignment, Person, Team
 from onboarding.sample_clearing import (
     NO_ROWS,
     ClearReason,

@@ -7,7 +7,7 @@ export) then never load `state` and what it imports (experiments, features, coun
 from sqlalchemy.orm import Session
 
 from onboarding.errors import NotFound, OnboardingNotStarted, OrganizationNotFound
-from onboarding.models import Organization
+from onboarding.models_host import Organization
 
 
 def not_started(session: Session, org_id: str) -> NotFound:

@@ -29,7 +29,8 @@ from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
 from onboarding.experiments import Assignment, Choices
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
-from onboarding.models import OnboardingState, Organization
+from onboarding.models_host import Organization
+from onboarding.models_state import OnboardingState
 from onboarding.started import not_started
 
 

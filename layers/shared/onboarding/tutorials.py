@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
-from onboarding.models import OnboardingState, OnboardingTutorialCompletion
+from onboarding.models_state import OnboardingState
+from onboarding.models_tutorials import OnboardingTutorialCompletion
 from onboarding.started import not_started
 from onboarding.validation import WHOLE_NUMBER, field_error, rules
 

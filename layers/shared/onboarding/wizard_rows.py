@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.orm import Session
 
 from onboarding.ids import new_id
-from onboarding.models import Event, EventAssignment, Person, Team
+from onboarding.models_host import Event, EventAssignment, Person, Team
 
 VOLUNTEER_ROLES: Final = json.dumps(["volunteer"])  # as sample data writes them; counted as volunteers
 
