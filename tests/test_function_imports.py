@@ -75,7 +75,7 @@ def test_the_purge_clears_sample_data_without_loading_its_generation_or_the_stat
 # `onboarding.models`, which gathers every model).
 MAPPED_BY = {
     "OnboardingFunction": {"host", "state", "checklist", "report_views", "experiments", "metrics", "outbox"},
-    "ChecklistFunction": {"host", "state", "checklist", "report_views", "experiments", "metrics", "outbox"},
+    "ChecklistFunction": {"host", "state", "checklist", "report_views", "metrics", "outbox"},
     "TutorialsFunction": {"host", "state", "tutorials", "metrics", "outbox"},
     "MetricsFunction": {"host", "state", "metrics", "metric_quota", "outbox"},
     "AnalyticsFunction": {"host", "state", "checklist", "experiments", "metrics", "outbox"},
@@ -103,3 +103,15 @@ def test_a_function_maps_only_the_tables_its_code_uses(logical_id: str) -> None:
         name.removeprefix("onboarding.models_") for name in modules if name.startswith("onboarding.models_")
     }
     assert mapped - {"base"} == MAPPED_BY[logical_id]
+
+
+@pytest.mark.parametrize(
+    "logical_id", sorted(set(MAPPED_BY) - {"OnboardingFunction", "OrganizationCreatedFunction"})
+)
+def test_only_the_functions_that_start_onboarding_load_the_start_path(logical_id: str) -> None:
+    # Starting assigns experiments (`start`); reading the state shows the assignments (`state`). The
+    # analytics function reads the experiments' definitions itself.
+    modules = imported_by(logical_id)
+    assert "onboarding.start" not in modules
+    if logical_id != "AnalyticsFunction":
+        assert "onboarding.experiments" not in modules

@@ -17,7 +17,7 @@ How a request reads and writes:
   - *a row the request holds locked* (the organization's `onboarding_state`, a tutorial record): read
     it as a frozen record, make the new record with `dataclasses.replace`, write the columns that
     differ with one UPDATE (`state.save`; `tutorials._save`);
-  - *creating a row once*: `INSERT ... ON CONFLICT` (`state.start_onboarding`; the tutorial record,
+  - *creating a row once*: `INSERT ... ON CONFLICT` (`start.start_onboarding`; the tutorial record,
     which the same upsert locks);
   - *a value merged without a lock* (the checklist's progress): a compare-and-swap UPDATE that
     matches only the value read, retried on a race (`checklist`);

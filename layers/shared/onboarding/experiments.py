@@ -19,7 +19,7 @@ of a definition is the baseline analytics compare the others with (`analytics`).
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import (
@@ -48,16 +48,6 @@ from onboarding.validation import field_error
 MAX_CHOICES: Final = 20
 ExperimentId = Annotated[str, Field(pattern=EXPERIMENT_ID_PATTERN)]
 VariantId = Annotated[str, Field(pattern=EXPERIMENT_ID_PATTERN)]
-Source = Literal["hash", "client"]
-
-
-class Assignment(BaseModel):
-    """An organization's variant of one experiment, and who chose it."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    variant: str
-    source: Source
 
 
 Choices = Annotated[

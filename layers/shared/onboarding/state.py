@@ -1,5 +1,5 @@
-"""The organization's onboarding state: starting it, reading it, the view every route answers, and
-writing a change to it.
+"""The organization's onboarding state: reading it, the view every route answers, and writing a change
+to it. Starting it is `start` (with the experiments' assignment, which only starting needs).
 
 Reading is one SELECT (`load`): the state row, the transaction's `now()`, the counter values the
 caller needs and any columns of its own (the checklist's tasks, the sample rows per table), optionally
@@ -17,19 +17,15 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from functools import cache
-from typing import Annotated, Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, literal, select
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from onboarding import experiments as experiment_assignment
 from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
-from onboarding.experiments import Assignment, Choices
-from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
-from onboarding.models_host import Organization
+from onboarding.metrics import MetricRecord, changed_values, record_with, update_columns
 from onboarding.models_state import OnboardingState
 from onboarding.started import not_started
 
@@ -205,53 +201,6 @@ def unlock_features(
     return (replace(state, features_unlocked=unlocked) if metrics else state), metrics
 
 
-class StartRequest(BaseModel):
-    """The optional body of `POST /v1/onboarding`; it counts only when onboarding starts (later calls
-    return the state unchanged)."""
-
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_extra={"x-rules": dict(experiment_assignment.CHOICE_RULES)}
-    )
-
-    # Where the organization came from (the data model's `wizard_started.event_data.entry_point`).
-    entry_point: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")] | None = Field(
-        default=None, description="snake_case, e.g. signup_flow, invitation_email, dashboard_banner"
-    )
-    # Variants the client decides (e.g. from its own feature-flag service); other active experiments
-    # are assigned by the server (`experiments`).
-    experiments: Choices | None = None
-
-
-def start_onboarding(
-    session: Session, org_id: str, request: StartRequest | None = None
-) -> tuple["OnboardingStateView", bool]:
-    """Create the org's onboarding state once; later calls return it unchanged. True when created."""
-    request = request or StartRequest()
-    choices = request.experiments or {}
-    if choices:
-        experiment_assignment.check_choices(session, choices)
-    create = (
-        insert(OnboardingState)
-        .from_select(
-            ["organization_id", "experiments"],
-            select(
-                Organization.id,
-                experiment_assignment.assignments(literal(org_id, String), literal(choices, JSONB)),
-            ).where(Organization.id == literal(org_id)),
-        )
-        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
-        .returning(OnboardingState.organization_id)
-    )
-    started = MetricRecord(
-        org_id,
-        MetricEventType.WIZARD_STARTED,
-        event_data={"entry_point": request.entry_point} if request.entry_point else {},
-        wizard_step_reached=1,
-    )
-    created = record_with(session, create, [started]) == 1
-    return get_onboarding(session, org_id), created
-
-
 def get_onboarding(session: Session, org_id: str, read: Snapshot | None = None) -> "OnboardingStateView":
     """The state, after storing any feature unlock the organization has earned since the last look.
 
@@ -294,6 +243,17 @@ def sample_data_summary(state: StateRecord, now: datetime) -> SampleDataSummary:
         expired=expiry is not None and expiry <= now,
         cleared=state.sample_data_cleared,
     )
+
+
+class Assignment(BaseModel):
+    """An organization's variant of one experiment, and who chose it."""
+
+    # Assigned once when onboarding started (`start`, `experiments`); shown by every view of the state.
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    variant: str
+    source: Literal["hash", "client"]
 
 
 class OnboardingStateView(BaseModel):

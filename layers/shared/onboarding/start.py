@@ -1,0 +1,67 @@
+"""Starting an organization's onboarding: `POST /v1/onboarding` and the host's `OrganizationCreated`
+event (`host_events`) create its state once, with its variant of every active experiment.
+
+Only these two paths assign experiments, so only they load `experiments` (its definitions, their
+table and the assignment in SQL); every other reader of the state goes through `state`.
+"""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import String, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.orm import Session
+
+from onboarding import experiments as experiment_assignment
+from onboarding.experiments import Choices
+from onboarding.metrics import MetricEventType, MetricRecord, record_with
+from onboarding.models_host import Organization
+from onboarding.models_state import OnboardingState
+from onboarding.state import OnboardingStateView, get_onboarding
+
+
+class StartRequest(BaseModel):
+    """The optional body of `POST /v1/onboarding`; it counts only when onboarding starts (later calls
+    return the state unchanged)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"x-rules": dict(experiment_assignment.CHOICE_RULES)}
+    )
+
+    # Where the organization came from (the data model's `wizard_started.event_data.entry_point`).
+    entry_point: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")] | None = Field(
+        default=None, description="snake_case, e.g. signup_flow, invitation_email, dashboard_banner"
+    )
+    # Variants the client decides (e.g. from its own feature-flag service); other active experiments
+    # are assigned by the server (`experiments`).
+    experiments: Choices | None = None
+
+
+def start_onboarding(
+    session: Session, org_id: str, request: StartRequest | None = None
+) -> tuple["OnboardingStateView", bool]:
+    """Create the org's onboarding state once; later calls return it unchanged. True when created."""
+    request = request or StartRequest()
+    choices = request.experiments or {}
+    if choices:
+        experiment_assignment.check_choices(session, choices)
+    create = (
+        insert(OnboardingState)
+        .from_select(
+            ["organization_id", "experiments"],
+            select(
+                Organization.id,
+                experiment_assignment.assignments(literal(org_id, String), literal(choices, JSONB)),
+            ).where(Organization.id == literal(org_id)),
+        )
+        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
+        .returning(OnboardingState.organization_id)
+    )
+    started = MetricRecord(
+        org_id,
+        MetricEventType.WIZARD_STARTED,
+        event_data={"entry_point": request.entry_point} if request.entry_point else {},
+        wizard_step_reached=1,
+    )
+    created = record_with(session, create, [started]) == 1
+    return get_onboarding(session, org_id), created
