@@ -115,3 +115,12 @@ def test_only_the_functions_that_start_onboarding_load_the_start_path(logical_id
     assert "onboarding.start" not in modules
     if logical_id != "AnalyticsFunction":
         assert "onboarding.experiments" not in modules
+
+
+@pytest.mark.parametrize("logical_id", ["ChecklistFunction", "ExportFunction", "OrganizationCreatedFunction"])
+def test_functions_without_typed_request_fields_do_not_build_the_field_types(logical_id: str) -> None:
+    # Their 422 details come from `field_errors`; the field types of `validation` (text, whole numbers,
+    # timestamps: regular expressions compiled at import) serve other functions' request models.
+    modules = imported_by(logical_id)
+    assert "onboarding.field_errors" in modules
+    assert "onboarding.validation" not in modules

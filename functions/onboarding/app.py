@@ -18,8 +18,8 @@ from onboarding.api import create_app, current_org_id, current_session, document
 from onboarding.auth import Group
 from onboarding.checklist import ChecklistChangedConcurrently
 from onboarding.errors import DataConflict, OrganizationNotFound
+from onboarding.field_errors import rules
 from onboarding.measured import Given, measured
-from onboarding.validation import rules
 
 app = create_app()
 NOT_STARTED = started.NOT_STARTED  # the 404s of every route but POST /v1/onboarding

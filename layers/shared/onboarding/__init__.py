@@ -24,5 +24,5 @@ How a request reads and writes:
   - *many organizations at once* (clearing sample data, a purge batch): set-based UPDATE and DELETE
     statements over all of them (`sample_clearing.clear_locked_organizations`).
 - **Client input** is validated by pydantic models before a domain function runs; a 422's details
-  are built by `validation.field_error` (field, reason, type).
+  are built by `field_errors.field_error` (field, reason, type).
 """

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 
 from onboarding import experiments
 from onboarding.errors import InvalidInput
+from onboarding.field_errors import field_error
 from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
 from onboarding.models_checklist import OnboardingChecklistTask
@@ -58,7 +59,7 @@ from onboarding.models_host import Organization
 from onboarding.models_metrics import OnboardingMetric
 from onboarding.models_state import OnboardingState
 from onboarding.pagination import decode_cursor, encode_cursor
-from onboarding.validation import DateOrTimestamp, field_error
+from onboarding.validation import DateOrTimestamp
 
 # A period's bound: a whole day (UTC) or an instant.
 Bound = DateOrTimestamp

@@ -41,12 +41,12 @@ from sqlalchemy.orm import Session, aliased
 from onboarding import i18n, state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
+from onboarding.field_errors import field_error
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.models_checklist import OnboardingChecklistTask
 from onboarding.models_report_views import OnboardingReportViews
 from onboarding.models_state import OnboardingState
 from onboarding.observability import logger
-from onboarding.validation import field_error
 
 # --- The tasks ---
 

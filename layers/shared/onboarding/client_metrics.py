@@ -44,11 +44,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
+from onboarding.field_errors import rules
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
 from onboarding.models_metrics import OnboardingMetric
 from onboarding.models_state import OnboardingState
 from onboarding.started import not_started
-from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
+from onboarding.validation import WHOLE_NUMBER, Timestamp
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.
 CLIENT_EVENT_TYPES: Final = frozenset(

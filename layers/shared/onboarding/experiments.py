@@ -40,10 +40,10 @@ from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
 from onboarding.errors import InvalidInput, NotFound
+from onboarding.field_errors import field_error
 from onboarding.ids import EXPERIMENT_ID_PATTERN
 from onboarding.models_experiments import OnboardingExperiment
 from onboarding.observability import logger
-from onboarding.validation import field_error
 
 MAX_CHOICES: Final = 20
 ExperimentId = Annotated[str, Field(pattern=EXPERIMENT_ID_PATTERN)]

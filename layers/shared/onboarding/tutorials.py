@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
+from onboarding.field_errors import field_error, rules
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.models_state import OnboardingState
 from onboarding.models_tutorials import OnboardingTutorialCompletion
 from onboarding.started import not_started
-from onboarding.validation import WHOLE_NUMBER, field_error, rules
+from onboarding.validation import WHOLE_NUMBER
 
 
 @dataclass(frozen=True, slots=True)

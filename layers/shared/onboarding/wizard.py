@@ -37,20 +37,11 @@ from onboarding import checklist, drafts, outbox, sample_data, state, wizard_row
 from onboarding.counters import Counter
 from onboarding.domain_events import OnboardingCompleted, OnboardingSkipped, VolunteersInvited
 from onboarding.errors import Conflict, NotFound
+from onboarding.field_errors import field_error, invalid_input, invalid_input_from_details, rules
 from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord
 from onboarding.state import OnboardingStateView, StateRecord, WizardStep
-from onboarding.validation import (
-    MULTI_LINE,
-    SINGLE_LINE,
-    WHOLE_NUMBER,
-    LocalOrTimestamp,
-    field_error,
-    invalid_input,
-    invalid_input_from_details,
-    rules,
-    utc_text,
-)
+from onboarding.validation import MULTI_LINE, SINGLE_LINE, WHOLE_NUMBER, LocalOrTimestamp, utc_text
 
 # An event planned further ahead than this is almost certainly a typo in the year.
 MAX_EVENT_LEAD_TIME = timedelta(days=5 * 366)
