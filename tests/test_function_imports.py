@@ -71,17 +71,17 @@ def test_the_purge_clears_sample_data_without_loading_its_generation_or_the_stat
 
 # The tables each function maps at its cold start (`onboarding.models_*`, one module per concept): mapping
 # a class is the largest part of the service's own import time, so a function maps only what its code
-# uses. The migrations function maps the rest when it runs alembic (migrations/env.py imports
+# uses. The host's tables are Core tables (`onboarding.host_tables`): no function maps them. The migrations function maps the rest when it runs alembic (migrations/env.py imports
 # `onboarding.models`, which gathers every model).
 MAPPED_BY = {
-    "OnboardingFunction": {"host", "state", "checklist", "report_views", "experiments", "metrics", "outbox"},
-    "ChecklistFunction": {"host", "state", "checklist", "report_views", "metrics", "outbox"},
-    "TutorialsFunction": {"host", "state", "tutorials", "metrics", "outbox"},
-    "MetricsFunction": {"host", "state", "metrics", "metric_quota", "outbox"},
-    "AnalyticsFunction": {"host", "state", "checklist", "experiments", "metrics", "outbox"},
-    "ExportFunction": {"host", "state", "tutorials", "metrics", "metric_archive", "outbox"},
-    "PurgeFunction": {"host", "state", "metrics", "outbox"},
-    "OrganizationCreatedFunction": {"host", "state", "report_views", "experiments", "metrics", "outbox"},
+    "OnboardingFunction": {"state", "checklist", "report_views", "experiments", "metrics", "outbox"},
+    "ChecklistFunction": {"state", "checklist", "report_views", "metrics", "outbox"},
+    "TutorialsFunction": {"state", "tutorials", "metrics", "outbox"},
+    "MetricsFunction": {"state", "metrics", "metric_quota", "outbox"},
+    "AnalyticsFunction": {"state", "checklist", "experiments", "metrics", "outbox"},
+    "ExportFunction": {"state", "tutorials", "metrics", "metric_archive", "outbox"},
+    "PurgeFunction": {"state", "metrics", "outbox"},
+    "OrganizationCreatedFunction": {"state", "report_views", "experiments", "metrics", "outbox"},
     "OutboxPublisherFunction": {"outbox"},
     "MigrationsFunction": {"metrics", "outbox"},
     "AccessTokenClaimsFunction": set(),

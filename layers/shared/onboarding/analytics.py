@@ -50,12 +50,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from onboarding import experiments
+from onboarding import host_tables as host
 from onboarding.errors import InvalidInput
 from onboarding.field_errors import field_error
 from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
 from onboarding.models_checklist import OnboardingChecklistTask
-from onboarding.models_host import Organization
 from onboarding.models_metrics import OnboardingMetric
 from onboarding.models_state import OnboardingState
 from onboarding.pagination import decode_cursor, encode_cursor
@@ -625,13 +625,13 @@ def incomplete_organizations_statement(span: Period, *, limit: int, cursor: str 
     hours = extract("epoch", func.now() - state.started_at) / 3600
     query = (
         select(
-            Organization.id,
-            Organization.name,
+            host.organizations.c.id,
+            host.organizations.c.name,
             state.wizard_current_step,
             state.started_at,
             func.round(cast(hours, Numeric), 2).label("hours_since_start"),
         )
-        .join(state, state.organization_id == Organization.id)
+        .join(state, state.organization_id == host.organizations.c.id)
         .where(
             # `NOT x`, the partial index's own predicate: PostgreSQL cannot prove it from `x IS false`,
             # and without the index every page was a scan and sort of all organizations.
@@ -639,11 +639,11 @@ def incomplete_organizations_statement(span: Period, *, limit: int, cursor: str 
             not_(state.skipped),
             _within(state.started_at, span),
         )
-        .order_by(state.started_at.desc(), Organization.id.desc())
+        .order_by(state.started_at.desc(), host.organizations.c.id.desc())
         .limit(limit + 1)
     )
     if cursor is not None:
         started_at, org_id = decode_cursor(cursor)
         position = tuple_(literal(started_at), literal(org_id))
-        query = query.where(tuple_(state.started_at, Organization.id) < position)
+        query = query.where(tuple_(state.started_at, host.organizations.c.id) < position)
     return query

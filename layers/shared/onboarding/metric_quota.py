@@ -26,8 +26,8 @@ from sqlalchemy import Date, Insert, Integer, String, bindparam, case, cast, exi
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from onboarding import host_tables as host
 from onboarding.errors import OrganizationNotFound, QuotaExceeded
-from onboarding.models_host import Organization
 from onboarding.models_metric_quota import OnboardingMetricQuota
 from onboarding.settings import get_settings
 
@@ -47,7 +47,7 @@ def parameters(org_id: str, events: int) -> dict[str, object]:
 
 def refuse(session: Session, org_id: str) -> NoReturn:
     """Why a reservation got no row: the organization does not exist (404) or is over its cap (429)."""
-    if session.get(Organization, org_id) is None:  # the refused path only: a second statement
+    if not host.organization_exists(session, org_id):  # the refused path only: a second statement
         raise OrganizationNotFound("The organization does not exist.")
     cap = get_settings().metric_daily_quota
     raise QuotaExceeded(
@@ -79,7 +79,7 @@ def reservation() -> Insert:
     today = cast(func.timezone("UTC", func.now()), Date)
     first = pg_insert(quota).from_select(
         ["organization_id", "day", "events"],
-        select(org, today, events).where(events <= cap, exists().where(Organization.id == org)),
+        select(org, today, events).where(events <= cap, exists().where(host.organizations.c.id == org)),
     )
     counted_before = case((quota.day == first.excluded.day, quota.events), else_=literal(0))
     return first.on_conflict_do_update(

@@ -1,82 +1,60 @@
-"""SignUpFlow's own tables that onboarding reads and writes (organizations, people, teams, events and
-assignments); the baseline migration creates minimal versions where missing (`BASELINE_TABLE_COMMENT`).
-Part of the mapping `onboarding.models` gathers.
+"""ORM classes over SignUpFlow's own tables (`host_tables`), for the tests and tools that add host rows
+as objects; gathered by `onboarding.models`. The service itself uses the Core tables.
 """
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
-from onboarding.models_base import BASELINE_TABLE_COMMENT, Base
+from onboarding.host_tables import HOST_TABLES, event_assignments, events, organizations, people, teams
+from onboarding.models_base import Base
+
+__all__ = ["HOST_TABLES", "Event", "EventAssignment", "Organization", "Person", "Team"]
 
 
 class Organization(Base):
-    __tablename__ = "organizations"
-    __table_args__ = {"comment": BASELINE_TABLE_COMMENT}
+    __table__ = organizations
 
-    id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    id: Mapped[str]
+    name: Mapped[str]
+    created_at: Mapped[datetime]
 
 
 class Person(Base):
-    __tablename__ = "people"
-    __table_args__ = (
-        Index(None, "org_id", "is_sample"),
-        {"comment": BASELINE_TABLE_COMMENT},
-    )
+    __table__ = people
 
-    id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    org_id: Mapped[str] = mapped_column(String(50), ForeignKey("organizations.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(254))
-    # Free text in SignUpFlow (the seed matches it with LIKE '%volunteer%'); counters cast it to text,
-    # so a JSON array column in the host schema works the same.
-    roles: Mapped[str | None] = mapped_column(Text)
-    is_sample: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    id: Mapped[str]
+    org_id: Mapped[str]
+    name: Mapped[str]
+    email: Mapped[str | None]
+    roles: Mapped[str | None]
+    is_sample: Mapped[bool]
 
 
 class Team(Base):
-    __tablename__ = "teams"
-    __table_args__ = (
-        Index(None, "org_id", "is_sample"),
-        {"comment": BASELINE_TABLE_COMMENT},
-    )
+    __table__ = teams
 
-    id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    org_id: Mapped[str] = mapped_column(String(50), ForeignKey("organizations.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(200))
-    is_sample: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    id: Mapped[str]
+    org_id: Mapped[str]
+    name: Mapped[str]
+    is_sample: Mapped[bool]
 
 
 class Event(Base):
-    __tablename__ = "events"
-    __table_args__ = (
-        Index(None, "org_id", "is_sample"),
-        {"comment": BASELINE_TABLE_COMMENT},
-    )
+    __table__ = events
 
-    id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    org_id: Mapped[str] = mapped_column(String(50), ForeignKey("organizations.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(200))
+    id: Mapped[str]
+    org_id: Mapped[str]
+    title: Mapped[str]
     start_time: Mapped[datetime]
     end_time: Mapped[datetime]
-    is_sample: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    is_sample: Mapped[bool]
 
 
 class EventAssignment(Base):
-    __tablename__ = "event_assignments"
-    __table_args__ = (
-        Index(None, "event_id"),
-        Index(None, "person_id"),
-        {"comment": BASELINE_TABLE_COMMENT},
-    )
+    __table__ = event_assignments
 
-    id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(50), ForeignKey("events.id", ondelete="CASCADE"))
-    person_id: Mapped[str] = mapped_column(String(50), ForeignKey("people.id", ondelete="CASCADE"))
-    role: Mapped[str | None] = mapped_column(String(100))
-
-
-HOST_TABLES = ("organizations", "people", "teams", "events", "event_assignments")
+    id: Mapped[str]
+    event_id: Mapped[str]
+    person_id: Mapped[str]
+    role: Mapped[str | None]

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Table,
     any_,
     case,
     delete,
@@ -25,12 +26,12 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from onboarding import domain_events, outbox
+from onboarding import host_tables as host
 from onboarding.domain_events import SampleDataCounts
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models_host import Event, EventAssignment, Person, Team
 from onboarding.models_state import OnboardingState
 
 ClearReason = Literal["manual", "expired"]
@@ -135,22 +136,24 @@ def _sample_assignments(event_ids: Select[str], person_ids: Select[str]) -> Colu
     assignments; the array form is a BitmapOr of the two foreign-key indexes (bench/README.md).
     """
     return or_(
-        EventAssignment.event_id == any_(func.array(event_ids.scalar_subquery())),
-        EventAssignment.person_id == any_(func.array(person_ids.scalar_subquery())),
+        host.event_assignments.c.event_id == any_(func.array(event_ids.scalar_subquery())),
+        host.event_assignments.c.person_id == any_(func.array(person_ids.scalar_subquery())),
     )
 
 
 def _sample_event_ids(orgs: Sequence[str] | ColumnElement[str]) -> Select[str]:
-    return select(Event.id).where(_of(Event.org_id, orgs), Event.is_sample.is_(true()))
+    return select(host.events.c.id).where(
+        _of(host.events.c.org_id, orgs), host.events.c.is_sample.is_(true())
+    )
 
 
 def _sample_person_ids(orgs: Sequence[str] | ColumnElement[str]) -> Select[str]:
-    return select(Person.id).where(_of(Person.org_id, orgs), Person.is_sample.is_(true()))
+    return select(host.people.c.id).where(
+        _of(host.people.c.org_id, orgs), host.people.c.is_sample.is_(true())
+    )
 
 
-def _of(
-    org_column: InstrumentedAttribute[str], orgs: Sequence[str] | ColumnElement[str]
-) -> ColumnElement[bool]:
+def _of(org_column: ColumnElement[str], orgs: Sequence[str] | ColumnElement[str]) -> ColumnElement[bool]:
     """The rows of the given organizations, or of the one bound organization."""
     return org_column == orgs if isinstance(orgs, ColumnElement) else org_column.in_(orgs)
 
@@ -167,17 +170,20 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
     if not org_ids:
         return {}
     deleted_assignments = (
-        delete(EventAssignment)
+        delete(host.event_assignments)
         .where(_sample_assignments(_sample_event_ids(org_ids), _sample_person_ids(org_ids)))
-        .returning(EventAssignment.event_id, EventAssignment.person_id)
+        .returning(host.event_assignments.c.event_id, host.event_assignments.c.person_id)
         .cte("deleted_assignments")
     )
-    owner = case((Event.is_sample.is_(true()) & Event.org_id.in_(org_ids), Event.org_id), else_=Person.org_id)
+    owner = case(
+        (host.events.c.is_sample.is_(true()) & host.events.c.org_id.in_(org_ids), host.events.c.org_id),
+        else_=host.people.c.org_id,
+    )
     owners = (
         select(owner.label("org_id"))
         .select_from(deleted_assignments)
-        .outerjoin(Event, Event.id == deleted_assignments.c.event_id)
-        .outerjoin(Person, Person.id == deleted_assignments.c.person_id)
+        .outerjoin(host.events, host.events.c.id == deleted_assignments.c.event_id)
+        .outerjoin(host.people, host.people.c.id == deleted_assignments.c.person_id)
         .subquery("owners")
     )
     # Counted by the kinds of rows the API names: events, teams, volunteers (people), assignments.
@@ -186,16 +192,16 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
             owners.c.org_id
         )
     ]
-    flagged: tuple[tuple[str, type[Event] | type[Person] | type[Team]], ...] = (
-        ("events", Event),
-        ("volunteers", Person),
-        ("teams", Team),
+    flagged: tuple[tuple[str, Table], ...] = (
+        ("events", host.events),
+        ("volunteers", host.people),
+        ("teams", host.teams),
     )
     for key, model in flagged:
         deleted = (
             delete(model)
-            .where(model.org_id.in_(org_ids), model.is_sample.is_(true()))
-            .returning(model.org_id)
+            .where(model.c.org_id.in_(org_ids), model.c.is_sample.is_(true()))
+            .returning(model.c.org_id)
             .cte(f"deleted_{key}")
         )
         per_table.append(

@@ -39,11 +39,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from onboarding import domain_events, outbox, state
+from onboarding import host_tables as host
 from onboarding.domain_events import SampleDataCounts
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord
-from onboarding.models_host import Event, EventAssignment, Person, Team
 from onboarding.sample_clearing import (
     NO_ROWS,
     ClearReason,
@@ -414,33 +414,45 @@ def _insert_sample_rows_statement() -> Insert:
         column("person_id", String(50)),
         column("role", String(100)),
     )
-    statement = insert(EventAssignment).from_select(
+    statement = insert(host.event_assignments).from_select(
         [c.name for c in assignments.columns], select(*assignments.columns)
     )
-    for model, source in ((Team, teams), (Person, people), (Event, events)):
+    for model, source in ((host.teams, teams), (host.people, people), (host.events, events)):
         flagged = select(*source.columns, true())
         rows = insert(model).from_select([*(c.name for c in source.columns), "is_sample"], flagged)
-        statement = statement.add_cte(rows.cte(f"sample_{model.__tablename__}"))
+        statement = statement.add_cte(rows.cte(f"sample_{model.name}"))
     return statement
 
 
 # The status reads the sample rows per table with the state row (each a subquery on the bound organization).
 def _sample_events(org_id: ColumnElement[str]) -> ColumnElement[int]:
-    return select(func.count()).where(Event.org_id == org_id, Event.is_sample.is_(true())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.events.c.org_id == org_id, host.events.c.is_sample.is_(true()))
+        .scalar_subquery()
+    )
 
 
 def _sample_teams(org_id: ColumnElement[str]) -> ColumnElement[int]:
-    return select(func.count()).where(Team.org_id == org_id, Team.is_sample.is_(true())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.teams.c.org_id == org_id, host.teams.c.is_sample.is_(true()))
+        .scalar_subquery()
+    )
 
 
 def _sample_people(org_id: ColumnElement[str]) -> ColumnElement[int]:
-    return select(func.count()).where(Person.org_id == org_id, Person.is_sample.is_(true())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.people.c.org_id == org_id, host.people.c.is_sample.is_(true()))
+        .scalar_subquery()
+    )
 
 
 def _sample_event_assignments(org_id: ColumnElement[str]) -> ColumnElement[int]:
     return (
         select(func.count())
-        .select_from(EventAssignment)
+        .select_from(host.event_assignments)
         .where(_sample_assignments(_sample_event_ids(org_id), _sample_person_ids(org_id)))
         .scalar_subquery()
     )

@@ -13,9 +13,9 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
 from onboarding import experiments as experiment_assignment
+from onboarding import host_tables as host
 from onboarding.experiments import Choices
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models_host import Organization
 from onboarding.models_state import OnboardingState
 from onboarding.state import OnboardingStateView, get_onboarding
 
@@ -50,9 +50,9 @@ def start_onboarding(
         .from_select(
             ["organization_id", "experiments"],
             select(
-                Organization.id,
+                host.organizations.c.id,
                 experiment_assignment.assignments(literal(org_id, String), literal(choices, JSONB)),
-            ).where(Organization.id == literal(org_id)),
+            ).where(host.organizations.c.id == literal(org_id)),
         )
         .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
         .returning(OnboardingState.organization_id)
