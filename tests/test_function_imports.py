@@ -71,19 +71,20 @@ def test_the_purge_clears_sample_data_without_loading_its_generation_or_the_stat
 
 # The tables each function maps at its cold start (`onboarding.models_*`, one module per concept): mapping
 # a class is the largest part of the service's own import time, so a function maps only what its code
-# uses. The host's tables are Core tables (`onboarding.host_tables`): no function maps them. The migrations function maps the rest when it runs alembic (migrations/env.py imports
+# uses. Tables the service uses only in Core statements are Core tables (`onboarding.host_tables`,
+# `onboarding.tables`): no function maps them. The migrations function maps the rest when it runs alembic (migrations/env.py imports
 # `onboarding.models`, which gathers every model).
 MAPPED_BY = {
-    "OnboardingFunction": {"state", "checklist", "report_views", "experiments", "metrics", "outbox"},
-    "ChecklistFunction": {"state", "checklist", "report_views", "metrics", "outbox"},
-    "TutorialsFunction": {"state", "tutorials", "metrics", "outbox"},
-    "MetricsFunction": {"state", "metrics", "metric_quota", "outbox"},
-    "AnalyticsFunction": {"state", "checklist", "experiments", "metrics", "outbox"},
-    "ExportFunction": {"state", "tutorials", "metrics", "metric_archive", "outbox"},
-    "PurgeFunction": {"state", "metrics", "outbox"},
-    "OrganizationCreatedFunction": {"state", "report_views", "experiments", "metrics", "outbox"},
-    "OutboxPublisherFunction": {"outbox"},
-    "MigrationsFunction": {"metrics", "outbox"},
+    "OnboardingFunction": {"state", "metrics"},
+    "ChecklistFunction": {"state", "metrics"},
+    "TutorialsFunction": {"state", "tutorials", "metrics"},
+    "MetricsFunction": {"state", "metrics", "metric_quota"},
+    "AnalyticsFunction": {"state", "metrics"},
+    "ExportFunction": {"state", "tutorials", "metrics", "metric_archive"},
+    "PurgeFunction": {"state", "metrics"},
+    "OrganizationCreatedFunction": {"state", "metrics"},
+    "OutboxPublisherFunction": set(),
+    "MigrationsFunction": {"metrics"},
     "AccessTokenClaimsFunction": set(),
     "CatchAllFunction": set(),
 }

@@ -55,10 +55,10 @@ from onboarding.errors import InvalidInput
 from onboarding.field_errors import field_error
 from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models_checklist import OnboardingChecklistTask
 from onboarding.models_metrics import OnboardingMetric
 from onboarding.models_state import OnboardingState
 from onboarding.pagination import decode_cursor, encode_cursor
+from onboarding.tables import onboarding_checklist_task
 from onboarding.validation import DateOrTimestamp
 
 # A period's bound: a whole day (UTC) or an instant.
@@ -294,7 +294,7 @@ def _metric_rows(split: experiments.Experiment | None) -> Any:
 
 def completion_rate(session: Session, span: Period, experiment_key: str | None = None) -> CompletionRate:
     split = experiment(session, experiment_key)
-    state, task = OnboardingState, OnboardingChecklistTask
+    state, task = OnboardingState, onboarding_checklist_task.c
     # Each organization's checklist progress is a number on its row (`checklist_completed_count`, kept
     # by the database as the progress is stored): the report is an index-only scan of
     # idx_state_started_progress, no JSON evaluated per organization (migration 0007). A split by

@@ -36,17 +36,16 @@ from pydantic import (
 )
 from sqlalchemy import ColumnElement, String, Update, bindparam, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from onboarding import i18n, state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
 from onboarding.field_errors import field_error
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models_checklist import OnboardingChecklistTask
-from onboarding.models_report_views import OnboardingReportViews
 from onboarding.models_state import OnboardingState
 from onboarding.observability import logger
+from onboarding.tables import onboarding_checklist_task, onboarding_report_views
 
 # --- The tasks ---
 
@@ -321,7 +320,7 @@ class _Snapshot:
 def _active_tasks(_org_id: ColumnElement[str]) -> ColumnElement[Any]:
     """The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
     not the state and the counters repeated on a row per task."""
-    task = aliased(OnboardingChecklistTask, name="t")  # short aliases: pg8000 scans the SQL text
+    task = onboarding_checklist_task.alias("t").c  # short aliases: pg8000 scans the SQL text
     task_fields = (task.id, *(getattr(task, name) for name in _TASK_FIELDS))
     return (
         select(
@@ -353,7 +352,7 @@ def _first_view_reports(org_id: ColumnElement[str]) -> ColumnElement[Any]:
     `view_reports_events` criterion with a threshold up to `KNOWN_ROW_TIMES`), ascending; NULL when
     there are none. Read from the rollup a trigger keeps (migration 0012_report_views), by key: the
     checklist's statement never touches the partitioned onboarding_metric."""
-    views = aliased(OnboardingReportViews, name="rv")
+    views = onboarding_report_views.alias("rv").c
     return select(views.first_at).where(views.organization_id == org_id).scalar_subquery()
 
 

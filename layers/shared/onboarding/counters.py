@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, String, cast, false, func, l
 from sqlalchemy.orm import Session
 
 from onboarding import host_tables as host
-from onboarding.models_report_views import OnboardingReportViews
+from onboarding.tables import onboarding_report_views
 
 
 class Counter(StrEnum):
@@ -70,7 +70,7 @@ def _view_reports_events(org_id: ColumnElement[str]) -> ScalarSelect[int]:
     # From the per-organization rollup a trigger keeps as the events are stored (migration
     # 0012_report_views): a key lookup, where a count over onboarding_metric is planned over every
     # monthly partition on each call.
-    views = OnboardingReportViews
+    views = onboarding_report_views.c
     return select(
         func.coalesce(select(views.events).where(views.organization_id == org_id).scalar_subquery(), 0)
     ).scalar_subquery()

@@ -42,8 +42,8 @@ from sqlalchemy.orm import Session
 from onboarding.errors import InvalidInput, NotFound
 from onboarding.field_errors import field_error
 from onboarding.ids import EXPERIMENT_ID_PATTERN
-from onboarding.models_experiments import OnboardingExperiment
 from onboarding.observability import logger
+from onboarding.tables import onboarding_experiment
 
 MAX_CHOICES: Final = 20
 ExperimentId = Annotated[str, Field(pattern=EXPERIMENT_ID_PATTERN)]
@@ -98,7 +98,7 @@ class Experiment(BaseModel):
 
 def definitions(session: Session, experiment_id: str | None = None) -> list[Experiment]:
     """The experiments (one, or all by id), skipping rows whose definition is not valid (logged)."""
-    table = OnboardingExperiment
+    table = onboarding_experiment.c
     query = select(table.id, table.description, table.variants, table.is_active, table.created_at)
     if experiment_id is not None:
         query = query.where(table.id == experiment_id)
@@ -130,7 +130,7 @@ def assignments(org_id: ColumnElement[str], chosen: ColumnElement[Any]) -> Scala
     `org_id` must be a bound value, not a column of the enclosing query: the innermost subquery would
     not correlate to it (SQLAlchemy correlates one level) and would read every organization instead.
     """
-    experiment = OnboardingExperiment.__table__.alias("e")
+    experiment = onboarding_experiment.alias("e")
     choice = chosen.op("->>")(experiment.c.id)
     is_a_variant = experiment.c.variants.op("@>")(
         func.jsonb_build_array(func.jsonb_build_object(literal("id"), choice))

@@ -5,27 +5,21 @@ gathers.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, func, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
 from onboarding.models_base import Base
+from onboarding.tables import onboarding_checklist_task
 
 
 class OnboardingChecklistTask(Base):
-    __tablename__ = "onboarding_checklist_task"
-    __table_args__ = (
-        CheckConstraint("priority_order > 0", name="priority_order_positive"),
-        CheckConstraint("jsonb_typeof(completion_criteria) = 'object'", name="criteria_is_object"),
-        Index("idx_priority_order", "priority_order", "is_active"),
-    )
+    __table__ = onboarding_checklist_task
 
-    id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    title_key: Mapped[str] = mapped_column(String(100))
-    description_key: Mapped[str] = mapped_column(String(100))
-    # Structured criteria (see `checklist`); never SQL text: the service runs no SQL read from a table.
+    id: Mapped[str]
+    title_key: Mapped[str]
+    description_key: Mapped[str]
     completion_criteria: Mapped[dict[str, Any]]
     priority_order: Mapped[int]
-    icon: Mapped[str | None] = mapped_column(String(50))
-    quick_action_url: Mapped[str | None] = mapped_column(String(200))
-    is_active: Mapped[bool] = mapped_column(server_default=true())
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    icon: Mapped[str | None]
+    quick_action_url: Mapped[str | None]
+    is_active: Mapped[bool]
+    created_at: Mapped[datetime]

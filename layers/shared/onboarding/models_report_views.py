@@ -4,11 +4,10 @@ mapping `onboarding.models` gathers.
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
 from onboarding.models_base import Base
+from onboarding.tables import onboarding_report_views
 
 
 class OnboardingReportViews(Base):
@@ -17,11 +16,8 @@ class OnboardingReportViews(Base):
     reads them by key instead of scanning the metric partitions. One row per organization that has
     any; archived metrics stay counted; deleted with the organization."""
 
-    __tablename__ = "onboarding_report_views"
-    __table_args__ = (CheckConstraint("events > 0", name="events_positive"),)
+    __table__ = onboarding_report_views
 
-    organization_id: Mapped[str] = mapped_column(
-        String(50), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
-    events: Mapped[int] = mapped_column(BigInteger)
-    first_at: Mapped[list[datetime]] = mapped_column(ARRAY(DateTime(timezone=True)))
+    organization_id: Mapped[str]
+    events: Mapped[int]
+    first_at: Mapped[list[datetime]]
