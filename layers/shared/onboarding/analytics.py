@@ -55,10 +55,8 @@ from onboarding.errors import InvalidInput
 from onboarding.field_errors import field_error
 from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models_metrics import OnboardingMetric
-from onboarding.models_state import OnboardingState
 from onboarding.pagination import decode_cursor, encode_cursor
-from onboarding.tables import onboarding_checklist_task
+from onboarding.tables import onboarding_checklist_task, onboarding_metric, onboarding_state
 from onboarding.validation import DateOrTimestamp
 
 # A period's bound: a whole day (UTC) or an instant.
@@ -276,16 +274,16 @@ def _variant(split: experiments.Experiment | None) -> ColumnElement[str]:
     """The organization's group, on a query over `onboarding_state` (null: not in the experiment)."""
     if split is None:
         return literal(WHOLE, String)
-    variant: ColumnElement[str] = OnboardingState.experiments[split.id]["variant"].astext
+    variant: ColumnElement[str] = onboarding_state.c.experiments[split.id]["variant"].astext
     return variant
 
 
 def _metric_rows(split: experiments.Experiment | None) -> Any:
     """The metric rows, joined to their organization's state only when a split needs its variant."""
     if split is None:
-        return OnboardingMetric.__table__
-    return OnboardingMetric.__table__.join(
-        OnboardingState, OnboardingState.organization_id == OnboardingMetric.organization_id
+        return onboarding_metric
+    return onboarding_metric.join(
+        onboarding_state, onboarding_state.c.organization_id == onboarding_metric.c.organization_id
     )
 
 
@@ -294,7 +292,7 @@ def _metric_rows(split: experiments.Experiment | None) -> Any:
 
 def completion_rate(session: Session, span: Period, experiment_key: str | None = None) -> CompletionRate:
     split = experiment(session, experiment_key)
-    state, task = OnboardingState, onboarding_checklist_task.c
+    state, task = onboarding_state.c, onboarding_checklist_task.c
     # Each organization's checklist progress is a number on its row (`checklist_completed_count`, kept
     # by the database as the progress is stored): the report is an index-only scan of
     # idx_state_started_progress, no JSON evaluated per organization (migration 0007). A split by
@@ -346,7 +344,7 @@ def _variant_completion_rates(
     session: Session, span: Period, split: experiments.Experiment
 ) -> list[VariantCompletionRate]:
     # Over onboarding_state only: the same split applies to a per-organization rollup of the state.
-    state = OnboardingState
+    state = onboarding_state.c
     groups = _groups(split)
     per_org = (
         select(_variant(split).label("variant"), state.wizard_completed)
@@ -399,7 +397,7 @@ def _funnel_groups(
     session: Session, span: Period, inactive_days: int, split: experiments.Experiment | None
 ) -> list[FunnelVariant]:
     """Each group's funnel, in one statement (see FunnelStep for what each figure counts)."""
-    state, metric = OnboardingState, OnboardingMetric
+    state, metric = onboarding_state.c, onboarding_metric.c
     variant = _variant(split)
     # Activity: the state's last change or the organization's metrics (index on org, timestamp). Idle:
     # neither since the cutoff. The metrics are looked for between the cutoff and now (plus the clock
@@ -560,7 +558,7 @@ def completion_time(session: Session, span: Period, experiment_key: str | None =
 def _completion_times(
     session: Session, span: Period, split: experiments.Experiment | None
 ) -> list[VariantCompletionTime]:
-    metric = OnboardingMetric
+    metric = onboarding_metric.c
     completions = (
         select(_variant(split).label("variant"), metric.completion_time_minutes.label("minutes"))
         .select_from(_metric_rows(split))
@@ -621,7 +619,7 @@ def incomplete_organizations(
 
 def incomplete_organizations_statement(span: Period, *, limit: int, cursor: str | None = None) -> Select[Any]:
     """One page (and one row more, to know whether another page follows)."""
-    state = OnboardingState
+    state = onboarding_state.c
     hours = extract("epoch", func.now() - state.started_at) / 3600
     query = (
         select(
@@ -631,7 +629,7 @@ def incomplete_organizations_statement(span: Period, *, limit: int, cursor: str 
             state.started_at,
             func.round(cast(hours, Numeric), 2).label("hours_since_start"),
         )
-        .join(state, state.organization_id == host.organizations.c.id)
+        .join(onboarding_state, state.organization_id == host.organizations.c.id)
         .where(
             # `NOT x`, the partial index's own predicate: PostgreSQL cannot prove it from `x IS false`,
             # and without the index every page was a scan and sort of all organizations.

@@ -43,9 +43,8 @@ from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
 from onboarding.field_errors import field_error
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models_state import OnboardingState
 from onboarding.observability import logger
-from onboarding.tables import onboarding_checklist_task, onboarding_report_views
+from onboarding.tables import onboarding_checklist_task, onboarding_report_views, onboarding_state
 
 # --- The tasks ---
 
@@ -532,15 +531,15 @@ def _store(
 @cache
 def _swap_statement() -> Update:
     """The compare-and-swap of the progress: written only if it is still the value read."""
-    progress_type = OnboardingState.__table__.c.checklist_progress.type
+    progress_type = onboarding_state.c.checklist_progress.type
     return (
-        update(OnboardingState)
+        update(onboarding_state)
         .where(
-            OnboardingState.organization_id == bindparam("org_id", type_=String),
-            OnboardingState.checklist_progress == bindparam("read_progress", type_=progress_type),
+            onboarding_state.c.organization_id == bindparam("org_id", type_=String),
+            onboarding_state.c.checklist_progress == bindparam("read_progress", type_=progress_type),
         )
         .values(checklist_progress=bindparam("merged_progress", type_=progress_type), updated_at=func.now())
-        .returning(OnboardingState.organization_id)
+        .returning(onboarding_state.c.organization_id)
     )
 
 

@@ -46,9 +46,8 @@ from sqlalchemy.orm import Session
 from onboarding import metric_quota
 from onboarding.field_errors import rules
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models_metrics import OnboardingMetric
-from onboarding.models_state import OnboardingState
 from onboarding.started import not_started
+from onboarding.tables import onboarding_metric, onboarding_state
 from onboarding.validation import WHOLE_NUMBER, Timestamp
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.
@@ -454,7 +453,7 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
 
 
 def _started(session: Session, org_id: str) -> bool:
-    return bool(session.scalar(select(exists().where(OnboardingState.organization_id == org_id))))
+    return bool(session.scalar(select(exists().where(onboarding_state.c.organization_id == org_id))))
 
 
 @cache
@@ -488,7 +487,7 @@ def _ingest_statement() -> Select[Any]:
         .render_derived("batch", with_types=True)
     )
     org = bindparam("org_id", type_=String)
-    stored = OnboardingMetric
+    stored = onboarding_metric.c
     resent = exists().where(
         stored.organization_id == org,
         stored.client_event_id == batch.c.event_id,
@@ -499,11 +498,11 @@ def _ingest_statement() -> Select[Any]:
         exists(select(literal_column("1")).select_from(reserved)),
         # Before onboarding has started (or for an unknown organization) nothing is stored: 404, as on
         # every route but POST /v1/onboarding.
-        exists().where(OnboardingState.organization_id == org),
+        exists().where(onboarding_state.c.organization_id == org),
         ~resent,
     )
     inserted = (
-        pg_insert(OnboardingMetric)
+        pg_insert(onboarding_metric)
         .from_select(
             ["client_event_id", *(c.name for c in columns[1:]), "organization_id", "user_agent"], rows
         )

@@ -22,12 +22,14 @@ from sqlalchemy import ColumnElement, func, literal, select, text, tuple_, union
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from onboarding.models_metric_archive import OnboardingMetricArchive
-from onboarding.models_metrics import OnboardingMetric
-from onboarding.models_state import OnboardingState
-from onboarding.models_tutorials import OnboardingTutorialCompletion
 from onboarding.pagination import decode_cursor, encode_cursor
 from onboarding.started import not_started
+from onboarding.tables import (
+    onboarding_metric,
+    onboarding_metric_archive,
+    onboarding_state,
+    onboarding_tutorial_completion,
+)
 
 DEFAULT_METRICS_PAGE: Final = 500
 # 500 metrics of at most 4 KB event data stay well under Lambda's 6 MB response limit.
@@ -111,11 +113,11 @@ def _rows_as_json(table: Any, *order_by: ColumnElement[Any]) -> ColumnElement[An
 def export_organization(
     session: Session, org_id: str, *, limit: int = DEFAULT_METRICS_PAGE, cursor: str | None = None
 ) -> OnboardingExport:
-    state, tutorial = OnboardingState, OnboardingTutorialCompletion
     position = decode_cursor(cursor) if cursor is not None else None
     sides = []
-    for metric in (OnboardingMetricArchive, OnboardingMetric):
-        side = select(metric).where(metric.organization_id == org_id)
+    for table in (onboarding_metric_archive, onboarding_metric):
+        metric = table.c
+        side = select(table).where(metric.organization_id == org_id)
         if position is not None:
             at, metric_id = position
             side = side.where(tuple_(metric.timestamp, metric.id) > tuple_(literal(at), literal(metric_id)))
@@ -125,8 +127,8 @@ def export_organization(
     metrics_page = (
         select(both).order_by(both.c.timestamp, both.c.id).limit(limit + 1).subquery("metrics_page")
     )
-    state_row = state.__table__.alias("state_row")
-    tutorial_rows = tutorial.__table__.alias("tutorial_rows")
+    state_row = onboarding_state.alias("state_row")
+    tutorial_rows = onboarding_tutorial_completion.alias("tutorial_rows")
     row = session.execute(
         select(
             func.now().label("exported_at"),

@@ -40,8 +40,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, exc, func, select, text
 
 from onboarding.db import sqlstate
-from onboarding.models_metrics import OnboardingMetric
 from onboarding.observability import logger
+from onboarding.tables import onboarding_metric
 
 PARENT: Final = "onboarding_metric"
 DEFAULT: Final = "onboarding_metric_default"
@@ -61,7 +61,7 @@ LOCK_NOT_AVAILABLE: Final = "55P03"
 # far under the migrations function's 120 s statement timeout.
 ARCHIVE_BATCH_ROWS: Final = 200_000
 # Every column, in the table's order: the archive copy names them rather than relying on SELECT *.
-_COLUMNS: Final = ", ".join(f'"{c.name}"' for c in OnboardingMetric.__table__.columns)
+_COLUMNS: Final = ", ".join(f'"{c.name}"' for c in onboarding_metric.columns)
 
 
 _PARTITION_NAME: Final = re.compile(rf"{PARENT}_(y\d{{4}}m\d{{2}}|legacy|default)")

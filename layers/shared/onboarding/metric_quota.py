@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from onboarding import host_tables as host
 from onboarding.errors import OrganizationNotFound, QuotaExceeded
-from onboarding.models_metric_quota import OnboardingMetricQuota
 from onboarding.settings import get_settings
+from onboarding.tables import onboarding_metric_quota
 
 
 def reserve(session: Session, org_id: str, events: int) -> None:
@@ -72,7 +72,7 @@ def reservation() -> Insert:
     A first batch of the day (no row, or yesterday's) starts the count from zero; a row comes back
     only when the events fit. An organization that does not exist gets no row (and no FK error).
     """
-    quota = OnboardingMetricQuota
+    quota = onboarding_metric_quota
     org = bindparam("org_id", type_=String)
     events = bindparam("events", type_=Integer)
     cap = bindparam("cap", type_=Integer)
@@ -81,9 +81,9 @@ def reservation() -> Insert:
         ["organization_id", "day", "events"],
         select(org, today, events).where(events <= cap, exists().where(host.organizations.c.id == org)),
     )
-    counted_before = case((quota.day == first.excluded.day, quota.events), else_=literal(0))
+    counted_before = case((quota.c.day == first.excluded.day, quota.c.events), else_=literal(0))
     return first.on_conflict_do_update(
-        index_elements=[quota.organization_id],
+        index_elements=[quota.c.organization_id],
         set_={"day": first.excluded.day, "events": counted_before + first.excluded.events},
         where=counted_before + first.excluded.events <= cap,
-    ).returning(quota.events)
+    ).returning(quota.c.events)

@@ -4,21 +4,18 @@
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
 from onboarding.models_base import Base
+from onboarding.tables import onboarding_metric_quota
 
 
 class OnboardingMetricQuota(Base):
     """How many client metric events an organization sent today (UTC): the daily cap of `metric_quota`.
     One row per organization, reset by the first batch of a new day (migration 0009_metric_quota)."""
 
-    __tablename__ = "onboarding_metric_quota"
-    __table_args__ = (CheckConstraint("events >= 0", name="events_non_negative"),)
+    __table__ = onboarding_metric_quota
 
-    organization_id: Mapped[str] = mapped_column(
-        String(50), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
+    organization_id: Mapped[str]
     day: Mapped[date]
     events: Mapped[int]

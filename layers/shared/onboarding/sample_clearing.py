@@ -32,7 +32,7 @@ from onboarding import domain_events, outbox
 from onboarding import host_tables as host
 from onboarding.domain_events import SampleDataCounts
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models_state import OnboardingState
+from onboarding.tables import onboarding_state
 
 ClearReason = Literal["manual", "expired"]
 
@@ -88,8 +88,8 @@ def clear_locked_organizations(
     if changed:
         # The flags and the metrics in one statement, for the whole batch.
         flags = (
-            update(OnboardingState)
-            .where(OnboardingState.organization_id.in_([item.org_id for item in changed]))
+            update(onboarding_state)
+            .where(onboarding_state.c.organization_id.in_([item.org_id for item in changed]))
             .values(
                 sample_data_generated=False,
                 sample_data_size=None,
@@ -98,7 +98,7 @@ def clear_locked_organizations(
                 sample_data_expiry=None,
                 updated_at=now,
             )
-            .returning(OnboardingState.organization_id)
+            .returning(onboarding_state.c.organization_id)
         )
         metrics = [
             MetricRecord(

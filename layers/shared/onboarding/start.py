@@ -16,8 +16,8 @@ from onboarding import experiments as experiment_assignment
 from onboarding import host_tables as host
 from onboarding.experiments import Choices
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models_state import OnboardingState
 from onboarding.state import OnboardingStateView, get_onboarding
+from onboarding.tables import onboarding_state
 
 
 class StartRequest(BaseModel):
@@ -46,7 +46,7 @@ def start_onboarding(
     if choices:
         experiment_assignment.check_choices(session, choices)
     create = (
-        insert(OnboardingState)
+        insert(onboarding_state)
         .from_select(
             ["organization_id", "experiments"],
             select(
@@ -54,8 +54,8 @@ def start_onboarding(
                 experiment_assignment.assignments(literal(org_id, String), literal(choices, JSONB)),
             ).where(host.organizations.c.id == literal(org_id)),
         )
-        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
-        .returning(OnboardingState.organization_id)
+        .on_conflict_do_nothing(index_elements=[onboarding_state.c.organization_id])
+        .returning(onboarding_state.c.organization_id)
     )
     started = MetricRecord(
         org_id,

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
 from onboarding.metrics import MetricRecord, changed_values, record_with, update_columns
-from onboarding.models_state import OnboardingState
 from onboarding.started import not_started
+from onboarding.tables import onboarding_state
 
 
 class SampleSize(StrEnum):
@@ -136,7 +136,7 @@ def statement(reading: Reading, *, lock: bool = False) -> Select[Any]:
     # Built once per container and kind of read: building a statement and deriving its cache key cost
     # more than running it (bench/README.md, latency). A short alias: pg8000 scans the SQL text in
     # Python on every execution.
-    table = OnboardingState.__table__.alias("s")
+    table = onboarding_state.alias("s")
     org = bindparam("org_id", type_=String)
     query = select(
         *(table.c[name] for name in STATE_COLUMNS),
@@ -186,7 +186,7 @@ def save(
     if not changes:
         assert not metrics and not also, "metrics and writes describe a change"
         return
-    change = update_columns(OnboardingState.__table__, tuple(changes))
+    change = update_columns(onboarding_state, tuple(changes))
     record_with(session, change, metrics, params=changed_values(before.id, changes), also=also)
 
 
