@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
 
 from pydantic import (
     BaseModel,
@@ -294,8 +294,7 @@ class ChecklistOverride(BaseModel):
 # --- Reading: one statement ---
 
 
-@dataclass(frozen=True, slots=True)
-class _Task:
+class _Task(NamedTuple):
     id: str
     title_key: str
     description_key: str
@@ -305,8 +304,7 @@ class _Task:
     criterion: Criterion | None  # None: stored criteria are not valid; only a manual override completes it
 
 
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
+class _Snapshot(NamedTuple):
     tasks: list[_Task]
     facts: Facts
     progress: dict[str, Any]

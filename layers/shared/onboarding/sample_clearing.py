@@ -6,9 +6,8 @@ purge function clears locked batches of organizations and so never loads `state`
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -61,8 +60,7 @@ def delete_sample_rows(session: Session, org_ids: Sequence[str]) -> SampleDataCo
     return deleted
 
 
-@dataclass(frozen=True, slots=True)
-class LockedSampleState:
+class LockedSampleState(NamedTuple):
     """An organization whose state row the caller has locked, with the flags read under that lock."""
 
     org_id: str

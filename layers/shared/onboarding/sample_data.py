@@ -12,11 +12,11 @@ state and the sample rows per table in one statement (`state.load` with `STATUS`
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -75,8 +75,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SizeSpec:
+class SizeSpec(NamedTuple):
     events: int
     teams: int
     volunteers: int
@@ -236,8 +235,7 @@ def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> 
 # --- Building the rows ---
 
 
-@dataclass(frozen=True, slots=True)
-class SampleRows:
+class SampleRows(NamedTuple):
     events: list[dict[str, Any]]
     teams: list[dict[str, Any]]
     people: list[dict[str, Any]]
@@ -256,8 +254,7 @@ class SampleRows:
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedEvent:
+class PlannedEvent(NamedTuple):
     title: str
     weekday: int
     starts_at: clock

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, select
@@ -92,8 +92,7 @@ STATE_COLUMNS: tuple[str, ...] = tuple(column.name for column in fields(StateRec
 ExtraColumn = Callable[[ColumnElement[str]], ColumnElement[Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """What `load` reads with the state row and `now()`: counter values and columns of the caller's own."""
 
     counters: tuple[Counter, ...] = ()

@@ -10,9 +10,8 @@ is_sample)`, `people(id, org_id, name, email, roles, is_sample)`; docs/wizard-an
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Insert, String, Text, bindparam, column, delete, exists, false, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -46,8 +45,7 @@ def team_row(org_id: str, team_id: str, name: str) -> Insert:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Invitations:
+class Invitations(NamedTuple):
     """Step 4's people after a save: the ones the wizard created (stored with the step) and the new ones."""
 
     people: list[dict[str, str]]  # {"email", "person_id", "invited_at"}, in the order of the step's emails
