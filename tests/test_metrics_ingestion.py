@@ -16,7 +16,7 @@ from onboarding import client_metrics
 from onboarding.client_metrics import CLIENT_EVENT_TYPES
 from onboarding.db import unit_of_work
 from onboarding.metric_partitions import month_start, partition_name
-from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
+from onboarding.metrics import RESENT_BEFORE, MetricEventType
 from onboarding.models import OnboardingMetric
 from tests.fixtures import ORG, admin_claims
 from tests.sql_statements import recorded_statements
@@ -247,7 +247,7 @@ def test_a_copy_outside_the_resend_window_does_not_make_an_event_a_duplicate(
     # Documented limit: a resend more than RESEND_WINDOW after the first arrival, re-stamped, is new.
     event_id = uuid.uuid4()
     now = datetime.now(UTC)
-    window = client_metrics.RESEND_WINDOW + client_metrics.MAX_EVENT_AGE + MAX_CLOCK_SKEW
+    window = RESENT_BEFORE
     assert ingest_directly(started_org, event_id, now - window - timedelta(seconds=1)).accepted == 1
     assert ingest_directly(started_org, event_id, now).accepted == 1
 

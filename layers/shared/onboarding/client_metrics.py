@@ -17,7 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Final
 from uuid import UUID
@@ -44,8 +44,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
-from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models import OnboardingMetric, OnboardingState
+from onboarding.metrics import MAX_CLOCK_SKEW, MAX_EVENT_AGE, RESENT_BEFORE, MetricEventType
+from onboarding.models import OnboardingMetric, OnboardingMetricEventKey, OnboardingState
 from onboarding.started import not_started
 from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
 
@@ -62,15 +62,7 @@ CLIENT_EVENT_TYPES: Final = frozenset(
 MAX_BATCH_EVENTS: Final = 100
 MAX_EVENT_DATA_BYTES: Final = 4096
 MAX_EVENT_DATA_DEPTH: Final = 4  # event_data itself is level 1
-MAX_EVENT_AGE: Final = timedelta(days=7)
 MAX_USER_AGENT_CHARS: Final = 100
-# An event id resent within this long of its first arrival is a duplicate whatever its timestamp. A
-# stored copy's timestamp is then within [t - (RESEND_WINDOW + MAX_EVENT_AGE + MAX_CLOCK_SKEW),
-# t + MAX_EVENT_AGE + MAX_CLOCK_SKEW] of the resend's t (both were accepted within MAX_EVENT_AGE and
-# MAX_CLOCK_SKEW of their arrival): the statement looks there only, two monthly partitions at most.
-RESEND_WINDOW: Final = timedelta(days=7)
-_RESENT_BEFORE: Final = RESEND_WINDOW + MAX_EVENT_AGE + MAX_CLOCK_SKEW
-_RESENT_AFTER: Final = MAX_EVENT_AGE + MAX_CLOCK_SKEW
 
 # An opaque random token (UUID, base64url, hex): no '@', spaces or dots, not just digits (phone numbers):
 # at least one letter.
@@ -457,20 +449,34 @@ def _started(session: Session, org_id: str) -> bool:
 
 @cache
 def _ingest_statement() -> Select[Any]:
-    """WITH reserved AS (<the daily cap's upsert>), stored AS (INSERT ... SELECT FROM
-    json_to_recordset(:batch) WHERE EXISTS (SELECT FROM reserved) ... RETURNING 1)
-    SELECT <a reservation was made>, <rows stored>: the batch travels as one JSON parameter.
+    """WITH reserved AS (<the daily cap's upsert>), batch AS (SELECT FROM json_to_recordset(:batch)),
+    keys AS (INSERT INTO onboarding_metric_event_key SELECT FROM batch WHERE EXISTS (SELECT FROM
+    reserved) ... ON CONFLICT DO UPDATE ... WHERE <the stored key is outside the resend window>
+    RETURNING client_event_id), stored AS (INSERT INTO onboarding_metric SELECT FROM batch JOIN keys
+    ... RETURNING 1) SELECT <a reservation was made>, <rows stored>: the batch travels as one JSON
+    parameter.
 
     Built once per container: a statement with a bound value per field (700 for 100 events) had to be
     built, compiled and parsed by the driver on every request, which cost several times the insert.
-    The cap's reservation rides in the same statement (one round trip instead of two); the insert reads
-    its RETURNING, so over the cap nothing is stored. Concurrent batches of one organization queue on
-    its quota row as before (the upsert's row lock, held to the end of the transaction).
+    The cap's reservation rides in the same statement (one round trip instead of two); the key insert
+    reads its RETURNING, so over the cap nothing is stored. Concurrent batches of one organization
+    queue on its quota row as before (the upsert's row lock, held to the end of the transaction).
+
+    The resend check is the key insert: `ON CONFLICT` always probes its arbiter, the primary key
+    (organization_id, client_event_id), once per event, so its cost depends neither on statistics nor
+    on how many events the organization stored (the NOT EXISTS over `onboarding_metric` it replaces
+    was planned as a hash anti join over all of them in the window). A key comes back from RETURNING
+    only when it is new, or when the stored one is older than the resend window (`RESENT_BEFORE`
+    before this event's timestamp: a copy too old to be a resend, the key then takes the new
+    timestamp); the metric rows are inserted for those keys only. Unlike a NOT EXISTS read from the
+    statement's snapshot, `ON CONFLICT` also sees a key another transaction committed meanwhile, or
+    waits for one in progress: two batches with the same ids at once store each event once.
     """
     # The events' JSON as pydantic writes it (field names of ClientMetricEvent; `event_id` is stored
     # as `client_event_id`), sent as text and cast: a JSONB bind would serialize the text again. Read
     # as `json`, not `jsonb`: the whole batch need not be converted to jsonb first (~0.2 ms of ~5.6 per
-    # 100 events, 3 of 3 A/B runs); only each `event_data` is, as its column is.
+    # 100 events, 3 of 3 A/B runs); only each `event_data` is, as its column is. A CTE read twice (by
+    # the key insert and by the metric insert) is materialized: the JSON is parsed once.
     columns = (
         column("event_id", PG_UUID(as_uuid=True)),
         column("event_type", String(50)),
@@ -480,32 +486,41 @@ def _ingest_statement() -> Select[Any]:
         column("session_id", String(50)),
         column("timestamp", DateTime(timezone=True)),
     )
-    batch = (
+    recordset = (
         func.json_to_recordset(cast(bindparam("batch", type_=String), JSON))
         .table_valued(*columns)
         .render_derived("batch", with_types=True)
     )
+    batch = select(*recordset.columns).cte("batch")
     org = bindparam("org_id", type_=String)
-    stored = OnboardingMetric
-    resent = exists().where(
-        stored.organization_id == org,
-        stored.client_event_id == batch.c.event_id,
-        stored.timestamp.between(batch.c.timestamp - _RESENT_BEFORE, batch.c.timestamp + _RESENT_AFTER),
-    )
     reserved = metric_quota.reservation().cte("reserved")
-    rows = select(*batch.columns, org, bindparam("agent", type_=String(500))).where(
-        exists(select(literal_column("1")).select_from(reserved)),
-        # Before onboarding has started (or for an unknown organization) nothing is stored: 404, as on
-        # every route but POST /v1/onboarding.
-        exists().where(OnboardingState.organization_id == org),
-        ~resent,
+    key = OnboardingMetricEventKey
+    new_keys = pg_insert(key).from_select(
+        ["organization_id", "client_event_id", "timestamp"],
+        select(org, batch.c.event_id, batch.c.timestamp).where(
+            exists(select(literal_column("1")).select_from(reserved)),
+            # Before onboarding has started (or for an unknown organization) nothing is stored: 404, as
+            # on every route but POST /v1/onboarding.
+            exists().where(OnboardingState.organization_id == org),
+        ),
+    )
+    keys = (
+        new_keys.on_conflict_do_update(
+            index_elements=[key.organization_id, key.client_event_id],
+            set_={"timestamp": new_keys.excluded.timestamp},
+            where=key.timestamp < new_keys.excluded.timestamp - RESENT_BEFORE,
+        )
+        .returning(key.client_event_id)
+        .cte("keys")
+    )
+    rows = select(*batch.columns, org, bindparam("agent", type_=String(500))).join_from(
+        batch, keys, keys.c.client_event_id == batch.c.event_id
     )
     inserted = (
         pg_insert(OnboardingMetric)
         .from_select(
             ["client_event_id", *(c.name for c in columns[1:]), "organization_id", "user_agent"], rows
         )
-        .on_conflict_do_nothing(constraint="uq_metric_org_client_event")
         .returning(literal_column("1"))
         .cte("stored")
     )
