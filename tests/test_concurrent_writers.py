@@ -258,6 +258,34 @@ def test_concurrent_batches_with_shared_event_ids_store_each_event_once(busy_org
     assert sorted(map(str, stored)) == sorted(sent), "every event once, none twice"
 
 
+def test_concurrent_resends_of_the_same_ids_stamped_anew_store_each_event_once(busy_org, db) -> None:
+    # The same 30 event ids from every writer, each writer with a timestamp of its own (a client that
+    # stamps events when it sends them): no two copies share the partition key, so only the ingest's
+    # key table (ON CONFLICT on its primary key sees what another transaction committed, or waits
+    # for it) keeps a second copy out.
+    ids = [uuid.uuid4() for _ in range(30)]
+    now = datetime.now(UTC)
+    batches = [
+        {
+            "events": [
+                metric_event(event_id, timestamp=(now - timedelta(seconds=n)).isoformat()) for event_id in ids
+            ]
+        }
+        for n in range(WRITERS)
+    ]
+    results = run_together(
+        [partial(request, "POST /v1/onboarding/metrics", None, batch) for batch in batches]
+    )
+    assert [status for status, _ in results] == [200] * WRITERS
+    assert sum(body["accepted"] for _, body in results) == len(ids)
+    stored = db.scalars(
+        select(OnboardingMetric.client_event_id).where(
+            OnboardingMetric.organization_id == ORG, OnboardingMetric.client_event_id.is_not(None)
+        )
+    ).all()
+    assert sorted(map(str, stored)) == sorted(map(str, ids)), "every event once, none twice"
+
+
 # --- Sample data: generate, clear, extend and the nightly purge, all at once ---
 
 
