@@ -14,12 +14,12 @@ from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
 from onboarding import client_metrics
 from onboarding.client_metrics import CLIENT_EVENT_TYPES
-from onboarding.db import unit_of_work
+from onboarding.db import get_engine, unit_of_work
 from onboarding.metric_partitions import delete_expired_event_keys, month_start, partition_name
 from onboarding.metrics import RESENT_BEFORE, MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingMetricEventKey, Organization
 from tests.fixtures import ORG, admin_claims
-from tests.sql_statements import recorded_statements
+from tests.sql_statements import captured_statements, recorded_statements
 from tools.wire import count_round_trips
 
 PATH = "/v1/onboarding/metrics"
@@ -125,6 +125,22 @@ def test_a_replayed_batch_is_one_statement_too(send, started_org) -> None:
     with recorded_statements() as statements:
         assert send(batch).json == {"accepted": 0, "duplicates": 3}
     assert len(statements) == 1
+
+
+def test_the_statement_compiled_once_sends_what_sqlalchemy_would(send, started_org) -> None:
+    # `ingest` sends the statement's SQL compiled once, with its parameters in placeholder order
+    # (exec_driver_sql): the same text and values as SQLAlchemy executing the statement itself.
+    with captured_statements() as sent:
+        send([event(), event()], headers={"user-agent": CHROME_ON_WINDOWS})
+    [(_sql, parameters)] = sent
+    names = client_metrics._ingest_sql(get_engine().dialect)[1]
+    named = dict(zip(names, parameters, strict=True))
+    assert len(named) < len(names)  # names repeat (org_id), each with one value
+    assert tuple(named[name] for name in names) == tuple(parameters)
+    with unit_of_work() as session, captured_statements() as core:
+        session.connection().execute(client_metrics._ingest_statement(), named)
+        session.rollback()
+    assert core == sent
 
 
 def test_a_batch_is_its_own_transaction_three_wire_round_trips(send, started_org) -> None:

@@ -16,6 +16,7 @@ is coarsened to a browser family and OS before storage (`coarse_user_agent`).
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -41,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
@@ -423,7 +425,8 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
 
     The statement either stores the batch or writes nothing, so it is sent as its own transaction
     (`db.first_statement_alone`: no BEGIN and COMMIT, two round trips fewer)."""
-    # An id twice in one batch: the first occurrence (the statement sees only rows stored before it).
+    # An id twice in one batch: the first occurrence (the statement's key insert may meet a key once:
+    # ON CONFLICT DO UPDATE refuses to touch a row twice in one statement).
     first: dict[UUID, ClientMetricEvent] = {}
     for event in batch.events:
         first.setdefault(event.event_id, event)
@@ -431,17 +434,42 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
     # dict per event and `json.dumps` of them cost ~0.5 ms per 100 events). Timestamps are UTC
     # (validation.Timestamp), written RFC 3339 with their microseconds.
     rows = _EVENTS_JSON.dump_json(list(first.values())).decode()
-    # On the session's connection (Core): an ORM session would read the parameters as rows to insert.
-    parameters = {
+    values = {
         **metric_quota.parameters(org_id, len(batch.events)),
         "agent": coarse_user_agent(user_agent),
         "batch": rows,
     }
     first_statement_alone(session)
-    reserved, accepted = session.connection().execute(_ingest_statement(), parameters).one()
+    # On the session's connection, as the SQL compiled once (`_ingest_sql`): an ORM session would read
+    # the parameters as rows to insert.
+    connection = session.connection()
+    sql, names, constants = _ingest_sql(connection.dialect)
+    parameters = tuple(values[name] if name in values else constants[name] for name in names)
+    reserved, accepted = connection.exec_driver_sql(sql, parameters).one()
     if not reserved:  # 404 (no such organization, or not started) or 429 (over the cap): nothing written
         metric_quota.refuse(session, org_id)
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted)
+
+
+# The bound values `ingest` gives the statement per request; the others are constants of the statement.
+_REQUEST_VALUES: Final = ("org_id", "events", "cap", "agent", "batch")
+
+
+@cache
+def _ingest_sql(dialect: Dialect) -> tuple[str, tuple[str, ...], Mapping[str, Any]]:
+    """`_ingest_statement()` compiled once per container for the engine's dialect: its SQL text, the
+    names of its positional parameters in order (a name once per placeholder), and the values of the
+    constants it binds (the resend window, the cap's time zone...).
+
+    Sent with `exec_driver_sql`, a batch skips SQLAlchemy's per-execution work on the compiled
+    statement (its 16 parameters processed one by one, the result's metadata; ~0.25 ms of a ~6 ms
+    batch, 2026-12-06): the statement's parameters need no processing on pg8000 (strings, integers, an
+    interval; `tests/test_metrics_ingestion.py` holds them equal to what SQLAlchemy sends).
+    """
+    compiled = _ingest_statement().compile(dialect=dialect)
+    assert compiled.positiontup is not None, "pg8000's paramstyle is positional"
+    constants = compiled.construct_params(dict.fromkeys(_REQUEST_VALUES))
+    return compiled.string, tuple(compiled.positiontup), constants
 
 
 @cache
