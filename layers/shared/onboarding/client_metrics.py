@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Final
 from uuid import UUID
 
@@ -580,7 +580,14 @@ def coarse_user_agent(header: str | None) -> str | None:
     analysis, too little to fingerprint. Built only from fixed names and digits, never copied text."""
     if not header or not header.strip():
         return None
-    text = header[:1000]
+    return _coarse_user_agent(header[:1000])
+
+
+# A browser sends the same header with every batch: each container remembers the answers for the last
+# headers it saw (256 of at most 1000 characters), instead of up to 14 regular expression searches per
+# request (~0.04 ms).
+@lru_cache(maxsize=256)
+def _coarse_user_agent(text: str) -> str:
     if _BOT.search(text):
         return "Bot"
     browser = next(
