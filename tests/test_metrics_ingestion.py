@@ -264,17 +264,6 @@ def test_replays_across_a_month_boundary_are_duplicates(
     assert partitions_holding(db, event_id) == [partition_name(month_start(first_at))]
 
 
-def test_a_copy_outside_the_resend_window_does_not_make_an_event_a_duplicate(
-    started_org, db: Session
-) -> None:
-    # Documented limit: a resend more than RESEND_WINDOW after the first arrival, re-stamped, is new.
-    event_id = uuid.uuid4()
-    now = datetime.now(UTC)
-    window = RESENT_BEFORE
-    assert ingest_directly(started_org, event_id, now - window - timedelta(seconds=1)).accepted == 1
-    assert ingest_directly(started_org, event_id, now).accepted == 1
-
-
 def event_keys(db: Session, org_id: str = ORG) -> dict[uuid.UUID, datetime]:
     db.expire_all()
     rows = db.execute(
@@ -292,14 +281,19 @@ def test_each_stored_event_has_its_key_with_the_stored_timestamp(send, started_o
     assert len(event_keys(db)) == 2
 
 
-def test_a_copy_outside_the_resend_window_takes_its_key_over(started_org, db: Session) -> None:
+def test_an_id_stays_a_duplicate_until_the_maintenance_deletes_its_expired_key(
+    started_org, db: Session
+) -> None:
+    # Documented limit: once the nightly maintenance has deleted a key (more than RESEND_WINDOW after
+    # the first arrival), a resend of that id stamped anew is a new event.
     event_id = uuid.uuid4()
     now = datetime.now(UTC)
-    old = now - RESENT_BEFORE - timedelta(seconds=1)
-    assert ingest_directly(started_org, event_id, old).accepted == 1
+    assert ingest_directly(started_org, event_id, now - RESENT_BEFORE - timedelta(seconds=1)).accepted == 1
+    assert ingest_directly(started_org, event_id, now).model_dump() == {"accepted": 0, "duplicates": 1}
+    with unit_of_work() as session:
+        assert delete_expired_event_keys(session.connection(), now, limit=10) == 1
     assert ingest_directly(started_org, event_id, now).accepted == 1
-    assert event_keys(db) == {event_id: now}  # a resend of this copy is a duplicate from now on
-    assert ingest_directly(started_org, event_id, now + timedelta(hours=1)).duplicates == 1
+    assert event_keys(db) == {event_id: now}
 
 
 def test_the_maintenance_deletes_keys_older_than_the_resend_window_only(started_org, db: Session) -> None:
@@ -315,11 +309,16 @@ def test_the_maintenance_deletes_keys_older_than_the_resend_window_only(started_
     assert ingest_directly(started_org, expired, now).accepted == 1
 
 
-def test_deleting_an_organization_deletes_its_event_keys(send, started_org, db: Session) -> None:
+def test_deleting_an_organization_deletes_its_event_keys_and_no_others(
+    send, started_org, make_started_org, db: Session
+) -> None:
+    make_started_org("org_b")
     send([event(), event()])
+    send([event()], org_id="org_b")
     db.execute(delete(Organization).where(Organization.id == started_org))
     db.commit()
     assert event_keys(db) == {}
+    assert len(event_keys(db, "org_b")) == 1
 
 
 def test_equal_event_ids_from_different_orgs_never_interfere(

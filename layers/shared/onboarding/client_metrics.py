@@ -1,12 +1,15 @@
 """Client analytics events: what the browser sends to `POST /v1/onboarding/metrics`, checked and stored.
 
 Batches are validated whole before anything is written (any bad event: 422 naming its index, nothing
-stored), then stored with one `INSERT ... SELECT FROM json_to_recordset(...) ON CONFLICT
-(organization_id, client_event_id, timestamp) DO NOTHING`: a replayed event id is stored once per org,
-equal ids of other orgs never interfere. The table is partitioned by month on `timestamp`, which
-PostgreSQL requires in the unique key, so a resend of an event id with another timestamp (a client
-that stamps events when it sends them) is found by the statement itself: the first copy stored wins
-(`RESEND_WINDOW`). Clients may send only the event types the service cannot observe
+stored), then stored by one statement, sent as its own transaction: the daily cap's reservation
+(`metric_quota`), the batch's keys inserted into `onboarding_metric_event_key` with `ON CONFLICT
+(organization_id, client_event_id) DO NOTHING`, and the metric rows of the keys that were new,
+read from one JSON parameter (`json_to_recordset`). A replayed event id is stored once per org, equal
+ids of other orgs never interfere, and a resend of an event id with another timestamp (a client that
+stamps events when it sends them) is a duplicate too: the first copy stored wins. `onboarding_metric`
+is partitioned by month on `timestamp`, which PostgreSQL requires in its unique key, so that key
+cannot find such a resend; the key table, unpartitioned, keeps each id for the resend window
+(`metrics.RESEND_WINDOW`). Clients may send only the event types the service cannot observe
 itself (`CLIENT_EVENT_TYPES`); the others are reserved, so analytics cannot be forged. The data
 model's key fields of a type are checked in its `event_data` (`video_id`, `video_title` and
 `watch_percentage` of the video events). The user agent
@@ -47,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
 from onboarding.db import first_statement_alone
-from onboarding.metrics import MAX_CLOCK_SKEW, MAX_EVENT_AGE, RESENT_BEFORE, MetricEventType
+from onboarding.metrics import MAX_CLOCK_SKEW, MAX_EVENT_AGE, MetricEventType
 from onboarding.models import OnboardingMetric, OnboardingMetricEventKey
 from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
 
@@ -425,8 +428,7 @@ def ingest(session: Session, org_id: str, batch: MetricBatch, user_agent: str | 
 
     The statement either stores the batch or writes nothing, so it is sent as its own transaction
     (`db.first_statement_alone`: no BEGIN and COMMIT, two round trips fewer)."""
-    # An id twice in one batch: the first occurrence (the statement's key insert may meet a key once:
-    # ON CONFLICT DO UPDATE refuses to touch a row twice in one statement).
+    # An id twice in one batch: the first occurrence (sent in the batch's order, explicitly).
     first: dict[UUID, ClientMetricEvent] = {}
     for event in batch.events:
         first.setdefault(event.event_id, event)
@@ -476,10 +478,9 @@ def _ingest_sql(dialect: Dialect) -> tuple[str, tuple[str, ...], Mapping[str, An
 def _ingest_statement() -> Select[Any]:
     """WITH reserved AS (<the daily cap's upsert>), batch AS (SELECT FROM json_to_recordset(:batch)),
     keys AS (INSERT INTO onboarding_metric_event_key SELECT FROM batch WHERE EXISTS (SELECT FROM
-    reserved) ... ON CONFLICT DO UPDATE ... WHERE <the stored key is outside the resend window>
-    RETURNING client_event_id), stored AS (INSERT INTO onboarding_metric SELECT FROM batch JOIN keys
-    ... RETURNING 1) SELECT <a reservation was made>, <rows stored>: the batch travels as one JSON
-    parameter.
+    reserved) ON CONFLICT DO NOTHING RETURNING client_event_id), stored AS (INSERT INTO
+    onboarding_metric SELECT FROM batch JOIN keys ... RETURNING 1) SELECT <a reservation was made>,
+    <rows stored>: the batch travels as one JSON parameter.
 
     Built once per container: a statement with a bound value per field (700 for 100 events) had to be
     built, compiled and parsed by the driver on every request, which cost several times the insert.
@@ -491,11 +492,12 @@ def _ingest_statement() -> Select[Any]:
     (organization_id, client_event_id), once per event, so its cost depends neither on statistics nor
     on how many events the organization stored (the NOT EXISTS over `onboarding_metric` it replaces
     was planned as a hash anti join over all of them in the window). A key comes back from RETURNING
-    only when it is new, or when the stored one is older than the resend window (`RESENT_BEFORE`
-    before this event's timestamp: a copy too old to be a resend, the key then takes the new
-    timestamp); the metric rows are inserted for those keys only. Unlike a NOT EXISTS read from the
-    statement's snapshot, `ON CONFLICT` also sees a key another transaction committed meanwhile, or
-    waits for one in progress: two batches with the same ids at once store each event once.
+    only when it is new; the metric rows are inserted for those keys only. Keys are kept for the
+    resend window (`metrics.RESENT_BEFORE` after their timestamp, then deleted by the nightly
+    maintenance): a resend is a duplicate at least RESEND_WINDOW after the first arrival, and until
+    that maintenance run. Unlike a NOT EXISTS read from the statement's snapshot, `ON CONFLICT` also
+    sees a key another transaction committed meanwhile, or waits for one in progress: two batches
+    with the same ids at once store each event once.
     """
     # The events' JSON as pydantic writes it (field names of ClientMetricEvent; `event_id` is stored
     # as `client_event_id`), sent as text and cast: a JSONB bind would serialize the text again. Read
@@ -529,11 +531,7 @@ def _ingest_statement() -> Select[Any]:
         ),
     )
     keys = (
-        new_keys.on_conflict_do_update(
-            index_elements=[key.organization_id, key.client_event_id],
-            set_={"timestamp": new_keys.excluded.timestamp},
-            where=key.timestamp < new_keys.excluded.timestamp - RESENT_BEFORE,
-        )
+        new_keys.on_conflict_do_nothing(index_elements=[key.organization_id, key.client_event_id])
         .returning(key.client_event_id)
         .cte("keys")
     )
