@@ -66,8 +66,7 @@ LOCK_NOT_AVAILABLE: Final = "55P03"
 # Rows moved to the archive per transaction: ~10 s at the ~24 k rows/s measured on a loaded machine,
 # far under the migrations function's 120 s statement timeout.
 ARCHIVE_BATCH_ROWS: Final = 200_000
-# Expired event keys deleted per transaction (each a scan from the table's start for that many: the
-# oldest keys are mostly in its first pages).
+# Expired event keys deleted per transaction (each batch continues the previous one's TID range scan).
 EVENT_KEY_BATCH_ROWS: Final = 50_000
 EVENT_KEYS: Final = OnboardingMetricEventKey.__tablename__
 # Every column, in the table's order: the archive copy names them rather than relying on SELECT *.
@@ -218,12 +217,14 @@ def maintain(
             limits,
         )
 
-    deleted = event_key_batch_rows
+    deleted, keys_position = event_key_batch_rows, _Position()
     while deleted == event_key_batch_rows:
         if not _within_budget(report, limits):
             return report
         with _step(engine, limits) as connection:
-            deleted = delete_expired_event_keys(connection, now, limit=event_key_batch_rows)
+            deleted = delete_expired_event_keys(
+                connection, now, limit=event_key_batch_rows, position=keys_position
+            )
         report.event_keys_deleted += deleted
 
     with _step(engine, limits) as connection:
@@ -243,20 +244,29 @@ def maintain(
     return report
 
 
-def delete_expired_event_keys(connection: Connection, now: datetime, *, limit: int) -> int:
+def delete_expired_event_keys(
+    connection: Connection, now: datetime, *, limit: int, position: "_Position | None" = None
+) -> int:
     """Delete up to `limit` keys of client event ids whose timestamp is more than the resend window
-    before `now` (`metrics.RESENT_BEFORE`); returns how many. None before migration 0013 made the table
-    (a nightly run between a deploy and its upgrade)."""
+    before `now` (`metrics.RESENT_BEFORE`); returns how many. With a `position`, the batch starts
+    after the last key the previous batch deleted (a TID range scan: a run reads the table once,
+    however many batches it takes). None before migration 0013 made the table (a nightly run between
+    a deploy and its upgrade)."""
     if connection.scalar(select(func.to_regclass(EVENT_KEYS))) is None:
         return 0
-    deleted = connection.execute(
+    position = position if position is not None else _Position()
+    deleted, last = connection.execute(
         text(
-            f"DELETE FROM {EVENT_KEYS} WHERE ctid = ANY(ARRAY("  # noqa: S608 (our names)
-            f'SELECT ctid FROM {EVENT_KEYS} WHERE "timestamp" < :before LIMIT :rows))'
+            f"WITH gone AS (DELETE FROM {EVENT_KEYS} WHERE ctid = ANY(ARRAY("  # noqa: S608 (our names)
+            f"SELECT ctid FROM {EVENT_KEYS} WHERE ctid > CAST(:after AS tid)"
+            ' AND "timestamp" < :before LIMIT :rows)) RETURNING ctid)'
+            " SELECT count(*), CAST(max(ctid) AS text) FROM gone"
         ),
-        {"before": now - RESENT_BEFORE, "rows": limit},
-    )
-    return deleted.rowcount
+        {"before": now - RESENT_BEFORE, "rows": limit, "after": position.after},
+    ).one()
+    if last is not None:
+        position.after = last
+    return int(deleted)
 
 
 def _empty_into_archive(
