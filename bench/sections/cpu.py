@@ -223,6 +223,29 @@ def _first_view_reports_from_the_metrics(org_id: Any) -> Any:
 _METRIC_TIMES = _first_view_reports_from_the_metrics
 
 
+def _analytics_groups_as_values() -> Callable[[], None]:
+    """The analytics' groups as a `VALUES` list of literal rows (as before): no cache key, so the funnel,
+    the completion times and a split completion rate were compiled on every request."""
+    from sqlalchemy import Integer, String, column, values
+
+    from onboarding import analytics
+
+    kept = analytics._groups
+
+    def groups(split: Any) -> Any:
+        names = [v.id for v in split.variants] if split is not None else [analytics.WHOLE]
+        return values(column("variant", String), column("position", Integer), name="groups").data(
+            [(name, position) for position, name in enumerate(names)]
+        )
+
+    analytics._groups = groups
+
+    def restore() -> None:
+        analytics._groups = kept
+
+    return restore
+
+
 CHANGES = (
     Change(
         "memoized placeholders",
@@ -257,6 +280,12 @@ CHANGES = (
         "the checklist's report views read from onboarding_report_views by key (migration 0012), not counted"
         " on the partitioned onboarding_metric",
         _report_views_from_the_metrics,
+    ),
+    Change(
+        "cacheable analytics groups",
+        "the analytics' groups (all, or an experiment's variants) unnested from one bound array, not a VALUES"
+        " list: the funnel and completion-time statements get a cache key and are compiled once",
+        _analytics_groups_as_values,
     ),
 )
 
