@@ -233,15 +233,51 @@ def _analytics_groups_as_values() -> Callable[[], None]:
     kept = analytics._groups
 
     def groups(split: Any) -> Any:
-        names = [v.id for v in split.variants] if split is not None else [analytics.WHOLE]
+        names = list(split[1]) if split is not None else [analytics.WHOLE]
         return values(column("variant", String), column("position", Integer), name="groups").data(
             [(name, position) for position, name in enumerate(names)]
         )
 
     analytics._groups = groups
+    _forget_analytics_statements()
 
     def restore() -> None:
         analytics._groups = kept
+        _forget_analytics_statements()
+
+    return restore
+
+
+_ANALYTICS_BUILDERS = (
+    "_completion_rate_statement",
+    "_variant_completion_rates_statement",
+    "_funnel_statement",
+    "_completion_times_statement",
+    "_incomplete_statement",
+)
+
+
+def _forget_analytics_statements() -> None:
+    """Empty the analytics' statement caches (a switch changed what their builders build)."""
+    from onboarding import analytics
+
+    for name in _ANALYTICS_BUILDERS:
+        builder = getattr(analytics, name)
+        if hasattr(builder, "cache_clear"):
+            builder.cache_clear()
+
+
+def _analytics_statements_built_every_call() -> Callable[[], None]:
+    """The analytics' statements built on every request (as before): the builders without their cache."""
+    from onboarding import analytics
+
+    kept = {name: getattr(analytics, name) for name in _ANALYTICS_BUILDERS}
+    for name, builder in kept.items():
+        setattr(analytics, name, builder.__wrapped__)
+
+    def restore() -> None:
+        for name, builder in kept.items():
+            setattr(analytics, name, builder)
 
     return restore
 
@@ -286,6 +322,12 @@ CHANGES = (
         "the analytics' groups (all, or an experiment's variants) unnested from one bound array, not a VALUES"
         " list: the funnel and completion-time statements get a cache key and are compiled once",
         _analytics_groups_as_values,
+    ),
+    Change(
+        "analytics statements kept",
+        "the four analytics reports' statements built once per period shape and split, the period's bounds,"
+        " page size and cursor bound at execution, not built per request",
+        _analytics_statements_built_every_call,
     ),
 )
 
