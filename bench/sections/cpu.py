@@ -248,6 +248,31 @@ def _analytics_groups_as_values() -> Callable[[], None]:
     return restore
 
 
+def _built_every_call(*targets: tuple[Any, str]) -> Callable[[], None]:
+    """The given statement builders (module, name) without their cache: the statement built per call."""
+    kept = [(module, name, getattr(module, name)) for module, name in targets]
+    for module, name, builder in kept:
+        setattr(module, name, builder.__wrapped__)
+
+    def restore() -> None:
+        for module, name, builder in kept:
+            setattr(module, name, builder)
+
+    return restore
+
+
+def _start_statement_built_every_call() -> Callable[[], None]:
+    from onboarding import state
+
+    return _built_every_call((state, "_create_statement"))
+
+
+def _clearing_statements_built_every_call() -> Callable[[], None]:
+    from onboarding import sample_clearing
+
+    return _built_every_call((sample_clearing, "_delete_statement"), (sample_clearing, "_flags_statement"))
+
+
 _ANALYTICS_BUILDERS = (
     "_completion_rate_statement",
     "_variant_completion_rates_statement",
@@ -328,6 +353,17 @@ CHANGES = (
         "the four analytics reports' statements built once per period shape and split, the period's bounds,"
         " page size and cursor bound at execution, not built per request",
         _analytics_statements_built_every_call,
+    ),
+    Change(
+        "start statement kept",
+        "POST /v1/onboarding's INSERT with its experiment assignments built once, organization and"
+        " choices bound",
+        _start_statement_built_every_call,
+    ),
+    Change(
+        "clearing statements kept",
+        "the sample-data deletes and cleared flags built once, the organizations an expanding bound list",
+        _clearing_statements_built_every_call,
     ),
 )
 
