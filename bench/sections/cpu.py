@@ -273,6 +273,16 @@ def _clearing_statements_built_every_call() -> Callable[[], None]:
     return _built_every_call((sample_clearing, "_delete_statement"), (sample_clearing, "_flags_statement"))
 
 
+def _reads_built_every_call() -> Callable[[], None]:
+    from onboarding import experiments, export, tutorials
+
+    return _built_every_call(
+        (tutorials, "_list_statement"),
+        (experiments, "_definitions_statement"),
+        (export, "_export_statement"),
+    )
+
+
 _ANALYTICS_BUILDERS = (
     "_completion_rate_statement",
     "_variant_completion_rates_statement",
@@ -364,6 +374,12 @@ CHANGES = (
         "clearing statements kept",
         "the sample-data deletes and cleared flags built once, the organizations an expanding bound list",
         _clearing_statements_built_every_call,
+    ),
+    Change(
+        "read statements kept",
+        "the tutorial list, the experiments' definitions and the export read with statements built once,"
+        " their values bound",
+        _reads_built_every_call,
     ),
 )
 
