@@ -283,6 +283,38 @@ def _reads_built_every_call() -> Callable[[], None]:
     )
 
 
+def _writes_through_the_orm() -> Callable[[], None]:
+    """`record_with`'s statement through `Session.execute` (the ORM's execution path), as before,
+    instead of on the session's connection: the same function, given a session whose `connection()`
+    is the session itself (`Session.execute` takes the statement and parameters as `Connection.execute`
+    does)."""
+    import sys
+
+    from onboarding import metrics
+
+    kept = metrics.record_with
+
+    class ThroughTheSession:
+        def __init__(self, session: Any) -> None:
+            self.session = session
+
+        def connection(self) -> Any:
+            return self.session
+
+    def record_with(session: Any, *args: Any, **kwargs: Any) -> int:
+        return kept(ThroughTheSession(session), *args, **kwargs)  # type: ignore[arg-type]
+
+    users = [m for m in list(sys.modules.values()) if getattr(m, "record_with", None) is kept]
+    for module in users:
+        module.record_with = record_with  # type: ignore[attr-defined]
+
+    def restore() -> None:
+        for module in users:
+            module.record_with = kept  # type: ignore[attr-defined]
+
+    return restore
+
+
 _ANALYTICS_BUILDERS = (
     "_completion_rate_statement",
     "_variant_completion_rates_statement",
@@ -380,6 +412,12 @@ CHANGES = (
         "the tutorial list, the experiments' definitions and the export read with statements built once,"
         " their values bound",
         _reads_built_every_call,
+    ),
+    Change(
+        "record_with on the connection",
+        "the writes' one statement (record_with) executed on the session's connection, not through the"
+        " ORM's Session.execute",
+        _writes_through_the_orm,
     ),
 )
 
