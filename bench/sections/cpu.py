@@ -19,7 +19,7 @@ import pg8000.legacy
 from sqlalchemy import event
 
 from bench.context import BenchContext, Section
-from bench.harness import CHECKLIST_GET, ms, p50, pg8000_connection, timed
+from bench.harness import CHECKLIST_GET, in_own_container, ms, p50, pg8000_connection, timed
 from onboarding import api, db
 from onboarding.counters import Counter
 from onboarding.db import get_engine
@@ -468,6 +468,7 @@ def run(ctx: BenchContext) -> Section:
                     with switched_off(()) if on else switched_off(changes):
                         for index, (scenario, handler, calls) in enumerate(planned):
                             call = calls[cursor]
+                            in_own_container(scenario.function)
                             started = time.perf_counter_ns()
                             response = handler(call.event, local_context())
                             elapsed = (time.perf_counter_ns() - started) / 1e6

@@ -28,7 +28,7 @@ import pg8000.legacy
 from aws_lambda_powertools.event_handler import api_gateway
 
 from bench.context import BenchContext, Section
-from bench.harness import ms, p50
+from bench.harness import in_own_container, ms, p50
 from onboarding import api
 from tools.lambda_events import local_context
 from tools.scenarios import load_handler, scenarios, typical_orgs
@@ -94,6 +94,7 @@ def run(ctx: BenchContext) -> Section:
         for position in range(rounds):
             for index, (scenario, handler, calls) in enumerate(planned):
                 call = calls[position]
+                in_own_container(scenario.function)
                 spent.clear()
                 started = time.perf_counter()
                 response = handler(call.event, local_context())
