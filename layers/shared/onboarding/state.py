@@ -20,7 +20,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
@@ -229,26 +229,35 @@ def start_onboarding(
     choices = request.experiments or {}
     if choices:
         experiment_assignment.check_choices(session, choices)
-    create = (
-        insert(OnboardingState)
-        .from_select(
-            ["organization_id", "experiments"],
-            select(
-                Organization.id,
-                experiment_assignment.assignments(literal(org_id, String), literal(choices, JSONB)),
-            ).where(Organization.id == literal(org_id)),
-        )
-        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
-        .returning(OnboardingState.organization_id)
-    )
     started = MetricRecord(
         org_id,
         MetricEventType.WIZARD_STARTED,
         event_data={"entry_point": request.entry_point} if request.entry_point else {},
         wizard_step_reached=1,
     )
-    created = record_with(session, create, [started]) == 1
+    params = {"org_id": org_id, "chosen": choices}
+    created = record_with(session, _create_statement(), [started], params=params) == 1
     return get_onboarding(session, org_id), created
+
+
+@cache
+def _create_statement() -> Insert:
+    """The state's INSERT with its experiment assignments (`org_id`, `chosen`: bound parameters), built
+    once per container: building it per request cost more than running it (bench/README.md, "CPU
+    (target 3)")."""
+    org = bindparam("org_id", type_=String)
+    return (
+        insert(OnboardingState)
+        .from_select(
+            ["organization_id", "experiments"],
+            select(
+                Organization.id,
+                experiment_assignment.assignments(org, bindparam("chosen", type_=JSONB)),
+            ).where(Organization.id == org),
+        )
+        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
+        .returning(OnboardingState.organization_id)
+    )
 
 
 def get_onboarding(session: Session, org_id: str, read: Snapshot | None = None) -> "OnboardingStateView":
