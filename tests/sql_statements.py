@@ -28,10 +28,14 @@ def captured_statements() -> Iterator[list[tuple[str, Any]]]:
 @contextmanager
 def compiled_statements() -> Iterator[list[tuple[str, bool]]]:
     """Every statement executed inside the block, each with whether SQLAlchemy compiled it for this
-    execution (False: it came out of the engine's compiled cache)."""
+    execution (False: it came out of the engine's compiled cache, or it was driver SQL, text compiled
+    once per container and sent with `exec_driver_sql`, which SQLAlchemy does not compile at all)."""
     seen: list[tuple[str, bool]] = []
 
     def record(statement: str, _parameters: Any, context: Any) -> None:
+        if context is not None and context.compiled is None:  # driver SQL: nothing compiled
+            seen.append((statement, False))
+            return
         cached = context is not None and context.cache_hit == context.dialect.CACHE_HIT
         seen.append((statement, not cached))
 
