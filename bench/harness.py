@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import pg8000.native
 from sqlalchemy import Engine, event, make_url
+
+from tools.template import FunctionSpec, enter_own_environment, function_of_area
 
 
 @dataclass
@@ -113,3 +116,17 @@ def select_one_floor(database_url: str, repeat: int) -> list[float]:
         return time_calls(lambda: connection.run("SELECT 1"), repeat)
     finally:
         connection.close()
+
+
+@cache
+def _function(area: str) -> FunctionSpec:
+    return function_of_area(area)
+
+
+def in_own_container(area: str) -> None:
+    """Before a timed call of functions/<area>: that function's variables set and the service's
+    settings read, outside the timer. In AWS each function has its own container and reads its
+    settings once; here the functions share a process, and without this the first call after another
+    function's (whose body limit differs) would pay for reading them again (~0.08 ms, bench/README.md,
+    "Where a warm request's time goes")."""
+    enter_own_environment(_function(area), read_settings=True)

@@ -127,6 +127,7 @@ def _maintain(engine: Engine, now: datetime, context: LambdaContext) -> dict[str
         "MetricPartitionsArchived": len(report.partitions_archived),
         "MetricRowsArchived": report.rows_archived,
         "MetricPartitionStepsDeferred": len(report.deferred),
+        "MetricEventKeysDeleted": report.event_keys_deleted,
     }.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     answer = {"action": MAINTAIN, **report.model_dump(mode="json")}

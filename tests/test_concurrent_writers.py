@@ -5,6 +5,8 @@ Every writer is its own process (a Lambda container of its own, tests/concurrenc
 HTTP API event through the function's handler; all start at the same moment and share the database.
 """
 
+import threading
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -12,7 +14,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from onboarding import purge
@@ -256,6 +258,89 @@ def test_concurrent_batches_with_shared_event_ids_store_each_event_once(busy_org
         )
     ).all()
     assert sorted(map(str, stored)) == sorted(sent), "every event once, none twice"
+
+
+def test_concurrent_resends_of_the_same_ids_stamped_anew_store_each_event_once(busy_org, db) -> None:
+    # The same 30 event ids from every writer, each writer with a timestamp of its own (a client that
+    # stamps events when it sends them): no two copies share the partition key, so only the ingest's
+    # key table (ON CONFLICT on its primary key sees what another transaction committed, or waits
+    # for it) keeps a second copy out.
+    ids = [uuid.uuid4() for _ in range(30)]
+    now = datetime.now(UTC)
+    batches = [
+        {
+            "events": [
+                metric_event(event_id, timestamp=(now - timedelta(seconds=n)).isoformat()) for event_id in ids
+            ]
+        }
+        for n in range(WRITERS)
+    ]
+    results = run_together(
+        [partial(request, "POST /v1/onboarding/metrics", None, batch) for batch in batches]
+    )
+    assert [status for status, _ in results] == [200] * WRITERS
+    assert sum(body["accepted"] for _, body in results) == len(ids)
+    stored = db.scalars(
+        select(OnboardingMetric.client_event_id).where(
+            OnboardingMetric.organization_id == ORG, OnboardingMetric.client_event_id.is_not(None)
+        )
+    ).all()
+    assert sorted(map(str, stored)) == sorted(map(str, ids)), "every event once, none twice"
+
+
+def test_resends_stamped_anew_that_waited_for_each_other_store_each_event_once(busy_org, engine, db) -> None:
+    # Deterministic: the organization's quota row is held locked while two batches with the same ids,
+    # stamped apart, start; both take their statement's snapshot and then wait for the row. Released,
+    # one stores the events and commits; the other's snapshot does not show them, but the key insert's
+    # ON CONFLICT sees the committed keys and stores nothing.
+    ids = [uuid.uuid4() for _ in range(5)]
+    now = datetime.now(UTC)
+    assert request("POST /v1/onboarding/metrics", None, {"events": [metric_event(uuid.uuid4())]})[0] == 200
+    batches = [
+        {
+            "events": [
+                metric_event(event_id, timestamp=(now - timedelta(seconds=n)).isoformat()) for event_id in ids
+            ]
+        }
+        for n in range(2)
+    ]
+    holder = engine.connect()
+    holder.execute(
+        text("SELECT 1 FROM onboarding_metric_quota WHERE organization_id = :org FOR UPDATE"), {"org": ORG}
+    )
+    released = threading.Event()
+
+    def release_once_both_wait() -> None:
+        try:
+            with engine.connect() as watcher:
+                for _ in range(60):
+                    waiting = watcher.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                            " AND query LIKE '%INSERT INTO onboarding_metric_quota%'"
+                        )
+                    ).scalar_one()
+                    watcher.rollback()  # pg_stat_activity is read once per transaction
+                    if waiting == 2:
+                        break
+                    time.sleep(0.05)
+        finally:
+            holder.commit()
+            holder.close()
+            released.set()
+
+    watcher = threading.Thread(target=release_once_both_wait)
+    watcher.start()
+    results = run_together(
+        [partial(request, "POST /v1/onboarding/metrics", None, batch) for batch in batches]
+    )
+    watcher.join()
+    assert released.is_set()
+    assert sorted(body["accepted"] for _, body in results) == [0, len(ids)]
+    stored = db.scalars(
+        select(OnboardingMetric.client_event_id).where(OnboardingMetric.client_event_id.in_(ids))
+    ).all()
+    assert sorted(map(str, stored)) == sorted(map(str, ids)), "every event once, none twice"
 
 
 # --- Sample data: generate, clear, extend and the nightly purge, all at once ---

@@ -15,7 +15,13 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
-from onboarding.db import build_engine, connection_target, translate_database_error, unit_of_work
+from onboarding.db import (
+    build_engine,
+    connection_target,
+    first_statement_alone,
+    translate_database_error,
+    unit_of_work,
+)
 from onboarding.errors import Conflict, DatabaseUnavailable
 from onboarding.models import Organization
 from onboarding.settings import Settings
@@ -232,6 +238,35 @@ def test_a_first_read_that_locks_is_inside_the_transaction(db, make_org) -> None
     with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
         session.execute(select(Organization.id).where(Organization.id == "org_locked_read").with_for_update())
     assert wire.round_trips == 5  # BEGIN, the statement, COMMIT: the lock lasts until COMMIT
+
+
+def test_a_first_statement_announced_alone_is_sent_without_begin_or_commit(db) -> None:
+    with unit_of_work() as session:
+        session.execute(select(func.count()).select_from(Organization))  # the pooled connection exists
+    with count_round_trips() as wire, unit_of_work() as session:
+        first_statement_alone(session)
+        session.execute(insert(Organization).values(id="org_alone", name="Alone"))
+    assert wire.round_trips == 3  # the statement alone
+    assert db.get(Organization, "org_alone") is not None
+
+
+def test_a_first_statement_alone_commits_by_itself_and_the_next_ones_are_one_transaction(db) -> None:
+    with pytest.raises(RuntimeError), unit_of_work() as session:
+        first_statement_alone(session)
+        session.execute(insert(Organization).values(id="org_alone_1", name="Alone"))
+        session.execute(insert(Organization).values(id="org_alone_2", name="After it"))
+        raise RuntimeError("the request fails after both writes")
+    assert db.get(Organization, "org_alone_1") is not None  # committed as it completed
+    assert db.get(Organization, "org_alone_2") is None  # rolled back with the request
+
+
+def test_announcing_a_statement_alone_after_the_first_changes_nothing(db) -> None:
+    with pytest.raises(RuntimeError), unit_of_work() as session:
+        session.execute(insert(Organization).values(id="org_late_1", name="First"))
+        first_statement_alone(session)
+        session.execute(insert(Organization).values(id="org_late_2", name="Second"))
+        raise RuntimeError("the request fails")
+    assert db.get(Organization, "org_late_1") is None and db.get(Organization, "org_late_2") is None
 
 
 @pytest.mark.parametrize(

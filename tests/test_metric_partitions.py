@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from onboarding import metric_partitions
 from onboarding.metric_partitions import Limits, MaintenanceReport, month_start, partition_name
+from onboarding.metrics import RESENT_BEFORE
 from tests.fixtures import worker_suffix
 from tools.local_db import create_database, migrate
 
@@ -142,6 +143,26 @@ def test_deleting_an_organization_deletes_its_metrics_in_every_partition_and_the
             )
         ).all()
     assert [tuple(row) for row in left] == [("org_b", 3)]
+
+
+def test_the_nightly_run_deletes_event_keys_older_than_the_resend_window_in_batches(database: Engine) -> None:
+    now = THIS_MONTH + timedelta(days=20)
+    with database.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO onboarding_metric_event_key (organization_id, client_event_id, timestamp)"
+                " SELECT 'org_a', gen_random_uuid(), CAST(:now AS timestamptz) - make_interval(hours => g)"
+                " FROM generate_series(0, 799) AS g"
+            ),
+            {"now": now},
+        )
+    report = maintain(database, now, event_key_batch_rows=100)
+    window_hours = int(RESENT_BEFORE.total_seconds() // 3600)  # 336 (14 days 5 minutes)
+    assert report.event_keys_deleted == 800 - (window_hours + 1)
+    with database.connect() as connection:
+        oldest = connection.scalar(text("SELECT min(timestamp) FROM onboarding_metric_event_key"))
+    assert oldest is not None and now - oldest <= RESENT_BEFORE
+    assert maintain(database, now).event_keys_deleted == 0
 
 
 def test_a_second_run_finds_nothing_left_to_do(database: Engine) -> None:

@@ -152,6 +152,15 @@ def test_an_organization_that_does_not_exist_is_404_and_counts_nothing(send, cap
     assert counted_today(db, "org_missing") is None
 
 
+def test_before_onboarding_has_started_a_batch_is_404_and_counts_nothing(
+    send, cap, new_org, db: Session
+) -> None:
+    # Nothing is reserved for an organization that has not started, so the ingest's one statement,
+    # sent as its own transaction, writes nothing there.
+    assert send(10).status == 404
+    assert counted_today(db) is None
+
+
 def test_deleting_an_organization_deletes_its_count(send, cap, started_org, db: Session) -> None:
     send(10)
     db.execute(delete(Organization).where(Organization.id == started_org))

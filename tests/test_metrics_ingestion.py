@@ -7,19 +7,20 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from functions.checklist.app import lambda_handler as checklist_handler
 from functions.metrics.app import lambda_handler
 from onboarding import client_metrics
 from onboarding.client_metrics import CLIENT_EVENT_TYPES
-from onboarding.db import unit_of_work
-from onboarding.metric_partitions import month_start, partition_name
-from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models import OnboardingMetric
+from onboarding.db import get_engine, unit_of_work
+from onboarding.metric_partitions import delete_expired_event_keys, month_start, partition_name
+from onboarding.metrics import RESENT_BEFORE, MetricEventType
+from onboarding.models import OnboardingMetric, OnboardingMetricEventKey, Organization
 from tests.fixtures import ORG, admin_claims
-from tests.sql_statements import recorded_statements
+from tests.sql_statements import captured_statements, recorded_statements
+from tools.wire import count_round_trips
 
 PATH = "/v1/onboarding/metrics"
 CHROME_ON_WINDOWS = (
@@ -116,16 +117,38 @@ def test_every_batch_sends_the_same_sql_its_events_travel_as_one_parameter(send,
     assert len(statements) == 2 and statements[0] == statements[1]
 
 
-def test_a_replayed_batch_costs_one_more_statement_to_tell_a_replay_from_onboarding_not_started(
-    send, started_org
-) -> None:
-    # The daily cap's reservation has told an unknown organization (404) already; a batch that
-    # stores nothing is either replays or an organization that has not started onboarding.
+def test_a_replayed_batch_is_one_statement_too(send, started_org) -> None:
+    # The daily cap's reservation is made only for an organization that has started onboarding, so a
+    # batch that stored nothing after a reservation was all replays: no second statement to tell.
     batch = [event() for _ in range(3)]
     send(batch)
     with recorded_statements() as statements:
         assert send(batch).json == {"accepted": 0, "duplicates": 3}
-    assert len(statements) == 2
+    assert len(statements) == 1
+
+
+def test_the_statement_compiled_once_sends_what_sqlalchemy_would(send, started_org) -> None:
+    # `ingest` sends the statement's SQL compiled once, with its parameters in placeholder order
+    # (exec_driver_sql): the same text and values as SQLAlchemy executing the statement itself.
+    with captured_statements() as sent:
+        send([event(), event()], headers={"user-agent": CHROME_ON_WINDOWS})
+    [(_sql, parameters)] = sent
+    names = client_metrics._ingest_sql(get_engine().dialect)[1]
+    named = dict(zip(names, parameters, strict=True))
+    assert len(named) < len(names)  # names repeat (org_id), each with one value
+    assert tuple(named[name] for name in names) == tuple(parameters)
+    with unit_of_work() as session, captured_statements() as core:
+        session.connection().execute(client_metrics._ingest_statement(), named)
+        session.rollback()
+    assert core == sent
+
+
+def test_a_batch_is_its_own_transaction_three_wire_round_trips(send, started_org) -> None:
+    # The statement stores the whole batch or writes nothing, so it is sent without BEGIN and COMMIT.
+    send([event()])  # the pooled connection exists
+    with count_round_trips() as wire:
+        assert send([event() for _ in range(100)]).status == 200
+    assert wire.round_trips == 3
 
 
 def test_a_batch_of_one_hundred_events_is_accepted(send, started_org, db: Session) -> None:
@@ -241,15 +264,61 @@ def test_replays_across_a_month_boundary_are_duplicates(
     assert partitions_holding(db, event_id) == [partition_name(month_start(first_at))]
 
 
-def test_a_copy_outside_the_resend_window_does_not_make_an_event_a_duplicate(
+def event_keys(db: Session, org_id: str = ORG) -> dict[uuid.UUID, datetime]:
+    db.expire_all()
+    rows = db.execute(
+        select(OnboardingMetricEventKey.client_event_id, OnboardingMetricEventKey.timestamp).where(
+            OnboardingMetricEventKey.organization_id == org_id
+        )
+    )
+    return {row.client_event_id: row.timestamp for row in rows}
+
+
+def test_each_stored_event_has_its_key_with_the_stored_timestamp(send, started_org, db: Session) -> None:
+    first = event()
+    send([first, event(), {**first, "timestamp": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}])
+    assert event_keys(db) == {row.client_event_id: row.timestamp for row in stored(db)}
+    assert len(event_keys(db)) == 2
+
+
+def test_an_id_stays_a_duplicate_until_the_maintenance_deletes_its_expired_key(
     started_org, db: Session
 ) -> None:
-    # Documented limit: a resend more than RESEND_WINDOW after the first arrival, re-stamped, is new.
+    # Documented limit: once the nightly maintenance has deleted a key (more than RESEND_WINDOW after
+    # the first arrival), a resend of that id stamped anew is a new event.
     event_id = uuid.uuid4()
     now = datetime.now(UTC)
-    window = client_metrics.RESEND_WINDOW + client_metrics.MAX_EVENT_AGE + MAX_CLOCK_SKEW
-    assert ingest_directly(started_org, event_id, now - window - timedelta(seconds=1)).accepted == 1
+    assert ingest_directly(started_org, event_id, now - RESENT_BEFORE - timedelta(seconds=1)).accepted == 1
+    assert ingest_directly(started_org, event_id, now).model_dump() == {"accepted": 0, "duplicates": 1}
+    with unit_of_work() as session:
+        assert delete_expired_event_keys(session.connection(), now, limit=10) == 1
     assert ingest_directly(started_org, event_id, now).accepted == 1
+    assert event_keys(db) == {event_id: now}
+
+
+def test_the_maintenance_deletes_keys_older_than_the_resend_window_only(started_org, db: Session) -> None:
+    now = datetime.now(UTC)
+    expired, kept = uuid.uuid4(), uuid.uuid4()
+    ingest_directly(started_org, expired, now - RESENT_BEFORE - timedelta(minutes=1))
+    ingest_directly(started_org, kept, now - RESENT_BEFORE + timedelta(minutes=1))
+    with unit_of_work() as session:
+        assert delete_expired_event_keys(session.connection(), now, limit=10) == 1
+    assert set(event_keys(db)) == {kept}
+    # The stored rows stay (they are analytics); a re-stamped resend of the expired id is a new event.
+    assert len(stored(db)) == 2
+    assert ingest_directly(started_org, expired, now).accepted == 1
+
+
+def test_deleting_an_organization_deletes_its_event_keys_and_no_others(
+    send, started_org, make_started_org, db: Session
+) -> None:
+    make_started_org("org_b")
+    send([event(), event()])
+    send([event()], org_id="org_b")
+    db.execute(delete(Organization).where(Organization.id == started_org))
+    db.commit()
+    assert event_keys(db) == {}
+    assert len(event_keys(db, "org_b")) == 1
 
 
 def test_equal_event_ids_from_different_orgs_never_interfere(

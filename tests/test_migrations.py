@@ -1,9 +1,11 @@
 """Schema only through alembic: the migrations round-trip, match the models, and respect host tables."""
 
+import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -16,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from onboarding import client_metrics, metric_partitions
 from onboarding.metric_partitions import include_in_autogenerate, month_start
+from onboarding.metrics import RESENT_BEFORE
 from onboarding.models import Base
 from tests.fixtures import worker_suffix
 from tools.local_db import alembic_config, create_database
@@ -495,3 +498,61 @@ def test_0012_backfills_the_report_views_and_downgrades(scratch_engine: Engine) 
         )
     run(scratch_engine, "upgrade", "head")
     assert rollup() == {"org_a": expected()} and expected()[0] == 16
+
+
+# --- 0013: the ingest's keys of client event ids ---
+
+
+def event_keys(engine: Engine) -> dict[tuple[str, uuid.UUID], datetime]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT organization_id, client_event_id, timestamp FROM onboarding_metric_event_key")
+        )
+        return {(org, event_id): at for org, event_id, at in rows}
+
+
+def test_0013_backfills_a_key_per_event_stored_within_the_resend_window_and_downgrades(
+    scratch_engine: Engine,
+) -> None:
+    run(scratch_engine, "upgrade", "0012_report_views")
+    recent, twice, old = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    rows = [
+        ("org_a", recent, now - timedelta(days=2)),
+        ("org_b", recent, now - timedelta(days=13)),  # the same id in another organization
+        # A resend stored twice (with another timestamp, before this migration): the earliest copy.
+        ("org_a", twice, now - timedelta(days=1)),
+        ("org_a", twice, now - timedelta(hours=2)),
+        ("org_a", old, now - RESENT_BEFORE - timedelta(minutes=1)),  # outside the window
+        ("org_a", None, now),  # service-emitted: no client event id
+    ]
+    with scratch_engine.begin() as connection:
+        connection.execute(text("INSERT INTO organizations (id, name) VALUES ('org_a', 'A'), ('org_b', 'B')"))
+        connection.execute(text("INSERT INTO onboarding_state (organization_id) VALUES ('org_a')"))
+        for org, event_id, at in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO onboarding_metric (organization_id, event_type, client_event_id, timestamp)"
+                    " VALUES (:org, 'view_reports', :event_id, :at)"
+                ),
+                {"org": org, "event_id": event_id, "at": at},
+            )
+    expected = {("org_a", recent): rows[0][2], ("org_b", recent): rows[1][2], ("org_a", twice): rows[2][2]}
+    run(scratch_engine, "upgrade", "head")
+    assert event_keys(scratch_engine) == expected
+    # Stored before the migration, resent re-stamped after it: still a duplicate.
+    assert resend(scratch_engine, twice, now).model_dump() == {"accepted": 0, "duplicates": 1}
+    run(scratch_engine, "downgrade", "0012_report_views")
+    assert "onboarding_metric_event_key" not in tables(scratch_engine)
+    run(scratch_engine, "upgrade", "head")
+    assert event_keys(scratch_engine) == expected
+
+
+def test_0013s_window_is_the_ingests() -> None:
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0013_metric_event_keys.py"
+    spec = importlib.util.spec_from_file_location("metric_event_keys_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    days, _, minutes, _ = migration.RESENT_BEFORE.split()
+    assert timedelta(days=int(days), minutes=int(minutes)) == RESENT_BEFORE

@@ -15,7 +15,7 @@ ping, no BEGIN, no COMMIT), every other request at most 3 per statement + 2 (BEG
 
 import pytest
 
-from tests.sql_statements import recorded_statements
+from tests.sql_statements import compiled_statements, recorded_statements
 from tools.scenarios import Scenario, scenarios
 from tools.template import http_routes
 from tools.wire import count_round_trips
@@ -45,6 +45,21 @@ def test_statements_per_request(scenario: Scenario, engine, database_url) -> Non
         # At most 3 on a common path, and the outbox INSERT where the path causes a domain event.
         causes_event = any(statement.lstrip().startswith(OUTBOX_INSERT) for statement in statements)
         assert scenario.statements <= 3 + causes_event, statements
+
+
+@pytest.mark.parametrize("scenario", scenarios(), ids=lambda scenario: scenario.name)
+def test_a_warm_request_compiles_no_statement(scenario: Scenario, engine, database_url) -> None:
+    # Every statement of a repeated request comes out of SQLAlchemy's compiled cache. A statement
+    # without a cache key (a VALUES list of literal rows, for one) is compiled again on every request:
+    # 2-4 ms for the analytics funnel (bench/README.md, "CPU (target 3)").
+    # Two calls first: a path's first calls may take two shapes (a task completed, then undone).
+    *warm_up, measured = scenario.arrange(engine, "rtc_", 3)
+    for call in warm_up:
+        call.send()
+    with compiled_statements() as statements:
+        measured.send()
+    assert statements
+    assert [statement[:200] for statement, compiled in statements if compiled] == []
 
 
 def test_a_one_statement_read_takes_three_round_trips_and_a_write_three_per_statement_plus_two(

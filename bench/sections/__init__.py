@@ -19,6 +19,7 @@ from bench.sections import (
     link,
     naive,
     partitioning,
+    phases,
     purge,
     round_trips,
     sample_data,
@@ -36,4 +37,5 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "cpu": cpu.run,
     "link": link.run,
     "partitioning": partitioning.run,
+    "phases": phases.run,
 }

@@ -19,7 +19,7 @@ import pg8000.legacy
 from sqlalchemy import event
 
 from bench.context import BenchContext, Section
-from bench.harness import CHECKLIST_GET, ms, p50, pg8000_connection, timed
+from bench.harness import CHECKLIST_GET, in_own_container, ms, p50, pg8000_connection, timed
 from onboarding import api, db
 from onboarding.counters import Counter
 from onboarding.db import get_engine
@@ -223,6 +223,132 @@ def _first_view_reports_from_the_metrics(org_id: Any) -> Any:
 _METRIC_TIMES = _first_view_reports_from_the_metrics
 
 
+def _analytics_groups_as_values() -> Callable[[], None]:
+    """The analytics' groups as a `VALUES` list of literal rows (as before): no cache key, so the funnel,
+    the completion times and a split completion rate were compiled on every request."""
+    from sqlalchemy import Integer, String, column, values
+
+    from onboarding import analytics
+
+    kept = analytics._groups
+
+    def groups(split: Any) -> Any:
+        names = list(split[1]) if split is not None else [analytics.WHOLE]
+        return values(column("variant", String), column("position", Integer), name="groups").data(
+            [(name, position) for position, name in enumerate(names)]
+        )
+
+    analytics._groups = groups
+    _forget_analytics_statements()
+
+    def restore() -> None:
+        analytics._groups = kept
+        _forget_analytics_statements()
+
+    return restore
+
+
+def _built_every_call(*targets: tuple[Any, str]) -> Callable[[], None]:
+    """The given statement builders (module, name) without their cache: the statement built per call."""
+    kept = [(module, name, getattr(module, name)) for module, name in targets]
+    for module, name, builder in kept:
+        setattr(module, name, builder.__wrapped__)
+
+    def restore() -> None:
+        for module, name, builder in kept:
+            setattr(module, name, builder)
+
+    return restore
+
+
+def _start_statement_built_every_call() -> Callable[[], None]:
+    from onboarding import start
+
+    return _built_every_call((start, "_create_statement"))
+
+
+def _clearing_statements_built_every_call() -> Callable[[], None]:
+    from onboarding import sample_clearing
+
+    return _built_every_call((sample_clearing, "_delete_statement"), (sample_clearing, "_flags_statement"))
+
+
+def _reads_built_every_call() -> Callable[[], None]:
+    from onboarding import experiments, export, tutorials
+
+    return _built_every_call(
+        (tutorials, "_list_statement"),
+        (experiments, "_definitions_statement"),
+        (export, "_export_statement"),
+    )
+
+
+def _writes_through_the_orm() -> Callable[[], None]:
+    """`record_with`'s statement through `Session.execute` (the ORM's execution path), as before,
+    instead of on the session's connection: the same function, given a session whose `connection()`
+    is the session itself (`Session.execute` takes the statement and parameters as `Connection.execute`
+    does)."""
+    import sys
+
+    from onboarding import metrics
+
+    kept = metrics.record_with
+
+    class ThroughTheSession:
+        def __init__(self, session: Any) -> None:
+            self.session = session
+
+        def connection(self) -> Any:
+            return self.session
+
+    def record_with(session: Any, *args: Any, **kwargs: Any) -> int:
+        return kept(ThroughTheSession(session), *args, **kwargs)  # type: ignore[arg-type]
+
+    users = [m for m in list(sys.modules.values()) if getattr(m, "record_with", None) is kept]
+    for module in users:
+        module.record_with = record_with  # type: ignore[attr-defined]
+
+    def restore() -> None:
+        for module in users:
+            module.record_with = kept  # type: ignore[attr-defined]
+
+    return restore
+
+
+_ANALYTICS_BUILDERS = (
+    "_completion_rate_statement",
+    "_variant_completion_rates_statement",
+    "_funnel_statement",
+    "_completion_times_statement",
+    "_incomplete_statement",
+)
+
+
+def _forget_analytics_statements() -> None:
+    """Empty the analytics' statement caches (a switch changed what their builders build)."""
+    from onboarding import analytics
+
+    for name in _ANALYTICS_BUILDERS:
+        builder = getattr(analytics, name)
+        if hasattr(builder, "cache_clear"):
+            builder.cache_clear()
+
+
+def _analytics_statements_built_every_call() -> Callable[[], None]:
+    """The analytics' statements built on every request (as before): the builders without their cache."""
+    from onboarding import analytics
+
+    kept = {name: getattr(analytics, name) for name in _ANALYTICS_BUILDERS}
+    for name, builder in kept.items():
+        setattr(analytics, name, builder.__wrapped__)
+
+    def restore() -> None:
+        for name, builder in kept.items():
+            setattr(analytics, name, builder)
+
+    return restore
+
+
 CHANGES = (
     Change(
         "memoized placeholders",
@@ -257,6 +383,41 @@ CHANGES = (
         "the checklist's report views read from onboarding_report_views by key (migration 0012), not counted"
         " on the partitioned onboarding_metric",
         _report_views_from_the_metrics,
+    ),
+    Change(
+        "cacheable analytics groups",
+        "the analytics' groups (all, or an experiment's variants) unnested from one bound array, not a VALUES"
+        " list: the funnel and completion-time statements get a cache key and are compiled once",
+        _analytics_groups_as_values,
+    ),
+    Change(
+        "analytics statements kept",
+        "the four analytics reports' statements built once per period shape and split, the period's bounds,"
+        " page size and cursor bound at execution, not built per request",
+        _analytics_statements_built_every_call,
+    ),
+    Change(
+        "start statement kept",
+        "POST /v1/onboarding's INSERT with its experiment assignments built once, organization and"
+        " choices bound",
+        _start_statement_built_every_call,
+    ),
+    Change(
+        "clearing statements kept",
+        "the sample-data deletes and cleared flags built once, the organizations an expanding bound list",
+        _clearing_statements_built_every_call,
+    ),
+    Change(
+        "read statements kept",
+        "the tutorial list, the experiments' definitions and the export read with statements built once,"
+        " their values bound",
+        _reads_built_every_call,
+    ),
+    Change(
+        "record_with on the connection",
+        "the writes' one statement (record_with) executed on the session's connection, not through the"
+        " ORM's Session.execute",
+        _writes_through_the_orm,
     ),
 )
 
@@ -307,6 +468,7 @@ def run(ctx: BenchContext) -> Section:
                     with switched_off(()) if on else switched_off(changes):
                         for index, (scenario, handler, calls) in enumerate(planned):
                             call = calls[cursor]
+                            in_own_container(scenario.function)
                             started = time.perf_counter_ns()
                             response = handler(call.event, local_context())
                             elapsed = (time.perf_counter_ns() - started) / 1e6

@@ -109,10 +109,13 @@ def run(ctx: BenchContext) -> Section:
             "all_met": handler_rate / batch_rate >= 0.5,
         },
         notes=[
-            "The handler path includes JSON parsing, validation of every event, the idempotent "
-            "INSERT ... ON CONFLICT DO NOTHING and the transaction; COPY gets the same rows (same columns, "
-            "same table and indexes; another organization) in 100-row COPYs, one transaction each, "
-            "alternating with the handler's batches, and then in one COPY.",
+            "The handler path includes JSON parsing, validation of every event, the daily cap's "
+            "reservation, the idempotency (the batch's keys inserted into onboarding_metric_event_key "
+            "with ON CONFLICT DO NOTHING, the metric rows for the new ones) and the statement's own "
+            "transaction; COPY gets the same rows (same columns, same table onboarding_metric with "
+            "its indexes, foreign key and trigger; another organization; no event keys, the handler's "
+            "idempotency work) in 100-row COPYs, one transaction each, alternating with the "
+            "handler's batches, and then in one COPY.",
             "The organization's daily cap of client events is reset every 50 batches, outside the timing.",
         ],
     )

@@ -6,6 +6,7 @@ from typing import Any
 from bench.context import BenchContext, Section
 from bench.harness import (
     CHECKLIST_GET,
+    in_own_container,
     ms,
     p50,
     p99,
@@ -41,6 +42,7 @@ def run(ctx: BenchContext) -> Section:
         for position in range(rounds):
             for index, (scenario, handler, calls) in enumerate(planned):
                 call, context = calls[position], local_context()
+                in_own_container(scenario.function)
                 started = time.perf_counter_ns()
                 response = handler(call.event, context)
                 elapsed = (time.perf_counter_ns() - started) / 1e6

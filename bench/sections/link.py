@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import make_url
 
 from bench.context import BenchContext, Section
-from bench.harness import ms, p50, p99, pg8000_connection, timed
+from bench.harness import in_own_container, ms, p50, p99, pg8000_connection, timed
 from bench.sections.cpu import CHANGES, Change, switched_off
 from onboarding import container
 from onboarding.db import get_engine
@@ -78,6 +78,7 @@ def run(ctx: BenchContext) -> Section:
                     with switched_off(()) if on else switched_off(LINK_CHANGES):
                         for index, (scenario, handler, calls) in enumerate(planned):
                             call = calls[cursor]
+                            in_own_container(scenario.function)
                             with count_round_trips() as wire:
                                 started = time.perf_counter_ns()
                                 response = handler(call.event, local_context())

@@ -20,7 +20,7 @@ app = create_app()
 @measured(
     "10 events",
     statements=1,
-    why="one INSERT for the batch, the daily cap's upsert in it as a CTE",
+    why="one statement as its own transaction: the daily cap's upsert, the event keys, the metric rows",
     body="metric batch",
     headers={"user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36"},
 )

@@ -20,18 +20,21 @@ compared with the first variant's (the baseline) by the difference and its Newco
 
 import itertools
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     Integer,
     Numeric,
     Select,
     SQLColumnExpression,
     String,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -45,8 +48,8 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from onboarding import experiments
@@ -217,14 +220,42 @@ def _last_instant(bound: date | datetime) -> datetime:
     return bound if isinstance(bound, datetime) else datetime.combine(bound, time.max, UTC)
 
 
-def _within(column_: SQLColumnExpression[datetime], span: Period) -> ColumnElement[bool]:
-    """`column_` inside the period, inclusive of both bounds (whole days in UTC for dates)."""
-    conditions: list[ColumnElement[bool]] = []
+# Every report's statement is built once per container and kind of request (which period bounds are
+# given, which experiment splits it) and its values are bound at execution: building a statement of
+# this size and deriving its cache key cost more than running it (bench/README.md, "CPU (target 3)").
+# `Bounds`: whether the period has a `from` and a `to`.
+Bounds = tuple[bool, bool]
+# An experiment split as a statement depends on it: its id (the JSON key) and its variants, in order.
+SplitKey = tuple[str, tuple[str, ...]] | None
+_STATEMENTS_KEPT: Final = 64  # statements per builder: 4 period shapes x experiments asked for
+
+
+def _bounds(span: Period) -> Bounds:
+    return (span.from_ is not None, span.to is not None)
+
+
+def _period_params(span: Period) -> dict[str, datetime]:
+    """The period's bounds as the bound parameters of `_within` (whole days in UTC for dates)."""
+    params: dict[str, datetime] = {}
     if span.from_ is not None:
-        conditions.append(column_ >= _first_instant(span.from_))
+        params["period_from"] = _first_instant(span.from_)
     if span.to is not None:
-        conditions.append(column_ <= _last_instant(span.to))
+        params["period_to"] = _last_instant(span.to)
+    return params
+
+
+def _within(column_: SQLColumnExpression[datetime], bounds: Bounds) -> ColumnElement[bool]:
+    """`column_` inside the period, inclusive of both bounds (`_period_params`)."""
+    conditions: list[ColumnElement[bool]] = []
+    if bounds[0]:
+        conditions.append(column_ >= bindparam("period_from", type_=DateTime(timezone=True)))
+    if bounds[1]:
+        conditions.append(column_ <= bindparam("period_to", type_=DateTime(timezone=True)))
     return and_(true(), *conditions)
+
+
+def _split_key(split: experiments.Experiment | None) -> SplitKey:
+    return None if split is None else (split.id, tuple(v.id for v in split.variants))
 
 
 def _percent(part: ColumnElement[Any], whole: ColumnElement[Any], digits: int) -> ColumnElement[Any]:
@@ -262,23 +293,30 @@ def list_experiments(session: Session) -> Experiments:
 WHOLE: Final = ""
 
 
-def _groups(split: experiments.Experiment | None) -> Any:
-    """(variant, position) rows: one per variant of the experiment in definition order, or one for all."""
-    names = [v.id for v in split.variants] if split is not None else [WHOLE]
-    return values(column("variant", String), column("position", Integer), name="groups").data(
-        [(name, position) for position, name in enumerate(names)]
+def _groups(split: SplitKey) -> Any:
+    """(variant, position) rows: one per variant of the experiment in definition order, or one for all.
+
+    The names are one bound array, unnested WITH ORDINALITY: a statement with a `VALUES` list of
+    literal rows has no SQLAlchemy cache key, so it was compiled again on every request (~2-4 ms for
+    the funnel; bench/README.md, "CPU (target 3)").
+    """
+    names = list(split[1]) if split is not None else [WHOLE]
+    return (
+        func.unnest(literal(names, ARRAY(String)))
+        .table_valued(column("variant", String), with_ordinality="position")
+        .render_derived("groups")
     )
 
 
-def _variant(split: experiments.Experiment | None) -> ColumnElement[str]:
+def _variant(split: SplitKey) -> ColumnElement[str]:
     """The organization's group, on a query over `onboarding_state` (null: not in the experiment)."""
     if split is None:
         return literal(WHOLE, String)
-    variant: ColumnElement[str] = onboarding_state.c.experiments[split.id]["variant"].astext
+    variant: ColumnElement[str] = onboarding_state.c.experiments[split[0]]["variant"].astext
     return variant
 
 
-def _metric_rows(split: experiments.Experiment | None) -> Any:
+def _metric_rows(split: SplitKey) -> Any:
     """The metric rows, joined to their organization's state only when a split needs its variant."""
     if split is None:
         return onboarding_metric
@@ -292,29 +330,7 @@ def _metric_rows(split: experiments.Experiment | None) -> Any:
 
 def completion_rate(session: Session, span: Period, experiment_key: str | None = None) -> CompletionRate:
     split = experiment(session, experiment_key)
-    state, task = onboarding_state.c, onboarding_checklist_task.c
-    # Each organization's checklist progress is a number on its row (`checklist_completed_count`, kept
-    # by the database as the progress is stored): the report is an index-only scan of
-    # idx_state_started_progress, no JSON evaluated per organization (migration 0007). A split by
-    # experiment variant groups the same rows by their variant (`_variant`).
-    total_tasks = select(func.count()).where(task.is_active.is_(true())).scalar_subquery()
-    tasks_completed = state.checklist_completed_count
-    started = func.count()
-    completed = func.count().filter(state.wizard_completed)
-    row = session.execute(
-        select(
-            started.label("started_count"),
-            completed.label("completed_count"),
-            func.count().filter(state.skipped).label("skipped_count"),
-            func.count()
-            .filter(and_(state.wizard_completed.is_(false()), state.skipped.is_(false())))
-            .label("in_progress_count"),
-            _percent(completed, started, 1).label("completion_percent"),
-            total_tasks.label("total_tasks"),
-            func.round(func.avg(tasks_completed), 2).label("avg_tasks_completed"),
-            _percent(func.avg(tasks_completed), total_tasks, 1).label("avg_checklist_completion_percent"),
-        ).where(_within(state.started_at, span))
-    ).one()
+    row = session.execute(_completion_rate_statement(_bounds(span)), _period_params(span)).one()
     answer = CompletionRate(
         period=span, completion_interval=wilson(row.completed_count, row.started_count), **row._asdict()
     )
@@ -340,27 +356,36 @@ def completion_rate(session: Session, span: Period, experiment_key: str | None =
     )
 
 
+@lru_cache(maxsize=_STATEMENTS_KEPT)
+def _completion_rate_statement(bounds: Bounds) -> Select[Any]:
+    state, task = onboarding_state.c, onboarding_checklist_task.c
+    # Each organization's checklist progress is a number on its row (`checklist_completed_count`, kept
+    # by the database as the progress is stored): the report is an index-only scan of
+    # idx_state_started_progress, no JSON evaluated per organization (migration 0007). A split by
+    # experiment variant groups the same rows by their variant (`_variant`).
+    total_tasks = select(func.count()).where(task.is_active.is_(true())).scalar_subquery()
+    tasks_completed = state.checklist_completed_count
+    started = func.count()
+    completed = func.count().filter(state.wizard_completed)
+    return select(
+        started.label("started_count"),
+        completed.label("completed_count"),
+        func.count().filter(state.skipped).label("skipped_count"),
+        func.count()
+        .filter(and_(state.wizard_completed.is_(false()), state.skipped.is_(false())))
+        .label("in_progress_count"),
+        _percent(completed, started, 1).label("completion_percent"),
+        total_tasks.label("total_tasks"),
+        func.round(func.avg(tasks_completed), 2).label("avg_tasks_completed"),
+        _percent(func.avg(tasks_completed), total_tasks, 1).label("avg_checklist_completion_percent"),
+    ).where(_within(state.started_at, bounds))
+
+
 def _variant_completion_rates(
     session: Session, span: Period, split: experiments.Experiment
 ) -> list[VariantCompletionRate]:
-    # Over onboarding_state only: the same split applies to a per-organization rollup of the state.
-    state = onboarding_state.c
-    groups = _groups(split)
-    per_org = (
-        select(_variant(split).label("variant"), state.wizard_completed)
-        .where(_within(state.started_at, span))
-        .subquery("per_org")
-    )
-    rows = session.execute(
-        select(
-            groups.c.variant,
-            func.count(per_org.c.variant).label("started_count"),
-            func.count().filter(per_org.c.wizard_completed).label("completed_count"),
-        )
-        .select_from(groups.outerjoin(per_org, per_org.c.variant == groups.c.variant))
-        .group_by(groups.c.variant, groups.c.position)
-        .order_by(groups.c.position)
-    ).all()
+    statement = _variant_completion_rates_statement(_bounds(span), _split_key(split))
+    rows = session.execute(statement, _period_params(span)).all()
     return [
         VariantCompletionRate(
             variant=r.variant,
@@ -371,6 +396,28 @@ def _variant_completion_rates(
         )
         for r in rows
     ]
+
+
+@lru_cache(maxsize=_STATEMENTS_KEPT)
+def _variant_completion_rates_statement(bounds: Bounds, split: SplitKey) -> Select[Any]:
+    # Over onboarding_state only: the same split applies to a per-organization rollup of the state.
+    state = onboarding_state.c
+    groups = _groups(split)
+    per_org = (
+        select(_variant(split).label("variant"), state.wizard_completed)
+        .where(_within(state.started_at, bounds))
+        .subquery("per_org")
+    )
+    return (
+        select(
+            groups.c.variant,
+            func.count(per_org.c.variant).label("started_count"),
+            func.count().filter(per_org.c.wizard_completed).label("completed_count"),
+        )
+        .select_from(groups.outerjoin(per_org, per_org.c.variant == groups.c.variant))
+        .group_by(groups.c.variant, groups.c.position)
+        .order_by(groups.c.position)
+    )
 
 
 # --- Funnel ---
@@ -397,13 +444,43 @@ def _funnel_groups(
     session: Session, span: Period, inactive_days: int, split: experiments.Experiment | None
 ) -> list[FunnelVariant]:
     """Each group's funnel, in one statement (see FunnelStep for what each figure counts)."""
+    statement = _funnel_statement(_bounds(span), _split_key(split))
+    rows = session.execute(statement, {**_period_params(span), "inactive_days": inactive_days}).all()
+    answer = []
+    for index in range(0, len(rows), WIZARD_STEPS):
+        group = rows[index : index + WIZARD_STEPS]
+        answer.append(
+            FunnelVariant(
+                variant=group[0].variant,
+                organizations=group[0].organizations,
+                started_count=group[0].started_count,
+                steps=[
+                    FunnelStep(
+                        step=r.step,
+                        reached=r.reached,
+                        completed=r.completed,
+                        dropped=r.dropped_skipped + r.dropped_inactive,
+                        dropped_skipped=r.dropped_skipped,
+                        dropped_inactive=r.dropped_inactive,
+                        drop_off_count=r.drop_off_count,
+                        drop_off_percent=r.drop_off_percent,
+                    )
+                    for r in group
+                ],
+            )
+        )
+    return answer
+
+
+@lru_cache(maxsize=_STATEMENTS_KEPT)
+def _funnel_statement(bounds: Bounds, split: SplitKey) -> Select[Any]:
     state, metric = onboarding_state.c, onboarding_metric.c
     variant = _variant(split)
     # Activity: the state's last change or the organization's metrics (index on org, timestamp). Idle:
     # neither since the cutoff. The metrics are looked for between the cutoff and now (plus the clock
     # skew a client timestamp may have), so only the partitions of those months are read, not every
     # month's (as the latest metric of all time would).
-    cutoff = func.now() - func.make_interval(0, 0, 0, inactive_days)
+    cutoff = func.now() - func.make_interval(0, 0, 0, bindparam("inactive_days", type_=Integer))
     recent_metric = exists().where(
         metric.organization_id == state.organization_id,
         metric.timestamp >= cutoff,
@@ -423,7 +500,7 @@ def _funnel_groups(
             state.skipped,
             idle.label("idle"),
         )
-        .where(_within(state.started_at, span))
+        .where(_within(state.started_at, bounds))
         .subquery("per_org")
     )
     # The organizations counted per (variant, step, done, skipped, idle) first: one pass over the
@@ -468,7 +545,7 @@ def _funnel_groups(
     dropped_rows = (
         select(variant.label("variant"), metric.wizard_step_dropped.label("step"))
         .select_from(_metric_rows(split))
-        .where(metric.wizard_step_dropped.is_not(None), _within(metric.timestamp, span))
+        .where(metric.wizard_step_dropped.is_not(None), _within(metric.timestamp, bounds))
         .subquery("dropped_rows")
     )
     drops = (
@@ -479,7 +556,7 @@ def _funnel_groups(
     started_rows = (
         select(variant.label("variant"))
         .select_from(_metric_rows(split))
-        .where(metric.event_type == MetricEventType.WIZARD_STARTED.value, _within(metric.timestamp, span))
+        .where(metric.event_type == MetricEventType.WIZARD_STARTED.value, _within(metric.timestamp, bounds))
         .subquery("started_rows")
     )
     started = (
@@ -497,7 +574,7 @@ def _funnel_groups(
     }
     drop_off_count = func.coalesce(drops.c.drop_off_count, 0)
     started_count = func.coalesce(started.c.started_count, 0)
-    rows = session.execute(
+    return (
         select(
             groups.c.variant,
             steps.c.step,
@@ -514,31 +591,7 @@ def _funnel_groups(
             .outerjoin(started, started.c.variant == groups.c.variant)
         )
         .order_by(groups.c.position, steps.c.step)
-    ).all()
-    answer = []
-    for index in range(0, len(rows), WIZARD_STEPS):
-        group = rows[index : index + WIZARD_STEPS]
-        answer.append(
-            FunnelVariant(
-                variant=group[0].variant,
-                organizations=group[0].organizations,
-                started_count=group[0].started_count,
-                steps=[
-                    FunnelStep(
-                        step=r.step,
-                        reached=r.reached,
-                        completed=r.completed,
-                        dropped=r.dropped_skipped + r.dropped_inactive,
-                        dropped_skipped=r.dropped_skipped,
-                        dropped_inactive=r.dropped_inactive,
-                        drop_off_count=r.drop_off_count,
-                        drop_off_percent=r.drop_off_percent,
-                    )
-                    for r in group
-                ],
-            )
-        )
-    return answer
+    )
 
 
 # --- Completion time ---
@@ -558,23 +611,38 @@ def completion_time(session: Session, span: Period, experiment_key: str | None =
 def _completion_times(
     session: Session, span: Period, split: experiments.Experiment | None
 ) -> list[VariantCompletionTime]:
+    statement = _completion_times_statement(_bounds(span), _split_key(split))
+    rows = session.execute(statement, _period_params(span)).all()
+    answer = []
+    for r in rows:
+        figures = r._asdict()
+        distribution = [
+            DistributionBucket(from_minutes=low, to_minutes=high, count=figures.pop(f"bucket_{i}"))
+            for i, (low, high) in enumerate(itertools.pairwise([*DISTRIBUTION_BOUNDS, None]))
+            if low is not None
+        ]
+        answer.append(VariantCompletionTime(distribution=distribution, **figures))
+    return answer
+
+
+@lru_cache(maxsize=_STATEMENTS_KEPT)
+def _completion_times_statement(bounds: Bounds, split: SplitKey) -> Select[Any]:
     metric = onboarding_metric.c
     completions = (
         select(_variant(split).label("variant"), metric.completion_time_minutes.label("minutes"))
         .select_from(_metric_rows(split))
-        .where(metric.event_type == MetricEventType.WIZARD_COMPLETED.value, _within(metric.timestamp, span))
+        .where(metric.event_type == MetricEventType.WIZARD_COMPLETED.value, _within(metric.timestamp, bounds))
         .subquery("completions")
     )
     minutes = completions.c.minutes
-    bounds = [*DISTRIBUTION_BOUNDS, None]
     buckets = [
         func.count(minutes)
         .filter(minutes >= low, *([minutes < high] if high is not None else []))
         .label(f"bucket_{i}")
-        for i, (low, high) in enumerate(itertools.pairwise(bounds))
+        for i, (low, high) in enumerate(itertools.pairwise([*DISTRIBUTION_BOUNDS, None]))
     ]
     groups = _groups(split)
-    rows = session.execute(
+    return (
         select(
             groups.c.variant,
             func.count(minutes).label("completed_count"),
@@ -589,25 +657,15 @@ def _completion_times(
         .select_from(groups.outerjoin(completions, completions.c.variant == groups.c.variant))
         .group_by(groups.c.variant, groups.c.position)
         .order_by(groups.c.position)
-    ).all()
-    answer = []
-    for r in rows:
-        figures = r._asdict()
-        distribution = [
-            DistributionBucket(from_minutes=low, to_minutes=high, count=figures.pop(f"bucket_{i}"))
-            for i, (low, high) in enumerate(itertools.pairwise(bounds))
-            if low is not None
-        ]
-        answer.append(VariantCompletionTime(distribution=distribution, **figures))
-    return answer
+    )
 
 
 def incomplete_organizations(
     session: Session, span: Period, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
 ) -> IncompleteOrganizations:
     """Organizations that started and neither completed nor skipped, most recent first, by pages."""
-    query = incomplete_organizations_statement(span, limit=limit, cursor=cursor)
-    rows = session.execute(query).all()
+    statement = _incomplete_statement(_bounds(span), cursor is not None)
+    rows = session.execute(statement, _incomplete_params(span, limit, cursor)).all()
     page = [IncompleteOrganization(**row._asdict()) for row in rows[:limit]]
     more = len(rows) > limit
     return IncompleteOrganizations(
@@ -618,6 +676,20 @@ def incomplete_organizations(
 
 
 def incomplete_organizations_statement(span: Period, *, limit: int, cursor: str | None = None) -> Select[Any]:
+    """One page's statement with its values (what `incomplete_organizations` executes)."""
+    statement = _incomplete_statement(_bounds(span), cursor is not None)
+    return statement.params(_incomplete_params(span, limit, cursor))
+
+
+def _incomplete_params(span: Period, limit: int, cursor: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {**_period_params(span), "page_rows": limit + 1}
+    if cursor is not None:
+        params["after_started_at"], params["after_org_id"] = decode_cursor(cursor)
+    return params
+
+
+@lru_cache(maxsize=_STATEMENTS_KEPT)
+def _incomplete_statement(bounds: Bounds, after_cursor: bool) -> Select[Any]:
     """One page (and one row more, to know whether another page follows)."""
     state = onboarding_state.c
     hours = extract("epoch", func.now() - state.started_at) / 3600
@@ -635,13 +707,15 @@ def incomplete_organizations_statement(span: Period, *, limit: int, cursor: str 
             # and without the index every page was a scan and sort of all organizations.
             not_(state.wizard_completed),
             not_(state.skipped),
-            _within(state.started_at, span),
+            _within(state.started_at, bounds),
         )
         .order_by(state.started_at.desc(), host.organizations.c.id.desc())
-        .limit(limit + 1)
+        .limit(bindparam("page_rows", type_=Integer))
     )
-    if cursor is not None:
-        started_at, org_id = decode_cursor(cursor)
-        position = tuple_(literal(started_at), literal(org_id))
+    if after_cursor:
+        position = tuple_(
+            bindparam("after_started_at", type_=DateTime(timezone=True)),
+            bindparam("after_org_id", type_=String),
+        )
         query = query.where(tuple_(state.started_at, host.organizations.c.id) < position)
     return query

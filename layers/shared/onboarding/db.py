@@ -15,6 +15,8 @@ few as pg8000's public API allows (docs/deployment.md, "Round trips"):
 - a unit of work that starts with a plain read (`reads_first`: the API's GET routes) sends that read
   on its own, without BEGIN and COMMIT; if more statements follow (a GET's bookkeeping write, such as
   a first checklist completion), they run in one transaction of their own;
+- a unit of work whose first statement is the whole of its change (`first_statement_alone`: the metric
+  ingest's one INSERT) sends it the same way, as a transaction of its own;
 - the pooled connection is pinged (1) only when it has idled `DB_PING_AFTER_IDLE_SECONDS`, as it has
   after a Lambda freeze between invocations; a busy container's back-to-back requests skip it.
 """
@@ -55,6 +57,9 @@ INVALID_PASSWORD = "28P01"  # noqa: S105 (a SQLSTATE, not a password)
 # Per pooled connection (the pool entry's `info`, kept across checkouts; cleared at checkin):
 _CHECKED_IN_AT: Final = "checked_in_at"  # time.monotonic() of the last checkin
 _ALONE: Final = "next_statement_alone"  # the unit of work's first statement may run without a transaction
+# What may run alone (the values of _ALONE): a plain read only, or any statement.
+_PLAIN_READ_ALONE: Final = "plain read"
+_ANY_ALONE: Final = "any statement"
 
 # A statement that only reads: a SELECT that locks nothing. A WITH may hold a data-modifying CTE, and
 # any doubt sends the statement inside a transaction, which is always correct.
@@ -72,10 +77,11 @@ class Pg8000Dialect(PGDialect_pg8000):
     - COMMIT in one round trip: pg8000's `commit()` sends it with the extended protocol (Parse,
       Describe, Execute: three waits); `cursor.execute("COMMIT")` without parameters is pg8000's simple
       protocol (one wait), with the same error reporting.
-    - A unit of work's first statement may run on its own (`unit_of_work(reads_first=True)`): the
-      connection is put in pg8000's `autocommit` mode, so pg8000 sends no BEGIN; a plain read is its
-      own transaction in PostgreSQL. Any later statement, or a first one that writes or locks, turns
-      autocommit off again first, so pg8000 opens a transaction (BEGIN) before it and COMMIT ends it.
+    - A unit of work's first statement may run on its own (`unit_of_work(reads_first=True)`, or
+      `first_statement_alone`): the connection is put in pg8000's `autocommit` mode, so pg8000 sends
+      no BEGIN; the statement is its own transaction in PostgreSQL. Any later statement, or a first one
+      that writes or locks where only a read was announced, turns autocommit off again first, so
+      pg8000 opens a transaction (BEGIN) before it and COMMIT ends it.
     """
 
     supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every statement
@@ -148,14 +154,16 @@ def _tcp_socket(host: str, port: int, timeout: float | None) -> socket.socket:
 
 
 def _transaction_unless_alone(context: ExecutionContext | None, statement: str) -> None:
-    """Before a statement: leave pg8000's autocommit on only for the unit of work's first plain read."""
+    """Before a statement: leave pg8000's autocommit on only for the unit of work's first statement,
+    when it was announced (a plain read for `reads_first`; any for `first_statement_alone`)."""
     if context is None:
         return
     connection = context.root_connection.connection
     dbapi_connection = connection.dbapi_connection
     if dbapi_connection is None or not dbapi_connection.autocommit:
         return  # inside the transaction already
-    if not (connection.info.pop(_ALONE, False) and _plain_read(statement)):
+    alone = connection.info.pop(_ALONE, None)
+    if not (alone == _ANY_ALONE or (alone == _PLAIN_READ_ALONE and _plain_read(statement))):
         dbapi_connection.autocommit = False  # pg8000 begins a transaction before this statement
 
 
@@ -339,17 +347,29 @@ def _session_factory() -> sessionmaker[Session]:
     return factory
 
 
-_READS_FIRST: Final = "reads_first"  # Session.info key: the unit of work starts with a plain read
+_FIRST_STATEMENT: Final = "first_statement"  # Session.info key: what the unit of work's first statement is
 
 
 def _first_statement_alone(session: Session, transaction: SessionTransaction, connection: Any) -> None:
-    """When the unit of work starts with a read, let its first statement run without BEGIN/COMMIT."""
-    if not session.info.get(_READS_FIRST):
+    """When the unit of work announced its first statement (a plain read, or its whole change), let
+    that statement run without BEGIN/COMMIT."""
+    alone = session.info.get(_FIRST_STATEMENT)
+    if alone is None:
         return
     dbapi_connection = connection.connection.dbapi_connection
     if dbapi_connection is not None:
-        connection.connection.info[_ALONE] = True
+        connection.connection.info[_ALONE] = alone
         dbapi_connection.autocommit = True
+
+
+def first_statement_alone(session: Session) -> None:
+    """Announce that the unit of work's next statement, its first, is the whole of its change: it is
+    sent without BEGIN and COMMIT (two round trips fewer) and commits as soon as it completes, whatever
+    the request does after it. Only for a statement that either makes the request's whole change or
+    writes nothing (a refusal after it must have nothing to roll back); any statement after it runs in
+    a transaction of its own. No effect once the unit of work has sent a statement."""
+    if not session.in_transaction():
+        session.info[_FIRST_STATEMENT] = _ANY_ALONE
 
 
 AfterCommit = Callable[[Sequence[str]], object]
@@ -372,7 +392,7 @@ def unit_of_work(*, after_commit: AfterCommit | None = None, reads_first: bool =
     """
     session = _session_factory()()
     if reads_first:
-        session.info[_READS_FIRST] = True
+        session.info[_FIRST_STATEMENT] = _PLAIN_READ_ALONE
     committed: list[str] = []
     try:
         yield session

@@ -19,6 +19,7 @@ of a definition is the baseline analytics compare the others with (`analytics`).
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -27,8 +28,10 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     ScalarSelect,
+    Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -98,16 +101,24 @@ class Experiment(BaseModel):
 
 def definitions(session: Session, experiment_id: str | None = None) -> list[Experiment]:
     """The experiments (one, or all by id), skipping rows whose definition is not valid (logged)."""
-    table = onboarding_experiment.c
-    query = select(table.id, table.description, table.variants, table.is_active, table.created_at)
-    if experiment_id is not None:
-        query = query.where(table.id == experiment_id)
+    one = experiment_id is not None
+    params = {"experiment_id": experiment_id} if one else {}
     found = []
-    for row in session.execute(query.order_by(table.created_at, table.id)).mappings():
+    for row in session.execute(_definitions_statement(one), params).mappings():
         experiment = parse_definition(dict(row))
         if experiment is not None:
             found.append(experiment)
     return found
+
+
+@cache
+def _definitions_statement(one: bool) -> Select[Any]:
+    """All experiments, or the one `experiment_id` (a bound parameter); built once per container."""
+    table = onboarding_experiment.c
+    query = select(table.id, table.description, table.variants, table.is_active, table.created_at)
+    if one:
+        query = query.where(table.id == bindparam("experiment_id", type_=String))
+    return query.order_by(table.created_at, table.id)
 
 
 def parse_definition(row: Mapping[str, Any]) -> Experiment | None:

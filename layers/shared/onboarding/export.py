@@ -14,11 +14,24 @@ whatever the volume behind it.
 """
 
 from datetime import datetime
+from functools import cache
 from typing import Any, Final
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, func, literal, select, text, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -113,38 +126,10 @@ def _rows_as_json(table: Any, *order_by: ColumnElement[Any]) -> ColumnElement[An
 def export_organization(
     session: Session, org_id: str, *, limit: int = DEFAULT_METRICS_PAGE, cursor: str | None = None
 ) -> OnboardingExport:
-    position = decode_cursor(cursor) if cursor is not None else None
-    sides = []
-    for table in (onboarding_metric_archive, onboarding_metric):
-        metric = table.c
-        side = select(table).where(metric.organization_id == org_id)
-        if position is not None:
-            at, metric_id = position
-            side = side.where(tuple_(metric.timestamp, metric.id) > tuple_(literal(at), literal(metric_id)))
-        # Each side ordered and limited itself: an index range scan that stops after the page.
-        sides.append(side.order_by(metric.timestamp, metric.id).limit(limit + 1))
-    both = union_all(*sides).subquery("both_tables")
-    metrics_page = (
-        select(both).order_by(both.c.timestamp, both.c.id).limit(limit + 1).subquery("metrics_page")
-    )
-    state_row = onboarding_state.alias("state_row")
-    tutorial_rows = onboarding_tutorial_completion.alias("tutorial_rows")
-    row = session.execute(
-        select(
-            func.now().label("exported_at"),
-            select(func.to_jsonb(state_row.table_valued()))
-            .where(state_row.c.organization_id == org_id)
-            .scalar_subquery()
-            .label("onboarding_state"),
-            select(_rows_as_json(tutorial_rows, tutorial_rows.c.tutorial_id))
-            .where(tutorial_rows.c.organization_id == org_id)
-            .scalar_subquery()
-            .label("tutorials"),
-            select(_rows_as_json(metrics_page, metrics_page.c.timestamp, metrics_page.c.id))
-            .scalar_subquery()
-            .label("metrics"),
-        )
-    ).one()
+    params: dict[str, Any] = {"org_id": org_id, "page_rows": limit + 1}
+    if cursor is not None:
+        params["after_at"], params["after_id"] = decode_cursor(cursor)
+    row = session.execute(_export_statement(cursor is not None), params).one()
     if row.onboarding_state is None:
         raise not_started(session, org_id)
     metrics = [ExportedMetric.model_validate(item) for item in row.metrics[:limit]]
@@ -156,4 +141,43 @@ def export_organization(
         tutorials=[ExportedTutorial.model_validate(item) for item in row.tutorials],
         metrics=metrics,
         metrics_next_cursor=encode_cursor(last.timestamp, last.id) if last is not None else None,
+    )
+
+
+@cache
+def _export_statement(after_cursor: bool) -> Select[Any]:
+    """The export's one statement, built once per container and cursor shape: `org_id`, `page_rows`
+    (the page and one more) and the cursor's `after_at`/`after_id` are bound parameters."""
+    org_id = bindparam("org_id", type_=String)
+    page_rows = bindparam("page_rows", type_=Integer)
+    sides = []
+    for table in (onboarding_metric_archive, onboarding_metric):
+        metric = table.c
+        side = select(table).where(metric.organization_id == org_id)
+        if after_cursor:
+            after = tuple_(
+                bindparam("after_at", type_=DateTime(timezone=True)), bindparam("after_id", type_=String)
+            )
+            side = side.where(tuple_(metric.timestamp, metric.id) > after)
+        # Each side ordered and limited itself: an index range scan that stops after the page.
+        sides.append(side.order_by(metric.timestamp, metric.id).limit(page_rows))
+    both = union_all(*sides).subquery("both_tables")
+    metrics_page = (
+        select(both).order_by(both.c.timestamp, both.c.id).limit(page_rows).subquery("metrics_page")
+    )
+    state_row = onboarding_state.alias("state_row")
+    tutorial_rows = onboarding_tutorial_completion.alias("tutorial_rows")
+    return select(
+        func.now().label("exported_at"),
+        select(func.to_jsonb(state_row.table_valued()))
+        .where(state_row.c.organization_id == org_id)
+        .scalar_subquery()
+        .label("onboarding_state"),
+        select(_rows_as_json(tutorial_rows, tutorial_rows.c.tutorial_id))
+        .where(tutorial_rows.c.organization_id == org_id)
+        .scalar_subquery()
+        .label("tutorials"),
+        select(_rows_as_json(metrics_page, metrics_page.c.timestamp, metrics_page.c.id))
+        .scalar_subquery()
+        .label("metrics"),
     )

@@ -19,6 +19,11 @@ schedule, `{"action": "maintain_metric_partitions"}`), one short transaction per
    emptied: its rows are in reports and exports until they are in the archive (exports read it too).
    A run that stops (its time budget, a deferred lock) leaves a partition partly moved, or detached
    and marked; the next run carries on from there.
+4. **Expired event keys**: the metric ingest's keys of client event ids (`onboarding_metric_event_key`)
+   are needed for the resend window only (`metrics.RESENT_BEFORE` after their timestamp); older ones
+   are deleted, `event_key_batch_rows` per transaction, before the archive step (they are few and
+   quick, and the archive may use up the run's budget). Only space depends on this step: the ingest
+   itself treats a key older than the window as absent.
 
 Safe to run twice at once and idempotent: each step takes the schema's advisory lock (the one the
 migrations hold for a whole upgrade) and then reads the partitions again, so a second run waits for
@@ -40,8 +45,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, exc, func, select, text
 
 from onboarding.db import sqlstate
+from onboarding.metrics import RESENT_BEFORE
 from onboarding.observability import logger
-from onboarding.tables import onboarding_metric
+from onboarding.tables import onboarding_metric, onboarding_metric_event_key
 
 PARENT: Final = "onboarding_metric"
 DEFAULT: Final = "onboarding_metric_default"
@@ -60,6 +66,9 @@ LOCK_NOT_AVAILABLE: Final = "55P03"
 # Rows moved to the archive per transaction: ~10 s at the ~24 k rows/s measured on a loaded machine,
 # far under the migrations function's 120 s statement timeout.
 ARCHIVE_BATCH_ROWS: Final = 200_000
+# Expired event keys deleted per transaction (each batch continues the previous one's TID range scan).
+EVENT_KEY_BATCH_ROWS: Final = 50_000
+EVENT_KEYS: Final = onboarding_metric_event_key.name
 # Every column, in the table's order: the archive copy names them rather than relying on SELECT *.
 _COLUMNS: Final = ", ".join(f'"{c.name}"' for c in onboarding_metric.columns)
 
@@ -108,6 +117,8 @@ class MaintenanceReport(BaseModel):
     # Steps that could not get their lock within lock_timeout: the next run does them.
     deferred: list[str] = Field(default_factory=list)
     stopped_early: bool = False
+    # Keys of client event ids older than the resend window, deleted (step 4).
+    event_keys_deleted: int = 0
     # The days from `now` until a prepared, not yet migrated table refuses new rows (see `prepare`).
     prepared_bound_days_left: float | None = None
 
@@ -176,8 +187,10 @@ def maintain(
     months_ahead: int = 3,
     retention_months: int = 12,
     archive_batch_rows: int = ARCHIVE_BATCH_ROWS,
+    event_key_batch_rows: int = EVENT_KEY_BATCH_ROWS,
 ) -> MaintenanceReport:
-    """Create the partitions ahead, empty the default partition into its months, archive the old ones."""
+    """Create the partitions ahead, empty the default partition into its months, delete the expired
+    event keys, archive the old partitions."""
     report = MaintenanceReport(now=now, archive_before=months_before(now, retention_months))
     with _step(engine, limits) as connection:
         if not is_partitioned(connection):
@@ -204,6 +217,16 @@ def maintain(
             limits,
         )
 
+    deleted, keys_position = event_key_batch_rows, _Position()
+    while deleted == event_key_batch_rows:
+        if not _within_budget(report, limits):
+            return report
+        with _step(engine, limits) as connection:
+            deleted = delete_expired_event_keys(
+                connection, now, limit=event_key_batch_rows, position=keys_position
+            )
+        report.event_keys_deleted += deleted
+
     with _step(engine, limits) as connection:
         old = [
             p
@@ -219,6 +242,31 @@ def maintain(
         if _run(report, f"detach {name}", partial(_detach, name=name), engine, limits):
             _run(report, f"drop {name}", partial(_drop_detached, name=name, report=report), engine, limits)
     return report
+
+
+def delete_expired_event_keys(
+    connection: Connection, now: datetime, *, limit: int, position: "_Position | None" = None
+) -> int:
+    """Delete up to `limit` keys of client event ids whose timestamp is more than the resend window
+    before `now` (`metrics.RESENT_BEFORE`); returns how many. With a `position`, the batch starts
+    after the last key the previous batch deleted (a TID range scan: a run reads the table once,
+    however many batches it takes). None before migration 0013 made the table (a nightly run between
+    a deploy and its upgrade)."""
+    if connection.scalar(select(func.to_regclass(EVENT_KEYS))) is None:
+        return 0
+    position = position if position is not None else _Position()
+    deleted, last = connection.execute(
+        text(
+            f"WITH gone AS (DELETE FROM {EVENT_KEYS} WHERE ctid = ANY(ARRAY("  # noqa: S608 (our names)
+            f"SELECT ctid FROM {EVENT_KEYS} WHERE ctid > CAST(:after AS tid)"
+            ' AND "timestamp" < :before LIMIT :rows)) RETURNING ctid)'
+            " SELECT count(*), CAST(max(ctid) AS text) FROM gone"
+        ),
+        {"before": now - RESENT_BEFORE, "rows": limit, "after": position.after},
+    ).one()
+    if last is not None:
+        position.after = last
+    return int(deleted)
 
 
 def _empty_into_archive(

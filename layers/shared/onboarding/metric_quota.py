@@ -14,6 +14,9 @@ insert share the request's transaction, nothing of the batch is stored.
   Other organizations never wait on it.
 - Composes with any ingest statement: `reserve` runs before it, in the same transaction, or the
   statement carries `reservation()` as a CTE and stores only if it returned a row (one round trip).
+- Only an organization whose onboarding has started gets a reservation (the ingest stores nothing
+  for another, a 404): a refused reservation writes nothing, so a statement carrying it either
+  stores the batch or changes nothing at all.
 - Service-emitted metrics (`metrics.record_with`) never pass here: they are never capped.
 """
 
@@ -26,15 +29,16 @@ from sqlalchemy import Date, Insert, Integer, String, bindparam, case, cast, exi
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from onboarding import host_tables as host
-from onboarding.errors import OrganizationNotFound, QuotaExceeded
+from onboarding.errors import QuotaExceeded
 from onboarding.settings import get_settings
-from onboarding.tables import onboarding_metric_quota
+from onboarding.started import not_started
+from onboarding.tables import onboarding_metric_quota, onboarding_state
 
 
 def reserve(session: Session, org_id: str, events: int) -> None:
     """Count `events` against the organization's cap for today, or raise QuotaExceeded (429; the
-    request rolls back) — NotFound (404) when the organization does not exist."""
+    request rolls back) — NotFound (404) when the organization does not exist or has not started
+    onboarding."""
     reserved = session.connection().execute(reservation(), parameters(org_id, events))
     if reserved.first() is None:
         refuse(session, org_id)
@@ -46,9 +50,11 @@ def parameters(org_id: str, events: int) -> dict[str, object]:
 
 
 def refuse(session: Session, org_id: str) -> NoReturn:
-    """Why a reservation got no row: the organization does not exist (404) or is over its cap (429)."""
-    if not host.organization_exists(session, org_id):  # the refused path only: a second statement
-        raise OrganizationNotFound("The organization does not exist.")
+    """Why a reservation got no row: the organization does not exist or has not started onboarding
+    (404), or is over its cap (429)."""
+    # The refused path only: a second statement (a third for the 404s).
+    if not session.scalar(select(exists().where(onboarding_state.c.organization_id == org_id))):
+        raise not_started(session, org_id)
     cap = get_settings().metric_daily_quota
     raise QuotaExceeded(
         f"This organization has reached its limit of {cap} metric events for today (UTC); "
@@ -70,7 +76,8 @@ def reservation() -> Insert:
     a data-modifying CTE and store only when it returned a row (`client_metrics`).
 
     A first batch of the day (no row, or yesterday's) starts the count from zero; a row comes back
-    only when the events fit. An organization that does not exist gets no row (and no FK error).
+    only when the events fit. An organization that does not exist, or has not started onboarding,
+    gets no row (and no FK error); nothing is written then.
     """
     quota = onboarding_metric_quota
     org = bindparam("org_id", type_=String)
@@ -79,7 +86,10 @@ def reservation() -> Insert:
     today = cast(func.timezone("UTC", func.now()), Date)
     first = pg_insert(quota).from_select(
         ["organization_id", "day", "events"],
-        select(org, today, events).where(events <= cap, exists().where(host.organizations.c.id == org)),
+        # The state's row exists only for an existing organization (its foreign key).
+        select(org, today, events).where(
+            events <= cap, exists().where(onboarding_state.c.organization_id == org)
+        ),
     )
     counted_before = case((quota.c.day == first.excluded.day, quota.c.events), else_=literal(0))
     return first.on_conflict_do_update(

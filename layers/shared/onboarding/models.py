@@ -1,5 +1,5 @@
 """SQLAlchemy 2 typed models: the four onboarding tables of data-model.md plus the host tables they use,
-and the tables added since (experiments, metric archive and quota, report views, outbox).
+and the tables added since (experiments, metric archive, quota and event keys, report views, outbox).
 
 Fixes over the seed document: JSONB instead of JSON, TIMESTAMPTZ instead of naive TIMESTAMP, ids that
 cannot collide (`ids`), server-side defaults for every default, and its "future" check constraints now.
@@ -22,6 +22,7 @@ from onboarding.models_checklist import OnboardingChecklistTask
 from onboarding.models_experiments import OnboardingExperiment
 from onboarding.models_host import HOST_TABLES, Event, EventAssignment, Organization, Person, Team
 from onboarding.models_metric_archive import OnboardingMetricArchive
+from onboarding.models_metric_event_key import OnboardingMetricEventKey
 from onboarding.models_metric_quota import OnboardingMetricQuota
 from onboarding.models_metrics import OnboardingMetric
 from onboarding.models_outbox import OutboxEvent
@@ -43,6 +44,7 @@ __all__ = [
     "OnboardingExperiment",
     "OnboardingMetric",
     "OnboardingMetricArchive",
+    "OnboardingMetricEventKey",
     "OnboardingMetricQuota",
     "OnboardingReportViews",
     "OnboardingState",

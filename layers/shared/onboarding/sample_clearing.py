@@ -7,14 +7,20 @@ purge function clears locked batches of organizations and so never loads `state`
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, NamedTuple
+from functools import cache
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    CompoundSelect,
+    DateTime,
     Select,
     String,
     Table,
+    Update,
     any_,
+    bindparam,
     case,
     delete,
     func,
@@ -85,19 +91,6 @@ def clear_locked_organizations(
     changed = [item for item in locked if item.generated or total(counts[item.org_id])]
     if changed:
         # The flags and the metrics in one statement, for the whole batch.
-        flags = (
-            update(onboarding_state)
-            .where(onboarding_state.c.organization_id.in_([item.org_id for item in changed]))
-            .values(
-                sample_data_generated=False,
-                sample_data_size=None,
-                sample_data_cleared=True,
-                sample_data_generated_at=None,
-                sample_data_expiry=None,
-                updated_at=now,
-            )
-            .returning(onboarding_state.c.organization_id)
-        )
         metrics = [
             MetricRecord(
                 item.org_id,
@@ -110,7 +103,8 @@ def clear_locked_organizations(
             )
             for item in changed
         ]
-        record_with(session, flags, metrics)
+        params = {"org_ids": [item.org_id for item in changed], "now": now}
+        record_with(session, _flags_statement(), metrics, params=params)
         outbox.stage_many(
             session,
             [
@@ -124,6 +118,24 @@ def clear_locked_organizations(
             ],
         )
     return counts
+
+
+@cache
+def _flags_statement() -> Update:
+    """The cleared flags of the organizations `org_ids` as of `now` (bound parameters), built once."""
+    return (
+        update(onboarding_state)
+        .where(onboarding_state.c.organization_id.in_(bindparam("org_ids", expanding=True)))
+        .values(
+            sample_data_generated=False,
+            sample_data_size=None,
+            sample_data_cleared=True,
+            sample_data_generated_at=None,
+            sample_data_expiry=None,
+            updated_at=bindparam("now", type_=DateTime(timezone=True)),
+        )
+        .returning(onboarding_state.c.organization_id)
+    )
 
 
 def _sample_assignments(event_ids: Select[str], person_ids: Select[str]) -> ColumnElement[bool]:
@@ -152,7 +164,10 @@ def _sample_person_ids(orgs: Sequence[str] | ColumnElement[str]) -> Select[str]:
 
 
 def _of(org_column: ColumnElement[str], orgs: Sequence[str] | ColumnElement[str]) -> ColumnElement[bool]:
-    """The rows of the given organizations, or of the one bound organization."""
+    """The rows of the given organizations (a list, or an expanding bound list), or of the one bound
+    organization."""
+    if isinstance(orgs, BindParameter) and orgs.expanding:
+        return org_column.in_(orgs)
     return org_column == orgs if isinstance(orgs, ColumnElement) else org_column.in_(orgs)
 
 
@@ -167,6 +182,20 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
     org_ids = list(dict.fromkeys(org_ids))
     if not org_ids:
         return {}
+    result: dict[str, dict[str, int]] = {}
+    for key, org_id, count in session.execute(_delete_statement(), {"org_ids": org_ids}).all():
+        if org_id is not None:
+            result.setdefault(org_id, {})[key] = int(count)
+    return {
+        org_id: SampleDataCounts(**{**NO_ROWS.model_dump(), **counts}) for org_id, counts in result.items()
+    }
+
+
+@cache
+def _delete_statement() -> CompoundSelect[Any]:
+    """The deletes of `_delete_sample_rows_by_org` (the organizations `org_ids`, a bound list), built
+    once per container: building it per request cost more than running it (bench/README.md)."""
+    org_ids: BindParameter[Any] = bindparam("org_ids", expanding=True)
     deleted_assignments = (
         delete(host.event_assignments)
         .where(_sample_assignments(_sample_event_ids(org_ids), _sample_person_ids(org_ids)))
@@ -205,13 +234,7 @@ def _delete_sample_rows_by_org(session: Session, org_ids: Sequence[str]) -> dict
         per_table.append(
             select(literal(key, String), deleted.c.org_id, func.count()).group_by(deleted.c.org_id)
         )
-    result: dict[str, dict[str, int]] = {}
-    for key, org_id, count in session.execute(union_all(*per_table)).all():
-        if org_id is not None:
-            result.setdefault(org_id, {})[key] = int(count)
-    return {
-        org_id: SampleDataCounts(**{**NO_ROWS.model_dump(), **counts}) for org_id, counts in result.items()
-    }
+    return union_all(*per_table)
 
 
 def _age_in_days(generated_at: datetime | None, now: datetime) -> float | None:

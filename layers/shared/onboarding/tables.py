@@ -1,5 +1,5 @@
 """The onboarding tables, as Core tables: the service reads and writes them only in Core statements
-(the state, metrics and their archive and daily quota, tutorials, the outbox, the experiments'
+(the state, metrics and their archive, daily quota and event keys, tutorials, the outbox, the experiments'
 definitions, the checklist's tasks and the report-views rollup).
 
 A Core `Table` costs about a quarter of a mapped class at a cold start (bench/README.md, "Cold start").
@@ -203,6 +203,18 @@ onboarding_metric_quota = Table(
     Column("day", Date, nullable=False),
     Column("events", Integer, nullable=False),
     CheckConstraint("events >= 0", name="events_non_negative"),
+)
+
+# The client event ids an organization sent recently: the metric ingest's resend check (`client_metrics`,
+# migration 0013_metric_event_keys; see `models_metric_event_key.OnboardingMetricEventKey`). No foreign
+# key to organizations, on purpose: the keys are deleted with the organization by a trigger on
+# `onboarding_state`, as a foreign key's check per inserted key cost ~7 % of an ingest.
+onboarding_metric_event_key = Table(
+    "onboarding_metric_event_key",
+    Base.metadata,
+    Column("organization_id", String(50), primary_key=True),
+    Column("client_event_id", PG_UUID(as_uuid=True), primary_key=True),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
 )
 
 

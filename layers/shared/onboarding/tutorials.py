@@ -19,7 +19,7 @@ from functools import cache
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import Insert, Integer, String, bindparam, func, select
+from sqlalchemy import Insert, Integer, Select, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -145,19 +145,25 @@ Action = Literal["view", "progress", "complete", "skip"]
 def list_tutorials(session: Session, org_id: str) -> TutorialList:
     """All catalog tutorials in catalog order, with the org's status of each; 404 before onboarding
     has started, as every route but POST /v1/onboarding."""
-    table, started = onboarding_tutorial_completion, onboarding_state
-    # From the state row (none: not started), its tutorial records joined: one statement either way.
-    rows = session.execute(
-        select(table.c.tutorial_id, *(table.c[column] for column in _RECORD_COLUMNS))
-        .select_from(started)
-        .outerjoin(table, table.c.organization_id == started.c.organization_id)
-        .where(started.c.organization_id == org_id)
-    ).all()
+    rows = session.execute(_list_statement(), {"org_id": org_id}).all()
     if not rows:
         raise not_started(session, org_id)
     records = {row.tutorial_id: TutorialRecord(*row[1:]) for row in rows if row.tutorial_id is not None}
     return TutorialList(
         tutorials=[_view(tutorial, records.get(tutorial.id)) for tutorial in CATALOG.values()]
+    )
+
+
+@cache
+def _list_statement() -> Select[Any]:
+    """From the state row (none: not started), its tutorial records joined: one statement either way.
+    Built once per container (`org_id` a bound parameter)."""
+    table, started = onboarding_tutorial_completion, onboarding_state
+    return (
+        select(table.c.tutorial_id, *(table.c[column] for column in _RECORD_COLUMNS))
+        .select_from(started)
+        .outerjoin(table, table.c.organization_id == started.c.organization_id)
+        .where(started.c.organization_id == bindparam("org_id", type_=String))
     )
 
 
