@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from onboarding import sample_data
 from onboarding.db import unit_of_work
-from onboarding.models import Base, Event, EventAssignment, OnboardingState, Person
+from onboarding.models import Base, Event, OnboardingState, Person
 from tests.fixtures import HandlerResponse
 from tools import openapi
 from tools.lambda_events import LocalLambdaContext, http_api_event
@@ -164,7 +164,7 @@ def _belongs_to(table: Table, org_id: str) -> Any:
             return table.c[name] == org_id
     if table.name == "organizations":
         return table.c.id == org_id
-    if table.name == EventAssignment.__tablename__:
+    if table.name == "event_assignments":
         return or_(
             table.c.event_id.in_(select(Event.id).where(Event.org_id == org_id)),
             table.c.person_id.in_(select(Person.id).where(Person.org_id == org_id)),

@@ -195,7 +195,7 @@ def seeded_tasks(engine: Engine) -> list[dict[str, Any]]:
 _EMPTY_TABLES = "; ".join(
     f"DELETE FROM {table.name}"
     for table in reversed(Base.metadata.sorted_tables)
-    if table.name != OnboardingChecklistTask.__tablename__
+    if table.name != "onboarding_checklist_task"
 )
 # What the seeded checklist looks like, to restore it only when a test changed it.
 _TASKS_FINGERPRINT = select(

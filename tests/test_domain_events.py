@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from functions.outbox_publisher.app import lambda_handler as publisher
 from onboarding import container
-from onboarding.domain_events import PUBLISHED_DETAIL_MODELS, DomainEventType
+from onboarding.domain_events import DomainEventType
 from onboarding.models import OnboardingMetric, OnboardingState, OutboxEvent
+from onboarding.published_events import PUBLISHED_DETAIL_MODELS
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
 from tests.concurrency import fresh_handler, run_together
 from tests.fixtures import admin_claims

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from onboarding.domain_events import DomainEventType, FeatureUnlockedDetail
+from onboarding.domain_events import DomainEventType
+from onboarding.published_events import FeatureUnlockedDetail
 from tools.event_schemas import SCHEMAS_DIR, detail_schema, rendered
 
 PERSONAL_DATA_WORDS = ("email", "name", "phone", "address", "message", "location", "title")

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from functions.outbox_publisher.app import lambda_handler as outbox_publisher
 from onboarding import container, outbox, publisher
 from onboarding.db import get_engine, unit_of_work
-from onboarding.domain_events import DETAIL_MODELS, PUBLISHED_DETAIL_MODELS, DomainEventType, EventDetail
+from onboarding.domain_events import DETAIL_MODELS, DomainEventType, EventDetail
 from onboarding.errors import InvalidInput
 from onboarding.models import OutboxEvent
+from onboarding.published_events import PUBLISHED_DETAIL_MODELS
 from onboarding.settings import Settings, get_settings
 from tests.aws_capture import BUS, SOURCE, EventCapture, use_bus
 from tests.fixtures import python_imports

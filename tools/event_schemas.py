@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from onboarding.domain_events import DETAIL_MODELS, PUBLISHED_DETAIL_MODELS, DomainEventType
+from onboarding.domain_events import DETAIL_MODELS, DomainEventType
+from onboarding.published_events import PUBLISHED_DETAIL_MODELS
 from onboarding.settings import Settings
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "events" / "schemas"

@@ -44,7 +44,7 @@ from onboarding.errors import (
 )
 from onboarding.state import WizardStep
 from onboarding.tutorials import CATALOG, TUTORIAL_IDS
-from onboarding.wizard import DRAFTS, STEP_PAYLOADS
+from onboarding.wizard import STEP_PAYLOADS, draft_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "openapi.json"
@@ -236,13 +236,13 @@ def _document_wizard_steps(paths: dict[str, Any], schemas: dict[str, Any]) -> No
     """`PUT /v1/onboarding/wizard/steps/{step}` documented per step: its number and its name each a
     path whose body is that step's model or its draft (`completed: false`)."""
     operation = paths.pop(WIZARD_STEP_PATH)["put"]
-    _merge(schemas, _component_schemas(*STEP_PAYLOADS.values(), *DRAFTS.values()))
+    _merge(schemas, _component_schemas(*STEP_PAYLOADS.values(), *map(draft_payload, WizardStep)))
     parameters = [
         p for p in operation.get("parameters", []) if not (p["in"] == "path" and p["name"] == "step")
     ]
     for path, step in wizard_step_paths().items():
         form = path.rsplit("/", 1)[1]
-        payload, draft = STEP_PAYLOADS[step].__name__, DRAFTS[step].__name__
+        payload, draft = STEP_PAYLOADS[step].__name__, draft_payload(step).__name__
         paths[path] = {
             "put": _operation_instance(
                 operation,

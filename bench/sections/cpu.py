@@ -262,9 +262,9 @@ def _built_every_call(*targets: tuple[Any, str]) -> Callable[[], None]:
 
 
 def _start_statement_built_every_call() -> Callable[[], None]:
-    from onboarding import state
+    from onboarding import start
 
-    return _built_every_call((state, "_create_statement"))
+    return _built_every_call((start, "_create_statement"))
 
 
 def _clearing_statements_built_every_call() -> Callable[[], None]:

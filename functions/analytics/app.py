@@ -8,10 +8,10 @@ from onboarding import analytics
 from onboarding.api import create_app, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.experiments import ExperimentNotFound
+from onboarding.field_errors import rules
+from onboarding.ids import EXPERIMENT_ID_PATTERN
 from onboarding.measured import measured
-from onboarding.models import EXPERIMENT_ID_PATTERN
 from onboarding.pagination import CURSOR_PATTERN, CURSOR_RULES, MAX_CURSOR_LENGTH
-from onboarding.validation import rules
 
 app = create_app()
 

@@ -10,10 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from onboarding import export
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
+from onboarding.field_errors import rules
 from onboarding.measured import measured
 from onboarding.pagination import CURSOR_PATTERN, CURSOR_RULES, MAX_CURSOR_LENGTH
 from onboarding.started import NOT_STARTED
-from onboarding.validation import rules
 
 app = create_app()
 

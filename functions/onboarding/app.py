@@ -13,13 +13,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from onboarding import sample_data, started, state, wizard
+from onboarding import sample_data, start, started, state, wizard
 from onboarding.api import create_app, current_org_id, current_session, documented, lambda_entrypoint
 from onboarding.auth import Group
 from onboarding.checklist import ChecklistChangedConcurrently
 from onboarding.errors import DataConflict, OrganizationNotFound
+from onboarding.field_errors import rules
 from onboarding.measured import Given, measured
-from onboarding.validation import rules
 
 app = create_app()
 NOT_STARTED = started.NOT_STARTED  # the 404s of every route but POST /v1/onboarding
@@ -52,9 +52,9 @@ WITH_SAMPLE_DATA = Given(sample_data=True)
     given=Given(step=1),
 )
 def start_onboarding(
-    request: Annotated[state.StartRequest | None, Body(description="optional")] = None,
+    request: Annotated[start.StartRequest | None, Body(description="optional")] = None,
 ) -> Response[state.OnboardingStateView]:
-    view, created = state.start_onboarding(current_session(app), current_org_id(app), request)
+    view, created = start.start_onboarding(current_session(app), current_org_id(app), request)
     return Response(
         status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=view
     )

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from onboarding.domain_events import OnboardingSkippedDetail
 from onboarding.errors import InvalidInput
 from onboarding.pagination import decode_cursor, encode_cursor
+from onboarding.published_events import OnboardingSkippedDetail
 from onboarding.purge import InvalidScheduledEvent, scheduled_invocation
 from onboarding.state import sample_data_summary
 from onboarding.validation import iso_text

@@ -53,12 +53,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from onboarding import experiments
+from onboarding import host_tables as host
 from onboarding.errors import InvalidInput
+from onboarding.field_errors import field_error
 from onboarding.intervals import Interval, newcombe, wilson
 from onboarding.metrics import MAX_CLOCK_SKEW, MetricEventType
-from onboarding.models import OnboardingChecklistTask, OnboardingMetric, OnboardingState, Organization
 from onboarding.pagination import decode_cursor, encode_cursor
-from onboarding.validation import DateOrTimestamp, field_error
+from onboarding.tables import onboarding_checklist_task, onboarding_metric, onboarding_state
+from onboarding.validation import DateOrTimestamp
 
 # A period's bound: a whole day (UTC) or an instant.
 Bound = DateOrTimestamp
@@ -310,16 +312,16 @@ def _variant(split: SplitKey) -> ColumnElement[str]:
     """The organization's group, on a query over `onboarding_state` (null: not in the experiment)."""
     if split is None:
         return literal(WHOLE, String)
-    variant: ColumnElement[str] = OnboardingState.experiments[split[0]]["variant"].astext
+    variant: ColumnElement[str] = onboarding_state.c.experiments[split[0]]["variant"].astext
     return variant
 
 
 def _metric_rows(split: SplitKey) -> Any:
     """The metric rows, joined to their organization's state only when a split needs its variant."""
     if split is None:
-        return OnboardingMetric.__table__
-    return OnboardingMetric.__table__.join(
-        OnboardingState, OnboardingState.organization_id == OnboardingMetric.organization_id
+        return onboarding_metric
+    return onboarding_metric.join(
+        onboarding_state, onboarding_state.c.organization_id == onboarding_metric.c.organization_id
     )
 
 
@@ -356,7 +358,7 @@ def completion_rate(session: Session, span: Period, experiment_key: str | None =
 
 @lru_cache(maxsize=_STATEMENTS_KEPT)
 def _completion_rate_statement(bounds: Bounds) -> Select[Any]:
-    state, task = OnboardingState, OnboardingChecklistTask
+    state, task = onboarding_state.c, onboarding_checklist_task.c
     # Each organization's checklist progress is a number on its row (`checklist_completed_count`, kept
     # by the database as the progress is stored): the report is an index-only scan of
     # idx_state_started_progress, no JSON evaluated per organization (migration 0007). A split by
@@ -399,7 +401,7 @@ def _variant_completion_rates(
 @lru_cache(maxsize=_STATEMENTS_KEPT)
 def _variant_completion_rates_statement(bounds: Bounds, split: SplitKey) -> Select[Any]:
     # Over onboarding_state only: the same split applies to a per-organization rollup of the state.
-    state = OnboardingState
+    state = onboarding_state.c
     groups = _groups(split)
     per_org = (
         select(_variant(split).label("variant"), state.wizard_completed)
@@ -472,7 +474,7 @@ def _funnel_groups(
 
 @lru_cache(maxsize=_STATEMENTS_KEPT)
 def _funnel_statement(bounds: Bounds, split: SplitKey) -> Select[Any]:
-    state, metric = OnboardingState, OnboardingMetric
+    state, metric = onboarding_state.c, onboarding_metric.c
     variant = _variant(split)
     # Activity: the state's last change or the organization's metrics (index on org, timestamp). Idle:
     # neither since the cutoff. The metrics are looked for between the cutoff and now (plus the clock
@@ -625,7 +627,7 @@ def _completion_times(
 
 @lru_cache(maxsize=_STATEMENTS_KEPT)
 def _completion_times_statement(bounds: Bounds, split: SplitKey) -> Select[Any]:
-    metric = OnboardingMetric
+    metric = onboarding_metric.c
     completions = (
         select(_variant(split).label("variant"), metric.completion_time_minutes.label("minutes"))
         .select_from(_metric_rows(split))
@@ -689,17 +691,17 @@ def _incomplete_params(span: Period, limit: int, cursor: str | None) -> dict[str
 @lru_cache(maxsize=_STATEMENTS_KEPT)
 def _incomplete_statement(bounds: Bounds, after_cursor: bool) -> Select[Any]:
     """One page (and one row more, to know whether another page follows)."""
-    state = OnboardingState
+    state = onboarding_state.c
     hours = extract("epoch", func.now() - state.started_at) / 3600
     query = (
         select(
-            Organization.id,
-            Organization.name,
+            host.organizations.c.id,
+            host.organizations.c.name,
             state.wizard_current_step,
             state.started_at,
             func.round(cast(hours, Numeric), 2).label("hours_since_start"),
         )
-        .join(state, state.organization_id == Organization.id)
+        .join(onboarding_state, state.organization_id == host.organizations.c.id)
         .where(
             # `NOT x`, the partial index's own predicate: PostgreSQL cannot prove it from `x IS false`,
             # and without the index every page was a scan and sort of all organizations.
@@ -707,7 +709,7 @@ def _incomplete_statement(bounds: Bounds, after_cursor: bool) -> Select[Any]:
             not_(state.skipped),
             _within(state.started_at, bounds),
         )
-        .order_by(state.started_at.desc(), Organization.id.desc())
+        .order_by(state.started_at.desc(), host.organizations.c.id.desc())
         .limit(bindparam("page_rows", type_=Integer))
     )
     if after_cursor:
@@ -715,5 +717,5 @@ def _incomplete_statement(bounds: Bounds, after_cursor: bool) -> Select[Any]:
             bindparam("after_started_at", type_=DateTime(timezone=True)),
             bindparam("after_org_id", type_=String),
         )
-        query = query.where(tuple_(state.started_at, Organization.id) < position)
+        query = query.where(tuple_(state.started_at, host.organizations.c.id) < position)
     return query

@@ -40,10 +40,10 @@ from onboarding.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from onboarding.field_errors import field_error, invalid_input_from_details
 from onboarding.observability import logger, metrics
 from onboarding.settings import get_settings
 from onboarding.unrouted import error_document, error_event_response, unmatched_error
-from onboarding.validation import field_error, invalid_input_from_details
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 

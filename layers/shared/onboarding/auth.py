@@ -6,9 +6,8 @@ API Gateway's JWT authorizer has verified the token before the function runs; th
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from onboarding.errors import Forbidden, Unauthorized
 from onboarding.ids import HOST_ID_PATTERN
@@ -23,8 +22,7 @@ class Group(StrEnum):
     PLATFORM_ANALYST = "platform_analyst"
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
     org_id: str | None
     groups: frozenset[str]
 

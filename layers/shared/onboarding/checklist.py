@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
 
 from pydantic import (
     BaseModel,
@@ -36,15 +36,15 @@ from pydantic import (
 )
 from sqlalchemy import ColumnElement, String, Update, bindparam, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from onboarding import i18n, state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
+from onboarding.field_errors import field_error
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models import OnboardingChecklistTask, OnboardingReportViews, OnboardingState
 from onboarding.observability import logger
-from onboarding.validation import field_error
+from onboarding.tables import onboarding_checklist_task, onboarding_report_views, onboarding_state
 
 # --- The tasks ---
 
@@ -294,8 +294,7 @@ class ChecklistOverride(BaseModel):
 # --- Reading: one statement ---
 
 
-@dataclass(frozen=True, slots=True)
-class _Task:
+class _Task(NamedTuple):
     id: str
     title_key: str
     description_key: str
@@ -305,8 +304,7 @@ class _Task:
     criterion: Criterion | None  # None: stored criteria are not valid; only a manual override completes it
 
 
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
+class _Snapshot(NamedTuple):
     tasks: list[_Task]
     facts: Facts
     progress: dict[str, Any]
@@ -319,7 +317,7 @@ class _Snapshot:
 def _active_tasks(_org_id: ColumnElement[str]) -> ColumnElement[Any]:
     """The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
     not the state and the counters repeated on a row per task."""
-    task = aliased(OnboardingChecklistTask, name="t")  # short aliases: pg8000 scans the SQL text
+    task = onboarding_checklist_task.alias("t").c  # short aliases: pg8000 scans the SQL text
     task_fields = (task.id, *(getattr(task, name) for name in _TASK_FIELDS))
     return (
         select(
@@ -351,7 +349,7 @@ def _first_view_reports(org_id: ColumnElement[str]) -> ColumnElement[Any]:
     `view_reports_events` criterion with a threshold up to `KNOWN_ROW_TIMES`), ascending; NULL when
     there are none. Read from the rollup a trigger keeps (migration 0012_report_views), by key: the
     checklist's statement never touches the partitioned onboarding_metric."""
-    views = aliased(OnboardingReportViews, name="rv")
+    views = onboarding_report_views.alias("rv").c
     return select(views.first_at).where(views.organization_id == org_id).scalar_subquery()
 
 
@@ -531,15 +529,15 @@ def _store(
 @cache
 def _swap_statement() -> Update:
     """The compare-and-swap of the progress: written only if it is still the value read."""
-    progress_type = OnboardingState.__table__.c.checklist_progress.type
+    progress_type = onboarding_state.c.checklist_progress.type
     return (
-        update(OnboardingState)
+        update(onboarding_state)
         .where(
-            OnboardingState.organization_id == bindparam("org_id", type_=String),
-            OnboardingState.checklist_progress == bindparam("read_progress", type_=progress_type),
+            onboarding_state.c.organization_id == bindparam("org_id", type_=String),
+            onboarding_state.c.checklist_progress == bindparam("read_progress", type_=progress_type),
         )
         .values(checklist_progress=bindparam("merged_progress", type_=progress_type), updated_at=func.now())
-        .returning(OnboardingState.organization_id)
+        .returning(onboarding_state.c.organization_id)
     )
 
 

@@ -50,9 +50,10 @@ from sqlalchemy.orm import Session
 
 from onboarding import metric_quota
 from onboarding.db import first_statement_alone
+from onboarding.field_errors import rules
 from onboarding.metrics import MAX_CLOCK_SKEW, MAX_EVENT_AGE, MetricEventType
-from onboarding.models import OnboardingMetric, OnboardingMetricEventKey
-from onboarding.validation import WHOLE_NUMBER, Timestamp, rules
+from onboarding.tables import onboarding_metric, onboarding_metric_event_key
+from onboarding.validation import WHOLE_NUMBER, Timestamp
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.
 CLIENT_EVENT_TYPES: Final = frozenset(
@@ -521,8 +522,8 @@ def _ingest_statement() -> Select[Any]:
     batch = select(*recordset.columns).cte("batch")
     org = bindparam("org_id", type_=String)
     reserved = metric_quota.reservation().cte("reserved")
-    key = OnboardingMetricEventKey
-    new_keys = pg_insert(key).from_select(
+    key = onboarding_metric_event_key.c
+    new_keys = pg_insert(onboarding_metric_event_key).from_select(
         ["organization_id", "client_event_id", "timestamp"],
         # Before onboarding has started (or for an unknown organization) nothing is reserved, and so
         # nothing stored: 404, as on every route but POST /v1/onboarding.
@@ -539,7 +540,7 @@ def _ingest_statement() -> Select[Any]:
         batch, keys, keys.c.client_event_id == batch.c.event_id
     )
     inserted = (
-        pg_insert(OnboardingMetric)
+        pg_insert(onboarding_metric)
         .from_select(
             ["client_event_id", *(c.name for c in columns[1:]), "organization_id", "user_agent"], rows
         )

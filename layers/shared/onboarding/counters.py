@@ -10,7 +10,8 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, ScalarSelect, String, cast, false, func, literal, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import Event, EventAssignment, OnboardingReportViews, Person, Team
+from onboarding import host_tables as host
+from onboarding.tables import onboarding_report_views
 
 
 class Counter(StrEnum):
@@ -22,11 +23,19 @@ class Counter(StrEnum):
 
 
 def _real_events(org_id: ColumnElement[str]) -> ScalarSelect[int]:
-    return select(func.count()).where(Event.org_id == org_id, Event.is_sample.is_(false())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.events.c.org_id == org_id, host.events.c.is_sample.is_(false()))
+        .scalar_subquery()
+    )
 
 
 def _real_teams(org_id: ColumnElement[str]) -> ScalarSelect[int]:
-    return select(func.count()).where(Team.org_id == org_id, Team.is_sample.is_(false())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.teams.c.org_id == org_id, host.teams.c.is_sample.is_(false()))
+        .scalar_subquery()
+    )
 
 
 def _real_volunteers(org_id: ColumnElement[str]) -> ScalarSelect[int]:
@@ -34,9 +43,9 @@ def _real_volunteers(org_id: ColumnElement[str]) -> ScalarSelect[int]:
     return (
         select(func.count())
         .where(
-            Person.org_id == org_id,
-            Person.is_sample.is_(false()),
-            cast(Person.roles, String).like("%volunteer%"),
+            host.people.c.org_id == org_id,
+            host.people.c.is_sample.is_(false()),
+            cast(host.people.c.roles, String).like("%volunteer%"),
         )
         .scalar_subquery()
     )
@@ -45,10 +54,14 @@ def _real_volunteers(org_id: ColumnElement[str]) -> ScalarSelect[int]:
 def _real_assignments(org_id: ColumnElement[str]) -> ScalarSelect[int]:
     return (
         select(func.count())
-        .select_from(EventAssignment)
-        .join(Event, Event.id == EventAssignment.event_id)
-        .join(Person, Person.id == EventAssignment.person_id)
-        .where(Event.org_id == org_id, Event.is_sample.is_(false()), Person.is_sample.is_(false()))
+        .select_from(host.event_assignments)
+        .join(host.events, host.events.c.id == host.event_assignments.c.event_id)
+        .join(host.people, host.people.c.id == host.event_assignments.c.person_id)
+        .where(
+            host.events.c.org_id == org_id,
+            host.events.c.is_sample.is_(false()),
+            host.people.c.is_sample.is_(false()),
+        )
         .scalar_subquery()
     )
 
@@ -57,7 +70,7 @@ def _view_reports_events(org_id: ColumnElement[str]) -> ScalarSelect[int]:
     # From the per-organization rollup a trigger keeps as the events are stored (migration
     # 0012_report_views): a key lookup, where a count over onboarding_metric is planned over every
     # monthly partition on each call.
-    views = OnboardingReportViews
+    views = onboarding_report_views.c
     return select(
         func.coalesce(select(views.events).where(views.organization_id == org_id).scalar_subquery(), 0)
     ).scalar_subquery()

@@ -2,8 +2,9 @@
 
 What consumers receive as `detail` is the envelope's fields (`EventEnvelope`: event id, organization,
 when, schema version), then the event's own (`OnboardingCompleted` ...): ids, counts, enums and
-timestamps only, never names, e-mail addresses or free text. The JSON Schemas in events/schemas/ are
-generated from these models (`python -m tools.event_schemas`). How events are written and sent:
+timestamps only, never names, e-mail addresses or free text. The two together are modelled in
+`published_events`, from which the JSON Schemas in events/schemas/ are generated
+(`python -m tools.event_schemas`). How events are written and sent:
 `outbox` (staged in the change's transaction) and `publisher` (EventBridge).
 """
 
@@ -139,38 +140,3 @@ class EventEnvelope(_Strict):
     organization_id: str = Field(description="The SignUpFlow organization the event is about.")
     occurred_at: AwareDatetime = Field(description="When the change that caused the event committed.")
     schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Bumped on breaking changes.")
-
-
-# What consumers receive as `detail`: the envelope's fields, then the event's own.
-class OnboardingCompletedDetail(OnboardingCompleted, EventEnvelope):
-    pass
-
-
-class OnboardingSkippedDetail(OnboardingSkipped, EventEnvelope):
-    pass
-
-
-class FeatureUnlockedDetail(FeatureUnlocked, EventEnvelope):
-    pass
-
-
-class SampleDataGeneratedDetail(SampleDataGenerated, EventEnvelope):
-    pass
-
-
-class SampleDataClearedDetail(SampleDataCleared, EventEnvelope):
-    pass
-
-
-class VolunteersInvitedDetail(VolunteersInvited, EventEnvelope):
-    pass
-
-
-PUBLISHED_DETAIL_MODELS: dict[DomainEventType, type[EventEnvelope]] = {
-    DomainEventType.ONBOARDING_COMPLETED: OnboardingCompletedDetail,
-    DomainEventType.ONBOARDING_SKIPPED: OnboardingSkippedDetail,
-    DomainEventType.FEATURE_UNLOCKED: FeatureUnlockedDetail,
-    DomainEventType.SAMPLE_DATA_GENERATED: SampleDataGeneratedDetail,
-    DomainEventType.SAMPLE_DATA_CLEARED: SampleDataClearedDetail,
-    DomainEventType.VOLUNTEERS_INVITED: VolunteersInvitedDetail,
-}

@@ -20,7 +20,7 @@ of a definition is the baseline analytics compare the others with (`analytics`).
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import (
@@ -43,23 +43,14 @@ from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
 from onboarding.errors import InvalidInput, NotFound
-from onboarding.models import EXPERIMENT_ID_PATTERN, OnboardingExperiment
+from onboarding.field_errors import field_error
+from onboarding.ids import EXPERIMENT_ID_PATTERN
 from onboarding.observability import logger
-from onboarding.validation import field_error
+from onboarding.tables import onboarding_experiment
 
 MAX_CHOICES: Final = 20
 ExperimentId = Annotated[str, Field(pattern=EXPERIMENT_ID_PATTERN)]
 VariantId = Annotated[str, Field(pattern=EXPERIMENT_ID_PATTERN)]
-Source = Literal["hash", "client"]
-
-
-class Assignment(BaseModel):
-    """An organization's variant of one experiment, and who chose it."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    variant: str
-    source: Source
 
 
 Choices = Annotated[
@@ -123,7 +114,7 @@ def definitions(session: Session, experiment_id: str | None = None) -> list[Expe
 @cache
 def _definitions_statement(one: bool) -> Select[Any]:
     """All experiments, or the one `experiment_id` (a bound parameter); built once per container."""
-    table = OnboardingExperiment
+    table = onboarding_experiment.c
     query = select(table.id, table.description, table.variants, table.is_active, table.created_at)
     if one:
         query = query.where(table.id == bindparam("experiment_id", type_=String))
@@ -150,7 +141,7 @@ def assignments(org_id: ColumnElement[str], chosen: ColumnElement[Any]) -> Scala
     `org_id` must be a bound value, not a column of the enclosing query: the innermost subquery would
     not correlate to it (SQLAlchemy correlates one level) and would read every organization instead.
     """
-    experiment = OnboardingExperiment.__table__.alias("e")
+    experiment = onboarding_experiment.alias("e")
     choice = chosen.op("->>")(experiment.c.id)
     is_a_variant = experiment.c.variants.op("@>")(
         func.jsonb_build_array(func.jsonb_build_object(literal("id"), choice))

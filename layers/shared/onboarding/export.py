@@ -35,14 +35,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from onboarding.models import (
-    OnboardingMetric,
-    OnboardingMetricArchive,
-    OnboardingState,
-    OnboardingTutorialCompletion,
-)
 from onboarding.pagination import decode_cursor, encode_cursor
 from onboarding.started import not_started
+from onboarding.tables import (
+    onboarding_metric,
+    onboarding_metric_archive,
+    onboarding_state,
+    onboarding_tutorial_completion,
+)
 
 DEFAULT_METRICS_PAGE: Final = 500
 # 500 metrics of at most 4 KB event data stay well under Lambda's 6 MB response limit.
@@ -148,12 +148,12 @@ def export_organization(
 def _export_statement(after_cursor: bool) -> Select[Any]:
     """The export's one statement, built once per container and cursor shape: `org_id`, `page_rows`
     (the page and one more) and the cursor's `after_at`/`after_id` are bound parameters."""
-    state, tutorial = OnboardingState, OnboardingTutorialCompletion
     org_id = bindparam("org_id", type_=String)
     page_rows = bindparam("page_rows", type_=Integer)
     sides = []
-    for metric in (OnboardingMetricArchive, OnboardingMetric):
-        side = select(metric).where(metric.organization_id == org_id)
+    for table in (onboarding_metric_archive, onboarding_metric):
+        metric = table.c
+        side = select(table).where(metric.organization_id == org_id)
         if after_cursor:
             after = tuple_(
                 bindparam("after_at", type_=DateTime(timezone=True)), bindparam("after_id", type_=String)
@@ -165,8 +165,8 @@ def _export_statement(after_cursor: bool) -> Select[Any]:
     metrics_page = (
         select(both).order_by(both.c.timestamp, both.c.id).limit(page_rows).subquery("metrics_page")
     )
-    state_row = state.__table__.alias("state_row")
-    tutorial_rows = tutorial.__table__.alias("tutorial_rows")
+    state_row = onboarding_state.alias("state_row")
+    tutorial_rows = onboarding_tutorial_completion.alias("tutorial_rows")
     return select(
         func.now().label("exported_at"),
         select(func.to_jsonb(state_row.table_valued()))

@@ -7,9 +7,9 @@ later.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -25,8 +25,7 @@ class Feature(StrEnum):
     SMS_NOTIFICATIONS = "sms_notifications"
 
 
-@dataclass(frozen=True, slots=True)
-class Milestone:
+class Milestone(NamedTuple):
     feature: Feature
     counter: Counter
     threshold: int

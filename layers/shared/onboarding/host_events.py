@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from onboarding import state
+from onboarding import start, state
 from onboarding.container import per_container
 from onboarding.errors import NotFound
 from onboarding.ids import HOST_ID_PATTERN
@@ -72,7 +72,7 @@ def start_onboarding_for(
 ) -> tuple[state.OnboardingStateView, bool]:
     """Create the organization's onboarding state (True) or return the existing one (False)."""
     try:
-        return state.start_onboarding(session, event.detail.organization_id)
+        return start.start_onboarding(session, event.detail.organization_id)
     except NotFound as error:
         # The host owns organizations: never create one here. Its row may simply not be visible yet.
         raise UnknownOrganization(f"organization {event.detail.organization_id!r} does not exist") from error

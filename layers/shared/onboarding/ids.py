@@ -14,6 +14,8 @@ MAX_PREFIX_LENGTH = 17
 # SignUpFlow's own primary keys (organizations, people, ...: VARCHAR(50)), as they arrive in token
 # claims and host events; anything else is garbled.
 HOST_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,50}$"
+# Experiment and variant ids: snake_case names (migration 0006 holds the table to them too).
+EXPERIMENT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
 
 
 def new_id(prefix: str) -> str:

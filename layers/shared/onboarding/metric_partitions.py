@@ -46,8 +46,8 @@ from sqlalchemy import Connection, Engine, exc, func, select, text
 
 from onboarding.db import sqlstate
 from onboarding.metrics import RESENT_BEFORE
-from onboarding.models import OnboardingMetric, OnboardingMetricEventKey
 from onboarding.observability import logger
+from onboarding.tables import onboarding_metric, onboarding_metric_event_key
 
 PARENT: Final = "onboarding_metric"
 DEFAULT: Final = "onboarding_metric_default"
@@ -68,9 +68,9 @@ LOCK_NOT_AVAILABLE: Final = "55P03"
 ARCHIVE_BATCH_ROWS: Final = 200_000
 # Expired event keys deleted per transaction (each batch continues the previous one's TID range scan).
 EVENT_KEY_BATCH_ROWS: Final = 50_000
-EVENT_KEYS: Final = OnboardingMetricEventKey.__tablename__
+EVENT_KEYS: Final = onboarding_metric_event_key.name
 # Every column, in the table's order: the archive copy names them rather than relying on SELECT *.
-_COLUMNS: Final = ", ".join(f'"{c.name}"' for c in OnboardingMetric.__table__.columns)
+_COLUMNS: Final = ", ".join(f'"{c.name}"' for c in onboarding_metric.columns)
 
 
 _PARTITION_NAME: Final = re.compile(rf"{PARENT}_(y\d{{4}}m\d{{2}}|legacy|default)")

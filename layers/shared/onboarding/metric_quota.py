@@ -30,9 +30,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from onboarding.errors import QuotaExceeded
-from onboarding.models import OnboardingMetricQuota, OnboardingState
 from onboarding.settings import get_settings
 from onboarding.started import not_started
+from onboarding.tables import onboarding_metric_quota, onboarding_state
 
 
 def reserve(session: Session, org_id: str, events: int) -> None:
@@ -53,7 +53,7 @@ def refuse(session: Session, org_id: str) -> NoReturn:
     """Why a reservation got no row: the organization does not exist or has not started onboarding
     (404), or is over its cap (429)."""
     # The refused path only: a second statement (a third for the 404s).
-    if not session.scalar(select(exists().where(OnboardingState.organization_id == org_id))):
+    if not session.scalar(select(exists().where(onboarding_state.c.organization_id == org_id))):
         raise not_started(session, org_id)
     cap = get_settings().metric_daily_quota
     raise QuotaExceeded(
@@ -79,7 +79,7 @@ def reservation() -> Insert:
     only when the events fit. An organization that does not exist, or has not started onboarding,
     gets no row (and no FK error); nothing is written then.
     """
-    quota = OnboardingMetricQuota
+    quota = onboarding_metric_quota
     org = bindparam("org_id", type_=String)
     events = bindparam("events", type_=Integer)
     cap = bindparam("cap", type_=Integer)
@@ -88,12 +88,12 @@ def reservation() -> Insert:
         ["organization_id", "day", "events"],
         # The state's row exists only for an existing organization (its foreign key).
         select(org, today, events).where(
-            events <= cap, exists().where(OnboardingState.organization_id == org)
+            events <= cap, exists().where(onboarding_state.c.organization_id == org)
         ),
     )
-    counted_before = case((quota.day == first.excluded.day, quota.events), else_=literal(0))
+    counted_before = case((quota.c.day == first.excluded.day, quota.c.events), else_=literal(0))
     return first.on_conflict_do_update(
-        index_elements=[quota.organization_id],
+        index_elements=[quota.c.organization_id],
         set_={"day": first.excluded.day, "events": counted_before + first.excluded.events},
         where=counted_before + first.excluded.events <= cap,
-    ).returning(quota.events)
+    ).returning(quota.c.events)

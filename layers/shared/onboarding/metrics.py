@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from onboarding.models import OnboardingMetric
+from onboarding.tables import onboarding_metric
 
 # How far ahead of the server's clock a client's event timestamp may be (client_metrics accepts no
 # later one; analytics counts none later). Here, not in client_metrics, so analytics need not load it.
@@ -152,7 +152,7 @@ def _with_metrics(
         .table_valued(*_COLUMNS)
         .render_derived("emitted", with_types=True)
     )
-    metrics = insert(OnboardingMetric).from_select(
+    metrics = insert(onboarding_metric).from_select(
         [c.name for c in _COLUMNS],
         select(*emitted.c).select_from(
             changed.join(emitted, emitted.c.organization_id == changed.c.organization_id)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, SessionTransaction
 
 from onboarding.ids import new_id
-from onboarding.models import OutboxEvent
+from onboarding.tables import onboarding_outbox
 
 if TYPE_CHECKING:
     # Only for the annotations: `db` imports this module, and every function imports `db`; the event
@@ -105,7 +105,7 @@ def _insert_statement() -> Insert:
         .table_valued(*columns)
         .render_derived("staged", with_types=True)
     )
-    return insert(OutboxEvent).from_select([c.name for c in columns], select(*rows.columns))
+    return insert(onboarding_outbox).from_select([c.name for c in columns], select(*rows.columns))
 
 
 def _current(session: Session) -> _Staged | None:

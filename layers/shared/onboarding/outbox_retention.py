@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import CursorResult, delete, extract, func, select
 from sqlalchemy.orm import Session
 
-from onboarding.models import OutboxEvent
+from onboarding.tables import onboarding_outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +20,8 @@ def backlog(session: Session) -> Backlog:
     count, age = session.execute(
         select(
             func.count(),
-            func.coalesce(extract("epoch", func.now() - func.min(OutboxEvent.created_at)), 0),
-        ).where(OutboxEvent.sent_at.is_(None))
+            func.coalesce(extract("epoch", func.now() - func.min(onboarding_outbox.c.created_at)), 0),
+        ).where(onboarding_outbox.c.sent_at.is_(None))
     ).one()
     return Backlog(pending=int(count), oldest_pending_age_seconds=float(age))
 
@@ -29,14 +29,14 @@ def backlog(session: Session) -> Backlog:
 def delete_sent_before(session: Session, retention: timedelta, *, limit: int = 5000) -> int:
     """Delete up to `limit` events sent longer than `retention` ago; returns how many."""
     expired = (
-        select(OutboxEvent.id)
-        .where(OutboxEvent.sent_at < func.now() - retention)
-        .order_by(OutboxEvent.sent_at)
+        select(onboarding_outbox.c.id)
+        .where(onboarding_outbox.c.sent_at < func.now() - retention)
+        .order_by(onboarding_outbox.c.sent_at)
         .limit(limit)
     )
     result = session.execute(
-        delete(OutboxEvent)
-        .where(OutboxEvent.id.in_(expired.scalar_subquery()))
+        delete(onboarding_outbox)
+        .where(onboarding_outbox.c.id.in_(expired.scalar_subquery()))
         .execution_options(synchronize_session=False)
     )
     assert isinstance(result, CursorResult)

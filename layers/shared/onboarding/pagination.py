@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from onboarding.errors import InvalidInput
-from onboarding.validation import field_error
+from onboarding.field_errors import field_error
 
 MAX_CURSOR_LENGTH: Final = 300
 # What every cursor this API returns looks like (base64url without padding): stated in openapi.json, so

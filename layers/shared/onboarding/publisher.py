@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Boolean, Row, String, case, column, func, select, tuple_, update, values
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,9 +23,9 @@ from onboarding.container import per_container
 from onboarding.db import unit_of_work
 from onboarding.domain_events import EventEnvelope
 from onboarding.errors import DomainError
-from onboarding.models import OutboxEvent
 from onboarding.observability import logger
 from onboarding.settings import Settings, get_settings
+from onboarding.tables import onboarding_outbox
 
 PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limit per PutEvents call
 LAST_ERROR_MAX_LENGTH = 500  # onboarding_outbox.last_error
@@ -144,24 +144,25 @@ def _claim(
 ) -> Sequence[_Claimed]:
     query = (
         select(
-            OutboxEvent.id,
-            OutboxEvent.event_type,
-            OutboxEvent.organization_id,
-            OutboxEvent.detail,
-            OutboxEvent.created_at,
+            onboarding_outbox.c.id,
+            onboarding_outbox.c.event_type,
+            onboarding_outbox.c.organization_id,
+            onboarding_outbox.c.detail,
+            onboarding_outbox.c.created_at,
         )
-        .where(OutboxEvent.sent_at.is_(None))
-        .order_by(OutboxEvent.created_at, OutboxEvent.id)
+        .where(onboarding_outbox.c.sent_at.is_(None))
+        .order_by(onboarding_outbox.c.created_at, onboarding_outbox.c.id)
         .limit(limit)
         # Rows another publisher is sending right now are its business, not ours.
         .with_for_update(skip_locked=True)
     )
     if event_ids is not None:
-        query = query.where(OutboxEvent.id.in_(event_ids))
+        query = query.where(onboarding_outbox.c.id.in_(event_ids))
     if after is not None:
         # Keyset over (created_at, id): each row at most once per run, even when it keeps failing.
-        query = query.where(tuple_(OutboxEvent.created_at, OutboxEvent.id) > tuple_(*after))
-    return session.execute(query).all()
+        query = query.where(tuple_(onboarding_outbox.c.created_at, onboarding_outbox.c.id) > tuple_(*after))
+    # Core columns are untyped (`Column[Any]`): the row shape is the select list above.
+    return cast(Sequence[_Claimed], session.execute(query).all())
 
 
 def _client_or_none(report: PublishReport, *, after_commit: bool) -> EventsClient | None:
@@ -228,10 +229,10 @@ def _record(session: Session, outcomes: Sequence[_Outcome]) -> None:
         column("id", String), column("accepted", Boolean), column("error", String), name="results"
     ).data([(o.event_id, o.error is None, _truncate(o.error)) for o in outcomes])
     session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.id == results.c.id, OutboxEvent.sent_at.is_(None))
+        update(onboarding_outbox)
+        .where(onboarding_outbox.c.id == results.c.id, onboarding_outbox.c.sent_at.is_(None))
         .values(
-            attempts=OutboxEvent.attempts + 1,
+            attempts=onboarding_outbox.c.attempts + 1,
             sent_at=case((results.c.accepted, func.statement_timestamp()), else_=None),
             last_error=results.c.error,
         )

@@ -24,9 +24,9 @@ from onboarding import publisher
 from onboarding.db import unit_of_work
 from onboarding.domain_events import SampleDataCounts
 from onboarding.errors import Conflict, InvalidInput
-from onboarding.models import OnboardingState
 from onboarding.observability import logger
 from onboarding.sample_clearing import NO_ROWS, LockedSampleState, added, clear_locked_organizations
+from onboarding.tables import onboarding_state
 from onboarding.validation import iso_text
 
 # Scheduler clocks and ours may differ a little; a scheduled time further ahead than this is a bad event
@@ -164,16 +164,16 @@ def purge_batch(
 ) -> BatchResult:
     """Lock up to `limit` expired organizations nobody else holds, and clear their sample data."""
     statement = (
-        select(OnboardingState.organization_id, OnboardingState.sample_data_generated_at, func.now())
+        select(onboarding_state.c.organization_id, onboarding_state.c.sample_data_generated_at, func.now())
         .where(_expired_before(cutoff))
-        .order_by(OnboardingState.sample_data_expiry, OnboardingState.organization_id)
+        .order_by(onboarding_state.c.sample_data_expiry, onboarding_state.c.organization_id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     if exclude:
-        statement = statement.where(OnboardingState.organization_id.not_in(list(exclude)))
+        statement = statement.where(onboarding_state.c.organization_id.not_in(list(exclude)))
     if only is not None:
-        statement = statement.where(OnboardingState.organization_id.in_(list(only)))
+        statement = statement.where(onboarding_state.c.organization_id.in_(list(only)))
     rows = session.execute(statement).all()
     if not rows:
         return BatchResult()
@@ -192,7 +192,9 @@ def count_expired(session: Session, cutoff: datetime) -> int:
 
 
 def _expired_before(cutoff: datetime) -> ColumnElement[bool]:
-    return OnboardingState.sample_data_generated.is_(true()) & (OnboardingState.sample_data_expiry < cutoff)
+    return onboarding_state.c.sample_data_generated.is_(true()) & (
+        onboarding_state.c.sample_data_expiry < cutoff
+    )
 
 
 def _purge_one_by_one(
@@ -203,13 +205,13 @@ def _purge_one_by_one(
     The events of the organizations purged are published together once the loop is over.
     """
     statement = (
-        select(OnboardingState.organization_id)
+        select(onboarding_state.c.organization_id)
         .where(_expired_before(cutoff))
-        .order_by(OnboardingState.sample_data_expiry, OnboardingState.organization_id)
+        .order_by(onboarding_state.c.sample_data_expiry, onboarding_state.c.organization_id)
         .limit(limit)
     )
     if report.organizations_failed:
-        statement = statement.where(OnboardingState.organization_id.not_in(report.organizations_failed))
+        statement = statement.where(onboarding_state.c.organization_id.not_in(report.organizations_failed))
     with unit_of_work() as session:
         candidates = list(session.scalars(statement))
     result = BatchResult(selected=len(candidates))

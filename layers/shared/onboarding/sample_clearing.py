@@ -6,10 +6,9 @@ purge function clears locked batches of organizations and so never loads `state`
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -18,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Select,
     String,
+    Table,
     Update,
     any_,
     bindparam,
@@ -31,12 +31,13 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from onboarding import domain_events, outbox
+from onboarding import host_tables as host
 from onboarding.domain_events import SampleDataCounts
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
-from onboarding.models import Event, EventAssignment, OnboardingState, Person, Team
+from onboarding.tables import onboarding_state
 
 ClearReason = Literal["manual", "expired"]
 
@@ -65,8 +66,7 @@ def delete_sample_rows(session: Session, org_ids: Sequence[str]) -> SampleDataCo
     return deleted
 
 
-@dataclass(frozen=True, slots=True)
-class LockedSampleState:
+class LockedSampleState(NamedTuple):
     """An organization whose state row the caller has locked, with the flags read under that lock."""
 
     org_id: str
@@ -124,8 +124,8 @@ def clear_locked_organizations(
 def _flags_statement() -> Update:
     """The cleared flags of the organizations `org_ids` as of `now` (bound parameters), built once."""
     return (
-        update(OnboardingState)
-        .where(OnboardingState.organization_id.in_(bindparam("org_ids", expanding=True)))
+        update(onboarding_state)
+        .where(onboarding_state.c.organization_id.in_(bindparam("org_ids", expanding=True)))
         .values(
             sample_data_generated=False,
             sample_data_size=None,
@@ -134,7 +134,7 @@ def _flags_statement() -> Update:
             sample_data_expiry=None,
             updated_at=bindparam("now", type_=DateTime(timezone=True)),
         )
-        .returning(OnboardingState.organization_id)
+        .returning(onboarding_state.c.organization_id)
     )
 
 
@@ -146,22 +146,24 @@ def _sample_assignments(event_ids: Select[str], person_ids: Select[str]) -> Colu
     assignments; the array form is a BitmapOr of the two foreign-key indexes (bench/README.md).
     """
     return or_(
-        EventAssignment.event_id == any_(func.array(event_ids.scalar_subquery())),
-        EventAssignment.person_id == any_(func.array(person_ids.scalar_subquery())),
+        host.event_assignments.c.event_id == any_(func.array(event_ids.scalar_subquery())),
+        host.event_assignments.c.person_id == any_(func.array(person_ids.scalar_subquery())),
     )
 
 
 def _sample_event_ids(orgs: Sequence[str] | ColumnElement[str]) -> Select[str]:
-    return select(Event.id).where(_of(Event.org_id, orgs), Event.is_sample.is_(true()))
+    return select(host.events.c.id).where(
+        _of(host.events.c.org_id, orgs), host.events.c.is_sample.is_(true())
+    )
 
 
 def _sample_person_ids(orgs: Sequence[str] | ColumnElement[str]) -> Select[str]:
-    return select(Person.id).where(_of(Person.org_id, orgs), Person.is_sample.is_(true()))
+    return select(host.people.c.id).where(
+        _of(host.people.c.org_id, orgs), host.people.c.is_sample.is_(true())
+    )
 
 
-def _of(
-    org_column: InstrumentedAttribute[str], orgs: Sequence[str] | ColumnElement[str]
-) -> ColumnElement[bool]:
+def _of(org_column: ColumnElement[str], orgs: Sequence[str] | ColumnElement[str]) -> ColumnElement[bool]:
     """The rows of the given organizations (a list, or an expanding bound list), or of the one bound
     organization."""
     if isinstance(orgs, BindParameter) and orgs.expanding:
@@ -195,17 +197,20 @@ def _delete_statement() -> CompoundSelect[Any]:
     once per container: building it per request cost more than running it (bench/README.md)."""
     org_ids: BindParameter[Any] = bindparam("org_ids", expanding=True)
     deleted_assignments = (
-        delete(EventAssignment)
+        delete(host.event_assignments)
         .where(_sample_assignments(_sample_event_ids(org_ids), _sample_person_ids(org_ids)))
-        .returning(EventAssignment.event_id, EventAssignment.person_id)
+        .returning(host.event_assignments.c.event_id, host.event_assignments.c.person_id)
         .cte("deleted_assignments")
     )
-    owner = case((Event.is_sample.is_(true()) & Event.org_id.in_(org_ids), Event.org_id), else_=Person.org_id)
+    owner = case(
+        (host.events.c.is_sample.is_(true()) & host.events.c.org_id.in_(org_ids), host.events.c.org_id),
+        else_=host.people.c.org_id,
+    )
     owners = (
         select(owner.label("org_id"))
         .select_from(deleted_assignments)
-        .outerjoin(Event, Event.id == deleted_assignments.c.event_id)
-        .outerjoin(Person, Person.id == deleted_assignments.c.person_id)
+        .outerjoin(host.events, host.events.c.id == deleted_assignments.c.event_id)
+        .outerjoin(host.people, host.people.c.id == deleted_assignments.c.person_id)
         .subquery("owners")
     )
     # Counted by the kinds of rows the API names: events, teams, volunteers (people), assignments.
@@ -214,16 +219,16 @@ def _delete_statement() -> CompoundSelect[Any]:
             owners.c.org_id
         )
     ]
-    flagged: tuple[tuple[str, type[Event] | type[Person] | type[Team]], ...] = (
-        ("events", Event),
-        ("volunteers", Person),
-        ("teams", Team),
+    flagged: tuple[tuple[str, Table], ...] = (
+        ("events", host.events),
+        ("volunteers", host.people),
+        ("teams", host.teams),
     )
     for key, model in flagged:
         deleted = (
             delete(model)
-            .where(model.org_id.in_(org_ids), model.is_sample.is_(true()))
-            .returning(model.org_id)
+            .where(model.c.org_id.in_(org_ids), model.c.is_sample.is_(true()))
+            .returning(model.c.org_id)
             .cte(f"deleted_{key}")
         )
         per_table.append(

@@ -12,11 +12,11 @@ state and the sample rows per table in one statement (`state.load` with `STATUS`
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -39,11 +39,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from onboarding import domain_events, outbox, state
+from onboarding import host_tables as host
 from onboarding.domain_events import SampleDataCounts
 from onboarding.errors import Conflict
 from onboarding.ids import new_id
 from onboarding.metrics import MetricEventType, MetricRecord
-from onboarding.models import Event, EventAssignment, Person, Team
 from onboarding.sample_clearing import (
     NO_ROWS,
     ClearReason,
@@ -75,8 +75,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SizeSpec:
+class SizeSpec(NamedTuple):
     events: int
     teams: int
     volunteers: int
@@ -236,8 +235,7 @@ def clear_sample_data(session: Session, org_id: str, *, reason: ClearReason) -> 
 # --- Building the rows ---
 
 
-@dataclass(frozen=True, slots=True)
-class SampleRows:
+class SampleRows(NamedTuple):
     events: list[dict[str, Any]]
     teams: list[dict[str, Any]]
     people: list[dict[str, Any]]
@@ -256,8 +254,7 @@ class SampleRows:
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedEvent:
+class PlannedEvent(NamedTuple):
     title: str
     weekday: int
     starts_at: clock
@@ -414,33 +411,45 @@ def _insert_sample_rows_statement() -> Insert:
         column("person_id", String(50)),
         column("role", String(100)),
     )
-    statement = insert(EventAssignment).from_select(
+    statement = insert(host.event_assignments).from_select(
         [c.name for c in assignments.columns], select(*assignments.columns)
     )
-    for model, source in ((Team, teams), (Person, people), (Event, events)):
+    for model, source in ((host.teams, teams), (host.people, people), (host.events, events)):
         flagged = select(*source.columns, true())
         rows = insert(model).from_select([*(c.name for c in source.columns), "is_sample"], flagged)
-        statement = statement.add_cte(rows.cte(f"sample_{model.__tablename__}"))
+        statement = statement.add_cte(rows.cte(f"sample_{model.name}"))
     return statement
 
 
 # The status reads the sample rows per table with the state row (each a subquery on the bound organization).
 def _sample_events(org_id: ColumnElement[str]) -> ColumnElement[int]:
-    return select(func.count()).where(Event.org_id == org_id, Event.is_sample.is_(true())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.events.c.org_id == org_id, host.events.c.is_sample.is_(true()))
+        .scalar_subquery()
+    )
 
 
 def _sample_teams(org_id: ColumnElement[str]) -> ColumnElement[int]:
-    return select(func.count()).where(Team.org_id == org_id, Team.is_sample.is_(true())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.teams.c.org_id == org_id, host.teams.c.is_sample.is_(true()))
+        .scalar_subquery()
+    )
 
 
 def _sample_people(org_id: ColumnElement[str]) -> ColumnElement[int]:
-    return select(func.count()).where(Person.org_id == org_id, Person.is_sample.is_(true())).scalar_subquery()
+    return (
+        select(func.count())
+        .where(host.people.c.org_id == org_id, host.people.c.is_sample.is_(true()))
+        .scalar_subquery()
+    )
 
 
 def _sample_event_assignments(org_id: ColumnElement[str]) -> ColumnElement[int]:
     return (
         select(func.count())
-        .select_from(EventAssignment)
+        .select_from(host.event_assignments)
         .where(_sample_assignments(_sample_event_ids(org_id), _sample_person_ids(org_id)))
         .scalar_subquery()
     )

@@ -6,13 +6,13 @@ export) then never load `state` and what it imports (experiments, features, coun
 
 from sqlalchemy.orm import Session
 
+from onboarding import host_tables as host
 from onboarding.errors import NotFound, OnboardingNotStarted, OrganizationNotFound
-from onboarding.models import Organization
 
 
 def not_started(session: Session, org_id: str) -> NotFound:
     """The 404 for an organization without an onboarding state: it does not exist, or has not started."""
-    if session.get(Organization, org_id) is None:
+    if not host.organization_exists(session, org_id):
         return OrganizationNotFound("The organization does not exist.")
     return OnboardingNotStarted(
         "Onboarding has not been started for this organization; POST /v1/onboarding first."

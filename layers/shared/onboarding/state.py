@@ -1,5 +1,5 @@
-"""The organization's onboarding state: starting it, reading it, the view every route answers, and
-writing a change to it.
+"""The organization's onboarding state: reading it, the view every route answers, and writing a change
+to it. Starting it is `start` (with the experiments' assignment, which only starting needs).
 
 Reading is one SELECT (`load`): the state row, the transaction's `now()`, the counter values the
 caller needs and any columns of its own (the checklist's tasks, the sample rows per table), optionally
@@ -17,20 +17,17 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from functools import cache
-from typing import Annotated, Any
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, select
-from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
-from onboarding import experiments as experiment_assignment
 from onboarding import features, i18n
 from onboarding.counters import Counter, counter_columns
-from onboarding.experiments import Assignment, Choices
-from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
-from onboarding.models import OnboardingState, Organization
+from onboarding.metrics import MetricRecord, changed_values, record_with, update_columns
 from onboarding.started import not_started
+from onboarding.tables import onboarding_state
 
 
 class SampleSize(StrEnum):
@@ -95,8 +92,7 @@ STATE_COLUMNS: tuple[str, ...] = tuple(column.name for column in fields(StateRec
 ExtraColumn = Callable[[ColumnElement[str]], ColumnElement[Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """What `load` reads with the state row and `now()`: counter values and columns of the caller's own."""
 
     counters: tuple[Counter, ...] = ()
@@ -139,7 +135,7 @@ def statement(reading: Reading, *, lock: bool = False) -> Select[Any]:
     # Built once per container and kind of read: building a statement and deriving its cache key cost
     # more than running it (bench/README.md, latency). A short alias: pg8000 scans the SQL text in
     # Python on every execution.
-    table = OnboardingState.__table__.alias("s")
+    table = onboarding_state.alias("s")
     org = bindparam("org_id", type_=String)
     query = select(
         *(table.c[name] for name in STATE_COLUMNS),
@@ -189,7 +185,7 @@ def save(
     if not changes:
         assert not metrics and not also, "metrics and writes describe a change"
         return
-    change = update_columns(OnboardingState.__table__, tuple(changes))
+    change = update_columns(onboarding_state, tuple(changes))
     record_with(session, change, metrics, params=changed_values(before.id, changes), also=also)
 
 
@@ -202,62 +198,6 @@ def unlock_features(
         session, state.organization_id, state.features_unlocked, counters, now
     )
     return (replace(state, features_unlocked=unlocked) if metrics else state), metrics
-
-
-class StartRequest(BaseModel):
-    """The optional body of `POST /v1/onboarding`; it counts only when onboarding starts (later calls
-    return the state unchanged)."""
-
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_extra={"x-rules": dict(experiment_assignment.CHOICE_RULES)}
-    )
-
-    # Where the organization came from (the data model's `wizard_started.event_data.entry_point`).
-    entry_point: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")] | None = Field(
-        default=None, description="snake_case, e.g. signup_flow, invitation_email, dashboard_banner"
-    )
-    # Variants the client decides (e.g. from its own feature-flag service); other active experiments
-    # are assigned by the server (`experiments`).
-    experiments: Choices | None = None
-
-
-def start_onboarding(
-    session: Session, org_id: str, request: StartRequest | None = None
-) -> tuple["OnboardingStateView", bool]:
-    """Create the org's onboarding state once; later calls return it unchanged. True when created."""
-    request = request or StartRequest()
-    choices = request.experiments or {}
-    if choices:
-        experiment_assignment.check_choices(session, choices)
-    started = MetricRecord(
-        org_id,
-        MetricEventType.WIZARD_STARTED,
-        event_data={"entry_point": request.entry_point} if request.entry_point else {},
-        wizard_step_reached=1,
-    )
-    params = {"org_id": org_id, "chosen": choices}
-    created = record_with(session, _create_statement(), [started], params=params) == 1
-    return get_onboarding(session, org_id), created
-
-
-@cache
-def _create_statement() -> Insert:
-    """The state's INSERT with its experiment assignments (`org_id`, `chosen`: bound parameters), built
-    once per container: building it per request cost more than running it (bench/README.md, "CPU
-    (target 3)")."""
-    org = bindparam("org_id", type_=String)
-    return (
-        insert(OnboardingState)
-        .from_select(
-            ["organization_id", "experiments"],
-            select(
-                Organization.id,
-                experiment_assignment.assignments(org, bindparam("chosen", type_=JSONB)),
-            ).where(Organization.id == org),
-        )
-        .on_conflict_do_nothing(index_elements=[OnboardingState.organization_id])
-        .returning(OnboardingState.organization_id)
-    )
 
 
 def get_onboarding(session: Session, org_id: str, read: Snapshot | None = None) -> "OnboardingStateView":
@@ -302,6 +242,17 @@ def sample_data_summary(state: StateRecord, now: datetime) -> SampleDataSummary:
         expired=expiry is not None and expiry <= now,
         cleared=state.sample_data_cleared,
     )
+
+
+class Assignment(BaseModel):
+    """An organization's variant of one experiment, and who chose it."""
+
+    # Assigned once when onboarding started (`start`, `experiments`); shown by every view of the state.
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    variant: str
+    source: Literal["hash", "client"]
 
 
 class OnboardingStateView(BaseModel):

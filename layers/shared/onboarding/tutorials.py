@@ -16,19 +16,20 @@ tutorial counts as its first view.
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Final, Literal, cast
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import Insert, Integer, Select, String, Table, bindparam, func, select
+from sqlalchemy import Insert, Integer, Select, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from onboarding import i18n
 from onboarding.errors import Conflict, InvalidInput, NotFound
+from onboarding.field_errors import field_error, rules
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
-from onboarding.models import OnboardingState, OnboardingTutorialCompletion
 from onboarding.started import not_started
-from onboarding.validation import WHOLE_NUMBER, field_error, rules
+from onboarding.tables import onboarding_state, onboarding_tutorial_completion
+from onboarding.validation import WHOLE_NUMBER
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +158,12 @@ def list_tutorials(session: Session, org_id: str) -> TutorialList:
 def _list_statement() -> Select[Any]:
     """From the state row (none: not started), its tutorial records joined: one statement either way.
     Built once per container (`org_id` a bound parameter)."""
-    table, started = OnboardingTutorialCompletion, OnboardingState
+    table, started = onboarding_tutorial_completion, onboarding_state
     return (
-        select(table.tutorial_id, *(getattr(table, column) for column in _RECORD_COLUMNS))
+        select(table.c.tutorial_id, *(table.c[column] for column in _RECORD_COLUMNS))
         .select_from(started)
-        .outerjoin(table, table.organization_id == started.organization_id)
-        .where(started.organization_id == bindparam("org_id", type_=String))
+        .outerjoin(table, table.c.organization_id == started.c.organization_id)
+        .where(started.c.organization_id == bindparam("org_id", type_=String))
     )
 
 
@@ -302,17 +303,17 @@ def _lock(session: Session, org_id: str, tutorial: Tutorial) -> tuple[TutorialRe
 
 @cache
 def _lock_statement() -> Insert:
-    # The Table, not the mapped class: an ORM insert executed with parameters is a bulk insert.
-    table = cast(Table, OnboardingTutorialCompletion.__table__)
+    # The Table (no mapped class: an ORM insert executed with parameters is a bulk insert).
+    table = onboarding_tutorial_completion
     return (
         insert(table)
         .from_select(
             ["organization_id", "tutorial_id", "total_steps"],
             select(
-                OnboardingState.organization_id,
+                onboarding_state.c.organization_id,
                 bindparam("tutorial_id", type_=String),
                 bindparam("total_steps", type_=Integer),
-            ).where(OnboardingState.organization_id == bindparam("org_id", type_=String)),
+            ).where(onboarding_state.c.organization_id == bindparam("org_id", type_=String)),
         )
         # A no-op update: on conflict it locks the existing row and RETURNING gives its latest version.
         .on_conflict_do_update(constraint="uq_org_tutorial", set_={"total_steps": table.c.total_steps})
@@ -336,7 +337,7 @@ def _save(
         if getattr(after, column) != getattr(before, column)
     }
     if changes:
-        change = update_columns(OnboardingTutorialCompletion.__table__, tuple(changes))
+        change = update_columns(onboarding_tutorial_completion, tuple(changes))
         records = [MetricRecord(org_id, kind, event_data=data) for kind, data in metrics]
         record_with(session, change, records, params=changed_values(before.id, changes))
     return _view(tutorial, after)

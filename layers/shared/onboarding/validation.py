@@ -1,4 +1,4 @@
-"""Field types for request models, and pydantic errors turned into the contract's 422 details.
+"""Field types for request models (the contract's 422 details they lead to are `field_errors`).
 
 Every rule a field type enforces is also in its JSON schema (openapi.json), so that what the schema
 calls valid is accepted and what it calls invalid is refused; the few rules no schema can state (a
@@ -14,7 +14,7 @@ their 422 details carry the rule's name as `type`.
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
@@ -27,13 +27,10 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     PlainValidator,
-    ValidationError,
     WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, ErrorDetails, PydanticCustomError, core_schema
-
-from onboarding.errors import InvalidInput
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 # --- Text ---
 
@@ -217,32 +214,3 @@ def is_timestamp_text(value: str) -> bool:
 def utc_text(value: datetime) -> str:
     """A timestamp as the API writes it: RFC 3339 in UTC with `Z` (as pydantic serializes UTC times)."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-# --- 422 details ---
-
-
-def rules(described: Mapping[str, str]) -> dict[str, Any]:
-    """`json_schema_extra` of a model with rules its schema cannot state: detail `type` -> the rule."""
-    return {"x-rules": dict(described)}
-
-
-def invalid_input(error: ValidationError, *, location: str = "body") -> InvalidInput:
-    """The 422 for a pydantic error, in the same shape `api` gives request-validation errors."""
-    details = [_detail(item, location) for item in error.errors(include_url=False, include_input=False)]
-    return invalid_input_from_details(details)
-
-
-def invalid_input_from_details(details: Iterable[dict[str, str]]) -> InvalidInput:
-    listed = list(details)
-    fields = ", ".join(sorted({detail["field"] for detail in listed}))
-    return InvalidInput(f"The request is not valid: check {fields}.", details=listed)
-
-
-def field_error(field: str, reason: str, type_: str = "value_error") -> dict[str, str]:
-    return {"field": field, "reason": reason, "type": type_}
-
-
-def _detail(item: ErrorDetails, location: str) -> dict[str, str]:
-    path = [location, *(str(part) for part in item["loc"])]
-    return field_error(".".join(path), item["msg"], item["type"])

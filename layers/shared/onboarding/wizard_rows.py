@@ -10,17 +10,16 @@ is_sample)`, `people(id, org_id, name, email, roles, is_sample)`; docs/wizard-an
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Insert, String, Text, bindparam, column, delete, exists, false, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.orm import Session
 
+from onboarding import host_tables as host
 from onboarding.ids import new_id
-from onboarding.models import Event, EventAssignment, Person, Team
 
 VOLUNTEER_ROLES: Final = json.dumps(["volunteer"])  # as sample data writes them; counted as volunteers
 
@@ -28,26 +27,25 @@ VOLUNTEER_ROLES: Final = json.dumps(["volunteer"])  # as sample data writes them
 def event_row(org_id: str, event_id: str, title: str, starts: datetime, minutes: int) -> Insert:
     """Create or update the first event (the id the step stored, or a new one)."""
     values = {"title": title, "start_time": starts, "end_time": starts + timedelta(minutes=minutes)}
-    statement = upsert(Event).values(id=event_id, org_id=org_id, is_sample=False, **values)
+    statement = upsert(host.events).values(id=event_id, org_id=org_id, is_sample=False, **values)
     return statement.on_conflict_do_update(
-        index_elements=[Event.id],
+        index_elements=[host.events.c.id],
         set_=values,
-        where=(Event.org_id == org_id) & Event.is_sample.is_(false()),
+        where=(host.events.c.org_id == org_id) & host.events.c.is_sample.is_(false()),
     )
 
 
 def team_row(org_id: str, team_id: str, name: str) -> Insert:
     """Create or update the first team."""
-    statement = upsert(Team).values(id=team_id, org_id=org_id, name=name, is_sample=False)
+    statement = upsert(host.teams).values(id=team_id, org_id=org_id, name=name, is_sample=False)
     return statement.on_conflict_do_update(
-        index_elements=[Team.id],
+        index_elements=[host.teams.c.id],
         set_={"name": name},
-        where=(Team.org_id == org_id) & Team.is_sample.is_(false()),
+        where=(host.teams.c.org_id == org_id) & host.teams.c.is_sample.is_(false()),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Invitations:
+class Invitations(NamedTuple):
     """Step 4's people after a save: the ones the wizard created (stored with the step) and the new ones."""
 
     people: list[dict[str, str]]  # {"email", "person_id", "invited_at"}, in the order of the step's emails
@@ -109,12 +107,12 @@ def _write(session: Session, org_id: str, new: list[dict[str, str]], dropped: li
         .render_derived("wanted", with_types=True)
     )
     already = exists().where(
-        Person.org_id == org_id,
-        Person.is_sample.is_(false()),
-        func.lower(Person.email) == func.lower(wanted.c.email),
+        host.people.c.org_id == org_id,
+        host.people.c.is_sample.is_(false()),
+        func.lower(host.people.c.email) == func.lower(wanted.c.email),
     )
     inserted = (
-        insert(Person)
+        insert(host.people)
         .from_select(
             ["id", "org_id", "name", "email", "roles", "is_sample"],
             select(
@@ -126,18 +124,18 @@ def _write(session: Session, org_id: str, new: list[dict[str, str]], dropped: li
                 false(),
             ).where(~already),
         )
-        .returning(Person.id)
+        .returning(host.people.c.id)
         .cte("inserted")
     )
     removed = (
-        delete(Person)
+        delete(host.people)
         .where(
-            Person.id.in_(dropped),
-            Person.org_id == org_id,
-            Person.is_sample.is_(false()),
-            ~exists().where(EventAssignment.person_id == Person.id),
+            host.people.c.id.in_(dropped),
+            host.people.c.org_id == org_id,
+            host.people.c.is_sample.is_(false()),
+            ~exists().where(host.event_assignments.c.person_id == host.people.c.id),
         )
-        .returning(Person.id)
+        .returning(host.people.c.id)
         .cte("removed")
     )
     statement = select(inserted.c.id).add_cte(removed)
