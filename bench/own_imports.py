@@ -9,7 +9,7 @@ the wizard and state routes need anyway. `wizard` imports `sample_data` (the ove
 sample-data status), so `sample_data` is timed before it.
 
     make build
-    flock /work/notes/heavy.lock .venv/bin/python -m bench.own_imports [--function OnboardingFunction]
+    .venv/bin/python -m bench.own_imports [--function OnboardingFunction]
 """
 
 import argparse
