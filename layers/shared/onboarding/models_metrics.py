@@ -12,11 +12,9 @@ from onboarding.models_base import Base
 from onboarding.tables import onboarding_metric
 
 
-class OnboardingMetric(Base):
-    """Analytics events, range-partitioned by month on `timestamp` (migration 0008; the partitions are
-    kept by `metric_partitions`: next months ahead, a default partition, the archive after 12 months)."""
-
-    __table__ = onboarding_metric
+class MetricColumns:
+    """The typed columns of a metric row, shared by the live table and its archive (`tables._metric_columns`
+    makes both tables' columns from one list)."""
 
     id: Mapped[str]
     organization_id: Mapped[str]
@@ -31,3 +29,10 @@ class OnboardingMetric(Base):
     session_id: Mapped[str | None]
     timestamp: Mapped[datetime]
     received_at: Mapped[datetime]
+
+
+class OnboardingMetric(MetricColumns, Base):
+    """Analytics events, range-partitioned by month on `timestamp` (migration 0008; the partitions are
+    kept by `metric_partitions`: next months ahead, a default partition, the archive after 12 months)."""
+
+    __table__ = onboarding_metric
