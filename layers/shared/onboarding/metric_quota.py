@@ -5,15 +5,15 @@ the shared metric table at the stage's whole rate. Each batch first reserves its
 organization's count for the current UTC day, with one upsert on `onboarding_metric_quota` that
 succeeds only while the new count stays within `METRIC_DAILY_QUOTA`; otherwise the request is a 429
 with `Retry-After` (the seconds until the next UTC midnight) and, since the reservation and the
-insert share the request's transaction, nothing of the batch is stored.
+insert are one statement, nothing of the batch is stored.
 
 - Every event of a batch counts, new or replayed: the cap bounds what a tenant can make the database
   do, and a replay costs about what a new event does.
 - Concurrent batches of one organization queue on its quota row (the upsert's row lock, held until
   their transaction ends), so the cap is exact: no two batches can both fit into the last places.
   Other organizations never wait on it.
-- Composes with any ingest statement: `reserve` runs before it, in the same transaction, or the
-  statement carries `reservation()` as a CTE and stores only if it returned a row (one round trip).
+- The ingest statement carries `reservation()` as a CTE and stores only if it returned a row (one
+  statement, one round trip); `refuse` says why when it did not.
 - Only an organization whose onboarding has started gets a reservation (the ingest stores nothing
   for another, a 404): a refused reservation writes nothing, so a statement carrying it either
   stores the batch or changes nothing at all.
@@ -33,15 +33,6 @@ from onboarding.errors import QuotaExceeded
 from onboarding.settings import get_settings
 from onboarding.started import not_started
 from onboarding.tables import onboarding_metric_quota, onboarding_state
-
-
-def reserve(session: Session, org_id: str, events: int) -> None:
-    """Count `events` against the organization's cap for today, or raise QuotaExceeded (429; the
-    request rolls back) — NotFound (404) when the organization does not exist or has not started
-    onboarding."""
-    reserved = session.connection().execute(reservation(), parameters(org_id, events))
-    if reserved.first() is None:
-        refuse(session, org_id)
 
 
 def parameters(org_id: str, events: int) -> dict[str, object]:
