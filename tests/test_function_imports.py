@@ -104,3 +104,11 @@ def test_functions_without_typed_request_fields_do_not_build_the_field_types(log
     modules = imported_by(logical_id)
     assert "onboarding.field_errors" in modules
     assert "onboarding.validation" not in modules
+
+
+def test_the_onboarding_function_shows_the_checklist_progress_without_the_checklist_views() -> None:
+    # GET /v1/onboarding carries only the progress (`checklist.checklist_summary`); the task views and the
+    # override body (`checklist_view`) are the checklist function's, ~1 ms of model building it would pay.
+    assert "onboarding.checklist" in imported_by("OnboardingFunction")
+    assert "onboarding.checklist_view" not in imported_by("OnboardingFunction")
+    assert "onboarding.checklist_view" in imported_by("ChecklistFunction")
