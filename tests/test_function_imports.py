@@ -4,6 +4,8 @@ route is served. Checked in a fresh interpreter, the way Lambda imports a handle
 
 import pytest
 
+from onboarding.models import Base
+from onboarding.models_base import SCHEMA_ONLY
 from tests.fixtures import python_imports
 from tools.template import SHARED_LAYER_DIR, functions
 
@@ -112,3 +114,28 @@ def test_the_onboarding_function_shows_the_checklist_progress_without_the_checkl
     assert "onboarding.checklist" in imported_by("OnboardingFunction")
     assert "onboarding.checklist_view" not in imported_by("OnboardingFunction")
     assert "onboarding.checklist_view" in imported_by("ChecklistFunction")
+
+
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
+def test_no_function_builds_the_schema_only_objects_at_its_cold_start(logical_id: str) -> None:
+    # CHECK constraints and indexes are for DDL (migrations, the drift test): `onboarding.models` attaches
+    # them (`models_base.add_schema_only_objects`); the Core tables the service runs statements on have
+    # only columns and keys. The script fails (and with it this test) if a table has an index or a check.
+    spec = functions()[logical_id]
+    check = (
+        f"import {spec.handler_module}, sys\n"
+        "base = sys.modules.get('onboarding.models_base')\n"
+        "from sqlalchemy import CheckConstraint\n"
+        "tables = base.Base.metadata.tables.values() if base else ()\n"
+        "assert not [t.name for t in tables if t.indexes or any(isinstance(c, CheckConstraint) for c in t.constraints)]\n"
+        "assert base is None or base.SCHEMA_ONLY\n"
+    )
+    python_imports(check, cwd=spec.code_uri, path=(spec.code_uri, SHARED_LAYER_DIR))
+
+
+def test_the_whole_schema_has_every_tables_schema_only_objects() -> None:
+    assert not SCHEMA_ONLY
+    assert {index.name for index in Base.metadata.tables["onboarding_state"].indexes} >= {
+        "idx_sample_data_expiry"
+    }
+    assert len(Base.metadata.tables["people"].indexes) == 1

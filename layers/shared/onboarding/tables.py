@@ -6,6 +6,12 @@ A Core `Table` costs about a quarter of a mapped class at a cold start (bench/RE
 The ORM classes over the same tables (`models_state`, `models_metrics`, ..., gathered by
 `onboarding.models`) are for the tests and tools that write rows as objects; their docstrings say
 what each table holds. The service maps no class at a cold start (`tests/test_function_imports.py`).
+
+Each `Table` holds what statements need: columns, types, defaults, primary, unique and foreign keys.
+A table's CHECK constraints, indexes and named unique constraints follow it in `SCHEMA_ONLY[...]`:
+only DDL reads them (migrations, the schema drift test, tools), so they are built when
+`onboarding.models` calls `add_schema_only_objects()`, not at a function's cold start (~2 ms of the
+onboarding function's; bench/README.md, "Cold start"). The database has them all, from the migrations.
 """
 
 from datetime import datetime
@@ -34,7 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from onboarding.ids import EXPERIMENT_ID_PATTERN, id_default
-from onboarding.models_base import EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, Base
+from onboarding.models_base import EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, SCHEMA_ONLY, Base
 
 
 def _created_at() -> Column[datetime]:
@@ -89,6 +95,8 @@ onboarding_state = Table(
     # The organization's variant of each experiment active when it started onboarding (migration 0006):
     # {"<experiment id>": {"variant": "<variant id>", "source": "hash" | "client"}}, assigned once.
     Column("experiments", JSONB, nullable=False, server_default=EMPTY_JSON_OBJECT),
+)
+SCHEMA_ONLY[onboarding_state.name] = lambda: (
     CheckConstraint("wizard_current_step BETWEEN 1 AND 5", name="wizard_step_range"),
     CheckConstraint("NOT (wizard_completed AND skipped)", name="completed_xor_skipped"),
     CheckConstraint("(skipped_at IS NOT NULL) = skipped", name="skipped_at_matches_flag"),
@@ -135,6 +143,8 @@ onboarding_tutorial_completion = Table(
     Column("steps_completed", Integer, nullable=False, server_default=text("0")),
     Column("total_steps", Integer, nullable=False),
     _created_at(),
+)
+SCHEMA_ONLY[onboarding_tutorial_completion.name] = lambda: (
     UniqueConstraint("organization_id", "tutorial_id", name="uq_org_tutorial"),
     CheckConstraint("total_steps > 0", name="total_steps_positive"),
     CheckConstraint("steps_completed >= 0 AND steps_completed <= total_steps", name="steps_range"),
@@ -171,6 +181,9 @@ onboarding_metric = Table(
     "onboarding_metric",
     Base.metadata,
     *_metric_columns(),
+    postgresql_partition_by="RANGE (timestamp)",
+)
+SCHEMA_ONLY[onboarding_metric.name] = lambda: (
     # The seed's chk_positive_duration, split per column so either may be NULL independently.
     CheckConstraint("step_duration_seconds >= 0", name="step_duration_non_negative"),
     CheckConstraint("completion_time_minutes >= 0", name="completion_time_non_negative"),
@@ -184,7 +197,6 @@ onboarding_metric = Table(
     Index("idx_drop_off", "wizard_step_dropped"),
     # Export pages in keyset order (migration 0004_api2).
     Index("idx_metric_org_timestamp", "organization_id", "timestamp", "id"),
-    postgresql_partition_by="RANGE (timestamp)",
 )
 
 # Metric rows older than 12 months, moved out of `onboarding_metric` by the nightly maintenance.
@@ -192,6 +204,8 @@ onboarding_metric_archive = Table(
     "onboarding_metric_archive",
     Base.metadata,
     *_metric_columns(),
+)
+SCHEMA_ONLY[onboarding_metric_archive.name] = lambda: (
     Index("idx_metric_archive_org_timestamp", "organization_id", "timestamp", "id"),
 )
 
@@ -202,6 +216,8 @@ onboarding_metric_quota = Table(
     _org_id(primary_key=True),
     Column("day", Date, nullable=False),
     Column("events", Integer, nullable=False),
+)
+SCHEMA_ONLY[onboarding_metric_quota.name] = lambda: (
     CheckConstraint("events >= 0", name="events_non_negative"),
 )
 
@@ -231,6 +247,8 @@ onboarding_outbox = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", String(500)),
+)
+SCHEMA_ONLY[onboarding_outbox.name] = lambda: (
     CheckConstraint("attempts >= 0", name="attempts_non_negative"),
     CheckConstraint("jsonb_typeof(detail) = 'object'", name="detail_is_object"),
     # Publishers scan only pending rows, oldest first; the index stays as small as the backlog.
@@ -249,6 +267,8 @@ onboarding_experiment = Table(
     Column("variants", JSONB, nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=true()),
     _created_at(),
+)
+SCHEMA_ONLY[onboarding_experiment.name] = lambda: (
     CheckConstraint(f"id ~ '{EXPERIMENT_ID_PATTERN}'", name="id_format"),
     CheckConstraint(
         "jsonb_typeof(variants) = 'array' AND jsonb_array_length(variants) BETWEEN 2 AND 10"
@@ -273,6 +293,8 @@ onboarding_checklist_task = Table(
     Column("quick_action_url", String(200)),
     Column("is_active", Boolean, nullable=False, server_default=true()),
     _created_at(),
+)
+SCHEMA_ONLY[onboarding_checklist_task.name] = lambda: (
     CheckConstraint("priority_order > 0", name="priority_order_positive"),
     CheckConstraint("jsonb_typeof(completion_criteria) = 'object'", name="criteria_is_object"),
     Index("idx_priority_order", "priority_order", "is_active"),
@@ -290,5 +312,5 @@ onboarding_report_views = Table(
     ),
     Column("events", BigInteger, nullable=False),
     Column("first_at", ARRAY(DateTime(timezone=True)), nullable=False),
-    CheckConstraint("events > 0", name="events_positive"),
 )
+SCHEMA_ONLY[onboarding_report_views.name] = lambda: (CheckConstraint("events > 0", name="events_positive"),)
