@@ -139,3 +139,10 @@ def test_the_whole_schema_has_every_tables_schema_only_objects() -> None:
         "idx_sample_data_expiry"
     }
     assert len(Base.metadata.tables["people"].indexes) == 1
+
+
+def test_the_publisher_builds_the_envelope_without_the_detail_models() -> None:
+    # It sends the stored detail as it is; the functions that stage events build the details, not the
+    # envelope (`publisher.EventEnvelope`).
+    assert "onboarding.domain_events" not in imported_by("OutboxPublisherFunction")
+    assert "onboarding.publisher" not in imported_by("OnboardingFunction")
