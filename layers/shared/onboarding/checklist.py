@@ -1,8 +1,8 @@
 """The onboarding checklist: tasks whose completion is detected live from structured criteria.
 
-Criteria are data (a pydantic discriminated union), never SQL: `database_query` names a whitelisted
-counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a whitelisted
-`onboarding_state` column, `composite_and` / `composite_or` nest the others.
+Criteria are data (named tuples read by `parse_criterion`), never SQL: `database_query` names a
+whitelisted counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a
+whitelisted `onboarding_state` column, `composite_and` / `composite_or` nest the others.
 
 One GET is one SELECT (`state.load` with `READING`): the org's state row, the counters and the active
 tasks (as one JSON array) come back together in one row; the criteria trees are then evaluated in
@@ -22,18 +22,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
+from typing import Any, Final, Literal, NamedTuple, TypeGuard, cast, get_args
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    TypeAdapter,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import ColumnElement, String, Update, bindparam, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
@@ -92,71 +83,129 @@ StateField = Literal[
 STATE_FIELDS: Final[tuple[str, ...]] = get_args(StateField)
 
 
-class _Criterion(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# The criteria are parsed by `parse_criterion`, written out for the whitelist below, into named tuples:
+# the same checks as the pydantic discriminated union they were, without building its five models and
+# adapter at every cold start of the two functions that evaluate the checklist (~4 ms of the onboarding
+# function's; bench/README.md, "Cold start"). Criteria are stored data, never a request body.
+MAX_DESCRIPTION_CHARS: Final = 500
+MAX_CHILDREN: Final = 20
 
-    # Human note carried by the seed's criteria ("Organization has created at least 1 real event").
-    description: str | None = Field(default=None, max_length=500)
 
-
-class CounterCriterion(_Criterion):
+class CounterCriterion(NamedTuple):
     """A whitelisted real-row counter compared with a threshold (the seed's `database_query`)."""
 
-    type: Literal["database_query"]
     counter: Counter
+    threshold: int  # 0-MAX_THRESHOLD
     operator: ComparisonOperator = ">="
-    threshold: StrictInt = Field(ge=0, le=MAX_THRESHOLD)
+    # Human note carried by the seed's criteria ("Organization has created at least 1 real event").
+    description: str | None = None
 
 
-class StateCheckCriterion(_Criterion):
+class StateCheckCriterion(NamedTuple):
     """A whitelisted `onboarding_state` column compared with a value (booleans: == or != only)."""
 
-    type: Literal["state_check"]
     field: StateField
+    value: bool | int
     operator: ComparisonOperator = "=="
-    value: StrictBool | StrictInt
-
-    @model_validator(mode="after")
-    def _value_fits_the_field(self) -> "StateCheckCriterion":
-        if self.field == "wizard_current_step":
-            if isinstance(self.value, bool) or not 1 <= self.value <= 5:
-                raise ValueError("wizard_current_step compares with a step number 1-5")
-        elif not isinstance(self.value, bool) or self.operator not in ("==", "!="):
-            raise ValueError(f"{self.field} compares with true or false, using == or !=")
-        return self
+    description: str | None = None
 
 
-class CompositeAnd(_Criterion):
-    type: Literal["composite_and"]
-    criteria: list["Criterion"] = Field(min_length=1, max_length=20)
+class CompositeAnd(NamedTuple):
+    criteria: tuple["Criterion", ...]  # 1-MAX_CHILDREN
+    description: str | None = None
 
 
-class CompositeOr(_Criterion):
-    type: Literal["composite_or"]
-    criteria: list["Criterion"] = Field(min_length=1, max_length=20)
+class CompositeOr(NamedTuple):
+    criteria: tuple["Criterion", ...]
+    description: str | None = None
 
 
-Criterion = Annotated[
-    CounterCriterion | StateCheckCriterion | CompositeAnd | CompositeOr, Field(discriminator="type")
-]
-CompositeAnd.model_rebuild()
-CompositeOr.model_rebuild()
-_CRITERION: Final = TypeAdapter[Criterion](Criterion)
+Criterion = CounterCriterion | StateCheckCriterion | CompositeAnd | CompositeOr
 
 
 class InvalidCriterion(ValueError):
     pass
 
 
+# type -> (required keys, optional keys); any other key makes the criterion invalid.
+_KEYS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
+    "database_query": (frozenset({"type", "counter", "threshold"}), frozenset({"operator", "description"})),
+    "state_check": (frozenset({"type", "field", "value"}), frozenset({"operator", "description"})),
+    "composite_and": (frozenset({"type", "criteria"}), frozenset({"description"})),
+    "composite_or": (frozenset({"type", "criteria"}), frozenset({"description"})),
+}
+_COUNTERS: Final = frozenset(Counter)
+
+
 def parse_criterion(raw: object) -> Criterion:
     """Validate stored criteria; raises InvalidCriterion for anything not in the whitelist."""
-    try:
-        criterion = _CRITERION.validate_python(raw)
-    except ValidationError as error:
-        raise InvalidCriterion(str(error)) from error
+    criterion = _parse(raw, "criterion")
     if _depth(criterion) > MAX_CRITERIA_DEPTH:
         raise InvalidCriterion(f"criteria nest deeper than {MAX_CRITERIA_DEPTH} levels")
     return criterion
+
+
+def _parse(raw: object, where: str) -> Criterion:
+    if not isinstance(raw, dict):
+        raise InvalidCriterion(f"{where}: must be an object")
+    kind = raw.get("type")
+    if not isinstance(kind, str) or kind not in _KEYS:
+        raise InvalidCriterion(f"{where}.type: must be one of {', '.join(_KEYS)}")
+    required, optional = _KEYS[kind]
+    if missing := required - raw.keys():
+        raise InvalidCriterion(f"{where}: missing {', '.join(sorted(missing))}")
+    if unknown := raw.keys() - required - optional:
+        raise InvalidCriterion(f"{where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
+    description = raw.get("description")
+    if description is not None and not (
+        isinstance(description, str) and len(description) <= MAX_DESCRIPTION_CHARS
+    ):
+        raise InvalidCriterion(
+            f"{where}.description: must be text of at most {MAX_DESCRIPTION_CHARS} characters"
+        )
+    if kind in ("composite_and", "composite_or"):
+        children = raw["criteria"]
+        if not isinstance(children, list | tuple) or not 1 <= len(children) <= MAX_CHILDREN:
+            raise InvalidCriterion(f"{where}.criteria: must be a list of 1-{MAX_CHILDREN} criteria")
+        parsed = tuple(_parse(child, f"{where}.criteria[{index}]") for index, child in enumerate(children))
+        composite = CompositeAnd if kind == "composite_and" else CompositeOr
+        return composite(parsed, description)
+    operator = raw.get("operator", ">=" if kind == "database_query" else "==")
+    if not isinstance(operator, str) or operator not in _COMPARE:
+        raise InvalidCriterion(f"{where}.operator: must be one of {', '.join(_COMPARE)}")
+    if kind == "database_query":
+        return _counter(raw, where, cast(ComparisonOperator, operator), description)
+    return _state_check(raw, where, cast(ComparisonOperator, operator), description)
+
+
+def _counter(
+    raw: dict[str, Any], where: str, operator: ComparisonOperator, description: str | None
+) -> CounterCriterion:
+    counter, threshold = raw["counter"], raw["threshold"]
+    if not isinstance(counter, str) or counter not in _COUNTERS:
+        raise InvalidCriterion(f"{where}.counter: must be one of {', '.join(_COUNTERS)}")
+    if not _is_integer(threshold) or not 0 <= threshold <= MAX_THRESHOLD:
+        raise InvalidCriterion(f"{where}.threshold: must be an integer 0-{MAX_THRESHOLD}")
+    return CounterCriterion(Counter(counter), threshold, operator, description)
+
+
+def _state_check(
+    raw: dict[str, Any], where: str, operator: ComparisonOperator, description: str | None
+) -> StateCheckCriterion:
+    field, value = raw["field"], raw["value"]
+    if not isinstance(field, str) or field not in STATE_FIELDS:
+        raise InvalidCriterion(f"{where}.field: must be one of {', '.join(STATE_FIELDS)}")
+    if field == "wizard_current_step":
+        if not _is_integer(value) or not 1 <= value <= 5:
+            raise InvalidCriterion(f"{where}: wizard_current_step compares with a step number 1-5")
+    elif not isinstance(value, bool) or operator not in ("==", "!="):
+        raise InvalidCriterion(f"{where}: {field} compares with true or false, using == or !=")
+    return StateCheckCriterion(cast(StateField, field), value, operator, description)
+
+
+def _is_integer(value: object) -> TypeGuard[int]:
+    """An integer, not a boolean, a float or text (as pydantic's StrictInt)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Facts(NamedTuple):
