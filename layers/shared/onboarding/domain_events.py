@@ -30,22 +30,23 @@ class DomainEventType(StrEnum):
 
 
 # Serialized details always carry every field, so the published schemas list them all as required.
-# (The envelope, `publisher.EventEnvelope`, has the same; a test holds the two equal.)
+# (The envelope, `publisher.EventEnvelope`, has the same; a test holds the two equal.) A configuration,
+# not a common base model: pydantic builds every model class, even one without fields (~0.2 ms).
 STRICT = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
 
 
-class _Strict(BaseModel):
-    model_config = STRICT
-
-
-class EventDetail(_Strict):
+class EventDetail(BaseModel):
     """An event's own fields; `event_type` is its detail-type."""
+
+    model_config = STRICT
 
     event_type: ClassVar[DomainEventType]
 
 
-class SampleDataCounts(_Strict):
+class SampleDataCounts(BaseModel):
     """Rows per kind, as in the contract's sample-data sizes."""
+
+    model_config = STRICT
 
     events: int = Field(ge=0)
     teams: int = Field(ge=0)
