@@ -5,7 +5,7 @@ route is served. Checked in a fresh interpreter, the way Lambda imports a handle
 import pytest
 
 from onboarding.models import Base
-from onboarding.models_base import SCHEMA_ONLY
+from onboarding.schema import SCHEMA_ONLY
 from tests.fixtures import python_imports
 from tools.template import SHARED_LAYER_DIR, functions
 
@@ -81,9 +81,9 @@ ALL_FUNCTIONS = sorted(functions())
 @pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_no_function_maps_a_class_at_its_cold_start(logical_id: str) -> None:
     modules = imported_by(logical_id)
-    # Only the declarative base (its metadata holds the Core tables too), never a mapped class, nor the
-    # published detail models (for the event schemas and the tests): no function builds them.
-    assert {name for name in modules if name.startswith("onboarding.models")} <= {"onboarding.models_base"}
+    # Not even the declarative base (the Core tables' metadata is `schema.METADATA`), never a mapped class,
+    # nor the published detail models (for the event schemas and the tests): no function builds them.
+    assert not {name for name in modules if name.startswith("onboarding.models")}
     assert "onboarding.published_events" not in modules
 
 
@@ -119,16 +119,16 @@ def test_the_onboarding_function_shows_the_checklist_progress_without_the_checkl
 @pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_no_function_builds_the_schema_only_objects_at_its_cold_start(logical_id: str) -> None:
     # CHECK constraints and indexes are for DDL (migrations, the drift test): `onboarding.models` attaches
-    # them (`models_base.add_schema_only_objects`); the Core tables the service runs statements on have
+    # them (`schema.add_schema_only_objects`); the Core tables the service runs statements on have
     # only columns and keys. The script fails (and with it this test) if a table has an index or a check.
     spec = functions()[logical_id]
     check = (
         f"import {spec.handler_module}, sys\n"
-        "base = sys.modules.get('onboarding.models_base')\n"
+        "schema = sys.modules.get('onboarding.schema')\n"
         "from sqlalchemy import CheckConstraint\n"
-        "tables = base.Base.metadata.tables.values() if base else ()\n"
+        "tables = schema.METADATA.tables.values() if schema else ()\n"
         "assert not [t.name for t in tables if t.indexes or any(isinstance(c, CheckConstraint) for c in t.constraints)]\n"
-        "assert base is None or base.SCHEMA_ONLY\n"
+        "assert schema is None or schema.SCHEMA_ONLY\n"
     )
     python_imports(check, cwd=spec.code_uri, path=(spec.code_uri, SHARED_LAYER_DIR))
 

@@ -11,7 +11,7 @@ the tests and tools that add host rows as objects.
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, String, Table, Text, false, func, select
 from sqlalchemy.orm import Session
 
-from onboarding.models_base import BASELINE_TABLE_COMMENT, SCHEMA_ONLY, Base
+from onboarding.schema import BASELINE_TABLE_COMMENT, METADATA, SCHEMA_ONLY
 
 
 def _org_id() -> Column[str]:
@@ -24,7 +24,7 @@ def _is_sample() -> Column[bool]:
 
 organizations = Table(
     "organizations",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -33,7 +33,7 @@ organizations = Table(
 
 people = Table(
     "people",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     _org_id(),
     Column("name", String(200), nullable=False),
@@ -48,7 +48,7 @@ SCHEMA_ONLY[people.name] = lambda: (Index(None, "org_id", "is_sample"),)
 
 teams = Table(
     "teams",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     _org_id(),
     Column("name", String(200), nullable=False),
@@ -59,7 +59,7 @@ SCHEMA_ONLY[teams.name] = lambda: (Index(None, "org_id", "is_sample"),)
 
 events = Table(
     "events",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     _org_id(),
     Column("title", String(200), nullable=False),
@@ -72,7 +72,7 @@ SCHEMA_ONLY[events.name] = lambda: (Index(None, "org_id", "is_sample"),)
 
 event_assignments = Table(
     "event_assignments",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("event_id", String(50), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
     Column("person_id", String(50), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),

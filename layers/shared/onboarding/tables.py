@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from onboarding.ids import EXPERIMENT_ID_PATTERN, id_default
-from onboarding.models_base import EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, SCHEMA_ONLY, Base
+from onboarding.schema import EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, METADATA, SCHEMA_ONLY
 
 
 def _created_at() -> Column[datetime]:
@@ -69,7 +69,7 @@ def _org_id(*, unique: bool = False, primary_key: bool = False) -> Column[str]:
 # The onboarding state of each organization (`state`).
 onboarding_state = Table(
     "onboarding_state",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True, server_default=id_default("onboard")),
     _org_id(unique=True),
     _flag("wizard_completed"),
@@ -130,7 +130,7 @@ SCHEMA_ONLY[onboarding_state.name] = lambda: (
 # Each organization's progress through each tutorial (`tutorials`).
 onboarding_tutorial_completion = Table(
     "onboarding_tutorial_completion",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True, server_default=id_default("tutorial")),
     _org_id(),
     Column("tutorial_id", String(50), nullable=False),
@@ -179,7 +179,7 @@ def _metric_columns() -> list[Column[Any]]:
 # Analytics events, range-partitioned by month on `timestamp` (migration 0008; `metric_partitions`).
 onboarding_metric = Table(
     "onboarding_metric",
-    Base.metadata,
+    METADATA,
     *_metric_columns(),
     postgresql_partition_by="RANGE (timestamp)",
 )
@@ -202,7 +202,7 @@ SCHEMA_ONLY[onboarding_metric.name] = lambda: (
 # Metric rows older than 12 months, moved out of `onboarding_metric` by the nightly maintenance.
 onboarding_metric_archive = Table(
     "onboarding_metric_archive",
-    Base.metadata,
+    METADATA,
     *_metric_columns(),
 )
 SCHEMA_ONLY[onboarding_metric_archive.name] = lambda: (
@@ -212,7 +212,7 @@ SCHEMA_ONLY[onboarding_metric_archive.name] = lambda: (
 # How many client metric events an organization sent today (UTC): the daily cap of `metric_quota`.
 onboarding_metric_quota = Table(
     "onboarding_metric_quota",
-    Base.metadata,
+    METADATA,
     _org_id(primary_key=True),
     Column("day", Date, nullable=False),
     Column("events", Integer, nullable=False),
@@ -227,7 +227,7 @@ SCHEMA_ONLY[onboarding_metric_quota.name] = lambda: (
 # `onboarding_state`, as a foreign key's check per inserted key cost ~7 % of an ingest.
 onboarding_metric_event_key = Table(
     "onboarding_metric_event_key",
-    Base.metadata,
+    METADATA,
     Column("organization_id", String(50), primary_key=True),
     Column("client_event_id", PG_UUID(as_uuid=True), primary_key=True),
     Column("timestamp", DateTime(timezone=True), nullable=False),
@@ -238,7 +238,7 @@ onboarding_metric_event_key = Table(
 # `publisher`). No foreign key to organizations, on purpose: see `models_outbox.OutboxEvent`.
 onboarding_outbox = Table(
     "onboarding_outbox",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True, server_default=id_default("outbox")),
     Column("event_type", String(50), nullable=False),
     Column("organization_id", String(50), nullable=False),
@@ -260,7 +260,7 @@ SCHEMA_ONLY[onboarding_outbox.name] = lambda: (
 # A/B experiments: their variants and weights (`experiments`, migration 0006).
 onboarding_experiment = Table(
     "onboarding_experiment",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("description", String(500), nullable=False, server_default=text("''")),
     # [{"id": "<variant>", "weight": 1-1000}, ...]: 2-10 variants, the first the baseline of comparisons.
@@ -282,7 +282,7 @@ SCHEMA_ONLY[onboarding_experiment.name] = lambda: (
 # The checklist's task catalogue (`checklist`).
 onboarding_checklist_task = Table(
     "onboarding_checklist_task",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("title_key", String(100), nullable=False),
     Column("description_key", String(100), nullable=False),
@@ -303,7 +303,7 @@ SCHEMA_ONLY[onboarding_checklist_task.name] = lambda: (
 # Each organization's `view_reports` events, kept by a trigger (migration 0012_report_views).
 onboarding_report_views = Table(
     "onboarding_report_views",
-    Base.metadata,
+    METADATA,
     Column(
         "organization_id",
         String(50),
