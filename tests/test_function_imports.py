@@ -146,3 +146,10 @@ def test_the_publisher_builds_the_envelope_without_the_detail_models() -> None:
     # envelope (`publisher.EventEnvelope`).
     assert "onboarding.domain_events" not in imported_by("OutboxPublisherFunction")
     assert "onboarding.publisher" not in imported_by("OnboardingFunction")
+
+
+def test_the_onboarding_function_builds_only_the_tables_it_uses() -> None:
+    # Tutorial progress, the metric archive and the ingest's quota and event keys are other functions'.
+    modules = imported_by("OnboardingFunction")
+    assert {"onboarding.tables", "onboarding.host_tables"} <= modules
+    assert not {"onboarding.tutorial_tables", "onboarding.metric_tables"} & modules
