@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from onboarding.domain_events import DomainEventType
+from onboarding.domain_events import STRICT, DomainEventType
 from onboarding.published_events import FeatureUnlockedDetail
+from onboarding.publisher import EventEnvelope
 from tools.event_schemas import SCHEMAS_DIR, detail_schema, rendered
 
 PERSONAL_DATA_WORDS = ("email", "name", "phone", "address", "message", "location", "title")
@@ -42,3 +43,8 @@ def test_the_envelope_fields_come_first() -> None:
         unlocked_at=datetime.now(UTC),
     )
     assert list(detail.model_dump())[:4] == ["event_id", "organization_id", "occurred_at", "schema_version"]
+
+
+def test_the_envelope_is_as_strict_as_the_details() -> None:
+    # The envelope lives in `publisher` (only it builds one), the details in `domain_events`.
+    assert EventEnvelope.model_config == STRICT

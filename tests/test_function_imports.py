@@ -4,6 +4,8 @@ route is served. Checked in a fresh interpreter, the way Lambda imports a handle
 
 import pytest
 
+from onboarding.models import Base
+from onboarding.schema import SCHEMA_ONLY
 from tests.fixtures import python_imports
 from tools.template import SHARED_LAYER_DIR, functions
 
@@ -79,9 +81,9 @@ ALL_FUNCTIONS = sorted(functions())
 @pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_no_function_maps_a_class_at_its_cold_start(logical_id: str) -> None:
     modules = imported_by(logical_id)
-    # Only the declarative base (its metadata holds the Core tables too), never a mapped class, nor the
-    # published detail models (for the event schemas and the tests): no function builds them.
-    assert {name for name in modules if name.startswith("onboarding.models")} <= {"onboarding.models_base"}
+    # Not even the declarative base (the Core tables' metadata is `schema.METADATA`), never a mapped class,
+    # nor the published detail models (for the event schemas and the tests): no function builds them.
+    assert not {name for name in modules if name.startswith("onboarding.models")}
     assert "onboarding.published_events" not in modules
 
 
@@ -104,3 +106,50 @@ def test_functions_without_typed_request_fields_do_not_build_the_field_types(log
     modules = imported_by(logical_id)
     assert "onboarding.field_errors" in modules
     assert "onboarding.validation" not in modules
+
+
+def test_the_onboarding_function_shows_the_checklist_progress_without_the_checklist_views() -> None:
+    # GET /v1/onboarding carries only the progress (`checklist.checklist_summary`); the task views and the
+    # override body (`checklist_view`) are the checklist function's, ~1 ms of model building it would pay.
+    assert "onboarding.checklist" in imported_by("OnboardingFunction")
+    assert "onboarding.checklist_view" not in imported_by("OnboardingFunction")
+    assert "onboarding.checklist_view" in imported_by("ChecklistFunction")
+
+
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
+def test_no_function_builds_the_schema_only_objects_at_its_cold_start(logical_id: str) -> None:
+    # CHECK constraints and indexes are for DDL (migrations, the drift test): `onboarding.models` attaches
+    # them (`schema.add_schema_only_objects`); the Core tables the service runs statements on have
+    # only columns and keys. The script fails (and with it this test) if a table has an index or a check.
+    spec = functions()[logical_id]
+    check = (
+        f"import {spec.handler_module}, sys\n"
+        "schema = sys.modules.get('onboarding.schema')\n"
+        "from sqlalchemy import CheckConstraint\n"
+        "tables = schema.METADATA.tables.values() if schema else ()\n"
+        "assert not [t.name for t in tables if t.indexes or any(isinstance(c, CheckConstraint) for c in t.constraints)]\n"
+        "assert schema is None or schema.SCHEMA_ONLY\n"
+    )
+    python_imports(check, cwd=spec.code_uri, path=(spec.code_uri, SHARED_LAYER_DIR))
+
+
+def test_the_whole_schema_has_every_tables_schema_only_objects() -> None:
+    assert not SCHEMA_ONLY
+    assert {index.name for index in Base.metadata.tables["onboarding_state"].indexes} >= {
+        "idx_sample_data_expiry"
+    }
+    assert len(Base.metadata.tables["people"].indexes) == 1
+
+
+def test_the_publisher_builds_the_envelope_without_the_detail_models() -> None:
+    # It sends the stored detail as it is; the functions that stage events build the details, not the
+    # envelope (`publisher.EventEnvelope`).
+    assert "onboarding.domain_events" not in imported_by("OutboxPublisherFunction")
+    assert "onboarding.publisher" not in imported_by("OnboardingFunction")
+
+
+def test_the_onboarding_function_builds_only_the_tables_it_uses() -> None:
+    # Tutorial progress, the metric archive and the ingest's quota and event keys are other functions'.
+    modules = imported_by("OnboardingFunction")
+    assert {"onboarding.tables", "onboarding.host_tables"} <= modules
+    assert not {"onboarding.tutorial_tables", "onboarding.metric_tables"} & modules

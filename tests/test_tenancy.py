@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from onboarding import checklist, client_metrics, sample_data, tutorials, wizard
+from onboarding import checklist_view, client_metrics, sample_data, tutorials, wizard
 from onboarding.db import unit_of_work
 from onboarding.sample_data import SampleDataRequest, SampleSize
 from tests.api_routes import (
@@ -57,7 +57,7 @@ def populate(org: str, name: str) -> None:
             wizard.save_step(session, org, str(step), body)
         sample_data.generate_sample_data(session, org, SampleDataRequest(size=SampleSize.MINIMAL))
         tutorials.record_view(session, org, "events_intro")
-        checklist.set_task_completion(session, org, "add_team", True)
+        checklist_view.set_task_completion(session, org, "add_team", True)
         client_metrics.ingest(
             session, org, client_metrics.MetricBatch.model_validate({"events": [metric_event()]}), None
         )

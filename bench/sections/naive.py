@@ -14,7 +14,7 @@ from bench.harness import (
     p50,
     timed,
 )
-from onboarding import checklist, client_metrics
+from onboarding import checklist_view, client_metrics
 from onboarding.db import get_engine, unit_of_work
 from onboarding.sample_data import SIZES, SampleSize, build_sample_rows, insert_sample_rows
 from tools.scenarios import (
@@ -37,14 +37,14 @@ def run(ctx: BenchContext) -> Section:
     # Checklist: one statement vs one query per criterion.
     def one_statement() -> None:
         with unit_of_work() as session:
-            checklist.get_checklist(session, org)
+            checklist_view.get_checklist(session, org)
 
     def per_criterion() -> None:
         with unit_of_work() as session:
             naive.checklist_completed(session, org)
 
     with unit_of_work() as session:
-        view = checklist.get_checklist(session, org)
+        view = checklist_view.get_checklist(session, org)
         assert naive.checklist_completed(session, org) == (
             view.progress.completed_count,
             view.progress.total_count,

@@ -1,8 +1,8 @@
 """The onboarding checklist: tasks whose completion is detected live from structured criteria.
 
-Criteria are data (a pydantic discriminated union), never SQL: `database_query` names a whitelisted
-counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a whitelisted
-`onboarding_state` column, `composite_and` / `composite_or` nest the others.
+Criteria are data (named tuples read by `parse_criterion`), never SQL: `database_query` names a
+whitelisted counter (`counters.Counter`) with an operator and a threshold, `state_check` compares a
+whitelisted `onboarding_state` column, `composite_and` / `composite_or` nest the others.
 
 One GET is one SELECT (`state.load` with `READING`): the org's state row, the counters and the active
 tasks (as one JSON array) come back together in one row; the criteria trees are then evaluated in
@@ -18,30 +18,20 @@ in either direction stays until the next manual override.
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
+from types import MappingProxyType
+from typing import Any, Final, Literal, NamedTuple, TypeGuard, cast, get_args
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    TypeAdapter,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import ColumnElement, String, Update, bindparam, func, literal_column, select, true, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from onboarding import i18n, state, wizard_rows
+from onboarding import state, wizard_rows
 from onboarding.counters import Counter
 from onboarding.errors import Conflict, NotFound
-from onboarding.field_errors import field_error
 from onboarding.metrics import MetricEventType, MetricRecord, record_with
 from onboarding.observability import logger
 from onboarding.tables import onboarding_checklist_task, onboarding_report_views, onboarding_state
@@ -93,75 +83,132 @@ StateField = Literal[
 STATE_FIELDS: Final[tuple[str, ...]] = get_args(StateField)
 
 
-class _Criterion(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# The criteria are parsed by `parse_criterion`, written out for the whitelist below, into named tuples:
+# the same checks as the pydantic discriminated union they were, without building its five models and
+# adapter at every cold start of the two functions that evaluate the checklist (~4 ms of the onboarding
+# function's; bench/README.md, "Cold start"). Criteria are stored data, never a request body.
+MAX_DESCRIPTION_CHARS: Final = 500
+MAX_CHILDREN: Final = 20
 
-    # Human note carried by the seed's criteria ("Organization has created at least 1 real event").
-    description: str | None = Field(default=None, max_length=500)
 
-
-class CounterCriterion(_Criterion):
+class CounterCriterion(NamedTuple):
     """A whitelisted real-row counter compared with a threshold (the seed's `database_query`)."""
 
-    type: Literal["database_query"]
     counter: Counter
+    threshold: int  # 0-MAX_THRESHOLD
     operator: ComparisonOperator = ">="
-    threshold: StrictInt = Field(ge=0, le=MAX_THRESHOLD)
+    # Human note carried by the seed's criteria ("Organization has created at least 1 real event").
+    description: str | None = None
 
 
-class StateCheckCriterion(_Criterion):
+class StateCheckCriterion(NamedTuple):
     """A whitelisted `onboarding_state` column compared with a value (booleans: == or != only)."""
 
-    type: Literal["state_check"]
     field: StateField
+    value: bool | int
     operator: ComparisonOperator = "=="
-    value: StrictBool | StrictInt
-
-    @model_validator(mode="after")
-    def _value_fits_the_field(self) -> "StateCheckCriterion":
-        if self.field == "wizard_current_step":
-            if isinstance(self.value, bool) or not 1 <= self.value <= 5:
-                raise ValueError("wizard_current_step compares with a step number 1-5")
-        elif not isinstance(self.value, bool) or self.operator not in ("==", "!="):
-            raise ValueError(f"{self.field} compares with true or false, using == or !=")
-        return self
+    description: str | None = None
 
 
-class CompositeAnd(_Criterion):
-    type: Literal["composite_and"]
-    criteria: list["Criterion"] = Field(min_length=1, max_length=20)
+class CompositeAnd(NamedTuple):
+    criteria: tuple["Criterion", ...]  # 1-MAX_CHILDREN
+    description: str | None = None
 
 
-class CompositeOr(_Criterion):
-    type: Literal["composite_or"]
-    criteria: list["Criterion"] = Field(min_length=1, max_length=20)
+class CompositeOr(NamedTuple):
+    criteria: tuple["Criterion", ...]
+    description: str | None = None
 
 
-Criterion = Annotated[
-    CounterCriterion | StateCheckCriterion | CompositeAnd | CompositeOr, Field(discriminator="type")
-]
-CompositeAnd.model_rebuild()
-CompositeOr.model_rebuild()
-_CRITERION: Final = TypeAdapter[Criterion](Criterion)
+Criterion = CounterCriterion | StateCheckCriterion | CompositeAnd | CompositeOr
 
 
 class InvalidCriterion(ValueError):
     pass
 
 
+# type -> (required keys, optional keys); any other key makes the criterion invalid.
+_KEYS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
+    "database_query": (frozenset({"type", "counter", "threshold"}), frozenset({"operator", "description"})),
+    "state_check": (frozenset({"type", "field", "value"}), frozenset({"operator", "description"})),
+    "composite_and": (frozenset({"type", "criteria"}), frozenset({"description"})),
+    "composite_or": (frozenset({"type", "criteria"}), frozenset({"description"})),
+}
+_COUNTERS: Final = frozenset(Counter)
+
+
 def parse_criterion(raw: object) -> Criterion:
     """Validate stored criteria; raises InvalidCriterion for anything not in the whitelist."""
-    try:
-        criterion = _CRITERION.validate_python(raw)
-    except ValidationError as error:
-        raise InvalidCriterion(str(error)) from error
+    criterion = _parse(raw, "criterion")
     if _depth(criterion) > MAX_CRITERIA_DEPTH:
         raise InvalidCriterion(f"criteria nest deeper than {MAX_CRITERIA_DEPTH} levels")
     return criterion
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+def _parse(raw: object, where: str) -> Criterion:
+    if not isinstance(raw, dict):
+        raise InvalidCriterion(f"{where}: must be an object")
+    kind = raw.get("type")
+    if not isinstance(kind, str) or kind not in _KEYS:
+        raise InvalidCriterion(f"{where}.type: must be one of {', '.join(_KEYS)}")
+    required, optional = _KEYS[kind]
+    if missing := required - raw.keys():
+        raise InvalidCriterion(f"{where}: missing {', '.join(sorted(missing))}")
+    if unknown := raw.keys() - required - optional:
+        raise InvalidCriterion(f"{where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
+    description = raw.get("description")
+    if description is not None and not (
+        isinstance(description, str) and len(description) <= MAX_DESCRIPTION_CHARS
+    ):
+        raise InvalidCriterion(
+            f"{where}.description: must be text of at most {MAX_DESCRIPTION_CHARS} characters"
+        )
+    if kind in ("composite_and", "composite_or"):
+        children = raw["criteria"]
+        if not isinstance(children, list | tuple) or not 1 <= len(children) <= MAX_CHILDREN:
+            raise InvalidCriterion(f"{where}.criteria: must be a list of 1-{MAX_CHILDREN} criteria")
+        parsed = tuple(_parse(child, f"{where}.criteria[{index}]") for index, child in enumerate(children))
+        composite = CompositeAnd if kind == "composite_and" else CompositeOr
+        return composite(parsed, description)
+    operator = raw.get("operator", ">=" if kind == "database_query" else "==")
+    if not isinstance(operator, str) or operator not in _COMPARE:
+        raise InvalidCriterion(f"{where}.operator: must be one of {', '.join(_COMPARE)}")
+    if kind == "database_query":
+        return _counter(raw, where, cast(ComparisonOperator, operator), description)
+    return _state_check(raw, where, cast(ComparisonOperator, operator), description)
+
+
+def _counter(
+    raw: dict[str, Any], where: str, operator: ComparisonOperator, description: str | None
+) -> CounterCriterion:
+    counter, threshold = raw["counter"], raw["threshold"]
+    if not isinstance(counter, str) or counter not in _COUNTERS:
+        raise InvalidCriterion(f"{where}.counter: must be one of {', '.join(_COUNTERS)}")
+    if not _is_integer(threshold) or not 0 <= threshold <= MAX_THRESHOLD:
+        raise InvalidCriterion(f"{where}.threshold: must be an integer 0-{MAX_THRESHOLD}")
+    return CounterCriterion(Counter(counter), threshold, operator, description)
+
+
+def _state_check(
+    raw: dict[str, Any], where: str, operator: ComparisonOperator, description: str | None
+) -> StateCheckCriterion:
+    field, value = raw["field"], raw["value"]
+    if not isinstance(field, str) or field not in STATE_FIELDS:
+        raise InvalidCriterion(f"{where}.field: must be one of {', '.join(STATE_FIELDS)}")
+    if field == "wizard_current_step":
+        if not _is_integer(value) or not 1 <= value <= 5:
+            raise InvalidCriterion(f"{where}: wizard_current_step compares with a step number 1-5")
+    elif not isinstance(value, bool) or operator not in ("==", "!="):
+        raise InvalidCriterion(f"{where}: {field} compares with true or false, using == or !=")
+    return StateCheckCriterion(cast(StateField, field), value, operator, description)
+
+
+def _is_integer(value: object) -> TypeGuard[int]:
+    """An integer, not a boolean, a float or text (as pydantic's StrictInt)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Facts(NamedTuple):
     """What criteria are evaluated against: the org's state columns and counter values; and what is
     known of when they became what they are (`became_true`)."""
 
@@ -169,11 +216,11 @@ class Facts:
     counters: Mapping[Counter, int]
     # When a state field took its value (wizard_completed: completed_at, ...; wizard_current_step: a
     # mapping step -> when the step before it was completed), where the state records it.
-    since: Mapping[str, datetime | None] = field(default_factory=dict)
-    steps_reached_at: Mapping[int, datetime] = field(default_factory=dict)
+    since: Mapping[str, datetime | None] = MappingProxyType({})
+    steps_reached_at: Mapping[int, datetime] = MappingProxyType({})
     # The creation times of the earliest rows a counter counts, in order, where they are known (none:
     # unknown). Row k of them is the one that took the counter to k.
-    row_times: Mapping[Counter, tuple[datetime, ...]] = field(default_factory=dict)
+    row_times: Mapping[Counter, tuple[datetime, ...]] = MappingProxyType({})
 
 
 def evaluate(criterion: Criterion, facts: Facts) -> bool:
@@ -253,24 +300,7 @@ def _entries(progress: Mapping[str, Any] | None) -> dict[str, ProgressEntry]:
     return entries
 
 
-# --- Views ---
-
-
-class ChecklistTaskView(BaseModel):
-    id: str
-    title_key: str
-    description_key: str
-    title: str  # in the request's language (i18n)
-    description: str
-    icon: str | None
-    quick_action_url: str | None
-    order: int
-    completed: bool
-    completed_at: datetime | None
-    # "auto" when detected from the org's data, "manual" when set through the override route.
-    completion_source: Literal["auto", "manual"] | None
-    # Automatic completions: when the service first saw the task done (completed_at may be earlier).
-    first_detected_at: datetime | None
+# --- Progress (GET /v1/onboarding shows it; the checklist routes' views are `checklist_view`) ---
 
 
 class ChecklistProgress(BaseModel):
@@ -279,22 +309,10 @@ class ChecklistProgress(BaseModel):
     completion_percent: float
 
 
-class ChecklistView(BaseModel):
-    tasks: list[ChecklistTaskView]
-    progress: ChecklistProgress
-    next_recommended_task: str | None
-
-
-class ChecklistOverride(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    completed: StrictBool
-
-
 # --- Reading: one statement ---
 
 
-class _Task(NamedTuple):
+class ChecklistTask(NamedTuple):
     id: str
     title_key: str
     description_key: str
@@ -304,13 +322,13 @@ class _Task(NamedTuple):
     criterion: Criterion | None  # None: stored criteria are not valid; only a manual override completes it
 
 
-class _Snapshot(NamedTuple):
-    tasks: list[_Task]
+class ChecklistSnapshot(NamedTuple):
+    tasks: list[ChecklistTask]
     facts: Facts
     progress: dict[str, Any]
     now: datetime
 
-    def live(self, task: _Task) -> bool:
+    def live(self, task: ChecklistTask) -> bool:
         return task.criterion is not None and evaluate(task.criterion, self.facts)
 
 
@@ -363,14 +381,14 @@ READING = state.Reading(
 )
 
 
-def _read(session: Session, org_id: str) -> _Snapshot:
+def _read(session: Session, org_id: str) -> ChecklistSnapshot:
     return _checklist_of(state.load(session, org_id, READING))
 
 
-def _checklist_of(snapshot: state.Snapshot) -> _Snapshot:
+def _checklist_of(snapshot: state.Snapshot) -> ChecklistSnapshot:
     """The checklist's view of a state snapshot read with `READING`."""
     record = snapshot.state
-    return _Snapshot(
+    return ChecklistSnapshot(
         tasks=[_task(fields) for fields in snapshot.extra["tasks"]],
         facts=Facts(
             state={column: getattr(record, column) for column in STATE_FIELDS},
@@ -434,7 +452,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _task(fields: list[Any]) -> _Task:
+def _task(fields: list[Any]) -> ChecklistTask:
     task_id, title_key, description_key, icon, quick_action_url, order, raw_criterion = fields
     try:
         criterion: Criterion | None = parse_criterion(raw_criterion)
@@ -442,7 +460,7 @@ def _task(fields: list[Any]) -> _Task:
         # A bad row is an operator's mistake, not the caller's: the task still shows, never auto-completes.
         logger.error("invalid checklist criteria", extra={"task_id": task_id, "error": str(error)})
         criterion = None
-    return _Task(
+    return ChecklistTask(
         id=task_id,
         title_key=title_key,
         description_key=description_key,
@@ -458,7 +476,9 @@ def _task(fields: list[Any]) -> _Task:
 _MAX_ATTEMPTS: Final = 3
 
 
-def _auto_completions(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> dict[str, ProgressEntry]:
+def _auto_completions(
+    snapshot: ChecklistSnapshot, entries: Mapping[str, ProgressEntry]
+) -> dict[str, ProgressEntry]:
     completions = {}
     for task in snapshot.tasks:
         if task.id in entries or not snapshot.live(task):
@@ -495,7 +515,7 @@ def _manual_entry(previous: ProgressEntry | None, completed: bool, now: datetime
 def _store(
     session: Session,
     org_id: str,
-    snapshot: _Snapshot,
+    snapshot: ChecklistSnapshot,
     changes: Mapping[str, ProgressEntry],
 ) -> bool:
     """Write the changed entries, emitting `checklist_task_completed` for first completions.
@@ -541,12 +561,12 @@ def _swap_statement() -> Update:
     )
 
 
-def _settle(
+def settle(
     session: Session,
     org_id: str,
     override: tuple[str, bool] | None = None,
     read: state.Snapshot | None = None,
-) -> tuple[_Snapshot, dict[str, ProgressEntry]]:
+) -> tuple[ChecklistSnapshot, dict[str, ProgressEntry]]:
     """Read, and write first completions (plus an override) when there are any; retried on a race."""
     for _attempt in range(_MAX_ATTEMPTS):
         # What the caller has just read serves the first attempt; a retry reads again.
@@ -568,36 +588,19 @@ def _settle(
     raise ChecklistChangedConcurrently("The checklist is being changed by another request; try again.")
 
 
-def _view(snapshot: _Snapshot, entries: Mapping[str, ProgressEntry]) -> ChecklistView:
-    tasks = []
-    for task in snapshot.tasks:
-        entry = entries.get(task.id)
-        completed = entry.completed if entry is not None else snapshot.live(task)
-        tasks.append(
-            ChecklistTaskView(
-                id=task.id,
-                title_key=task.title_key,
-                description_key=task.description_key,
-                title=i18n.text(task.title_key),
-                description=i18n.text(task.description_key),
-                icon=task.icon,
-                quick_action_url=task.quick_action_url,
-                order=task.order,
-                completed=completed,
-                completed_at=entry.completed_at if entry is not None and entry.completed else None,
-                completion_source=entry.source if entry is not None else None,
-                first_detected_at=entry.first_detected_at if entry is not None and entry.completed else None,
-            )
-        )
-    done = sum(task.completed for task in tasks)
-    return ChecklistView(
-        tasks=tasks,
-        progress=ChecklistProgress(
-            completed_count=done,
-            total_count=len(tasks),
-            completion_percent=completion_percent(done, len(tasks)),
-        ),
-        next_recommended_task=next((task.id for task in tasks if not task.completed), None),
+def is_completed(
+    task: ChecklistTask, snapshot: ChecklistSnapshot, entries: Mapping[str, ProgressEntry]
+) -> bool:
+    """Whether the task shows as completed: its progress entry wins over the live criteria."""
+    entry = entries.get(task.id)
+    return entry.completed if entry is not None else snapshot.live(task)
+
+
+def progress(snapshot: ChecklistSnapshot, entries: Mapping[str, ProgressEntry]) -> ChecklistProgress:
+    done = sum(is_completed(task, snapshot, entries) for task in snapshot.tasks)
+    total = len(snapshot.tasks)
+    return ChecklistProgress(
+        completed_count=done, total_count=total, completion_percent=completion_percent(done, total)
     )
 
 
@@ -607,25 +610,10 @@ def completion_percent(done: int, total: int) -> float:
     return float((Decimal(done * 100) / Decimal(total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-# --- Public API ---
-
-
-def get_checklist(session: Session, org_id: str) -> ChecklistView:
-    """The active tasks with live completion; first completions are stored and reported once."""
-    return _view(*_settle(session, org_id))
-
-
-def set_task_completion(session: Session, org_id: str, task_id: str, completed: bool) -> ChecklistView:
-    """Manual override of one task; 404 for an unknown (before any statement) or inactive task."""
-    if task_id not in TASK_IDS:
-        reason = f"expected one of {', '.join(TASK_IDS)}"
-        raise UnknownChecklistTask(
-            "No checklist task has this id.", details=[field_error("path.task_id", reason, "enum")]
-        )
-    return _view(*_settle(session, org_id, override=(task_id, completed)))
+# --- Public API (the checklist routes': `checklist_view`) ---
 
 
 def checklist_summary(session: Session, org_id: str, read: state.Snapshot) -> ChecklistProgress:
-    """Progress for GET /v1/onboarding: the same evaluation (and bookkeeping) as the checklist route,
+    """Progress for GET /v1/onboarding: the same evaluation (and bookkeeping) as the checklist routes,
     from the state the caller read with `READING` (no statement of its own unless something changed)."""
-    return _view(*_settle(session, org_id, read=read)).progress
+    return progress(*settle(session, org_id, read=read))

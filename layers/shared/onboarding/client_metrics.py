@@ -51,8 +51,9 @@ from sqlalchemy.orm import Session
 from onboarding import metric_quota
 from onboarding.db import first_statement_alone
 from onboarding.field_errors import rules
+from onboarding.metric_tables import onboarding_metric_event_key
 from onboarding.metrics import MAX_CLOCK_SKEW, MAX_EVENT_AGE, MetricEventType
-from onboarding.tables import onboarding_metric, onboarding_metric_event_key
+from onboarding.tables import onboarding_metric
 from onboarding.validation import WHOLE_NUMBER, Timestamp
 
 # What only the browser can see. Everything else is emitted by the service with the change it describes.

@@ -35,14 +35,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from onboarding.metric_tables import onboarding_metric_archive
 from onboarding.pagination import decode_cursor, encode_cursor
 from onboarding.started import not_started
-from onboarding.tables import (
-    onboarding_metric,
-    onboarding_metric_archive,
-    onboarding_state,
-    onboarding_tutorial_completion,
-)
+from onboarding.tables import onboarding_metric, onboarding_state
+from onboarding.tutorial_tables import onboarding_tutorial_completion
 
 DEFAULT_METRICS_PAGE: Final = 500
 # 500 metrics of at most 4 KB event data stay well under Lambda's 6 MB response limit.

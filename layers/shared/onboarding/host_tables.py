@@ -11,7 +11,7 @@ the tests and tools that add host rows as objects.
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, String, Table, Text, false, func, select
 from sqlalchemy.orm import Session
 
-from onboarding.models_base import BASELINE_TABLE_COMMENT, Base
+from onboarding.schema import BASELINE_TABLE_COMMENT, METADATA, SCHEMA_ONLY
 
 
 def _org_id() -> Column[str]:
@@ -24,7 +24,7 @@ def _is_sample() -> Column[bool]:
 
 organizations = Table(
     "organizations",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -33,7 +33,7 @@ organizations = Table(
 
 people = Table(
     "people",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     _org_id(),
     Column("name", String(200), nullable=False),
@@ -42,44 +42,46 @@ people = Table(
     # so a JSON array column in the host schema works the same.
     Column("roles", Text),
     _is_sample(),
-    Index(None, "org_id", "is_sample"),
     comment=BASELINE_TABLE_COMMENT,
 )
+SCHEMA_ONLY[people.name] = lambda: (Index(None, "org_id", "is_sample"),)
 
 teams = Table(
     "teams",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     _org_id(),
     Column("name", String(200), nullable=False),
     _is_sample(),
-    Index(None, "org_id", "is_sample"),
     comment=BASELINE_TABLE_COMMENT,
 )
+SCHEMA_ONLY[teams.name] = lambda: (Index(None, "org_id", "is_sample"),)
 
 events = Table(
     "events",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     _org_id(),
     Column("title", String(200), nullable=False),
     Column("start_time", DateTime(timezone=True), nullable=False),
     Column("end_time", DateTime(timezone=True), nullable=False),
     _is_sample(),
-    Index(None, "org_id", "is_sample"),
     comment=BASELINE_TABLE_COMMENT,
 )
+SCHEMA_ONLY[events.name] = lambda: (Index(None, "org_id", "is_sample"),)
 
 event_assignments = Table(
     "event_assignments",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("event_id", String(50), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
     Column("person_id", String(50), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
     Column("role", String(100)),
+    comment=BASELINE_TABLE_COMMENT,
+)
+SCHEMA_ONLY[event_assignments.name] = lambda: (
     Index(None, "event_id"),
     Index(None, "person_id"),
-    comment=BASELINE_TABLE_COMMENT,
 )
 
 HOST_TABLES = ("organizations", "people", "teams", "events", "event_assignments")

@@ -45,9 +45,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, exc, func, select, text
 
 from onboarding.db import sqlstate
+from onboarding.metric_tables import onboarding_metric_event_key
 from onboarding.metrics import RESENT_BEFORE
 from onboarding.observability import logger
-from onboarding.tables import onboarding_metric, onboarding_metric_event_key
+from onboarding.tables import onboarding_metric
 
 PARENT: Final = "onboarding_metric"
 DEFAULT: Final = "onboarding_metric_default"

@@ -30,9 +30,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from onboarding.errors import QuotaExceeded
+from onboarding.metric_tables import onboarding_metric_quota
 from onboarding.settings import get_settings
 from onboarding.started import not_started
-from onboarding.tables import onboarding_metric_quota, onboarding_state
+from onboarding.tables import onboarding_state
 
 
 def parameters(org_id: str, events: int) -> dict[str, object]:

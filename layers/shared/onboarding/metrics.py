@@ -7,11 +7,11 @@ nothing and a metric never costs a round trip of its own. What clients send is `
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
     Insert,
@@ -66,13 +66,13 @@ class MetricEventType(StrEnum):
     VIEW_REPORTS = "view_reports"
 
 
-@dataclass(frozen=True, slots=True)
-class MetricRecord:
-    """One service-emitted metric row (its timestamp is the transaction's)."""
+class MetricRecord(NamedTuple):
+    """One service-emitted metric row (its timestamp is the transaction's). A named tuple, not a frozen
+    dataclass: ~0.15 ms at a cold start against ~0.8 ms (bench/README.md, "Cold start")."""
 
     org_id: str
     event_type: MetricEventType
-    event_data: dict[str, Any] = field(default_factory=dict)
+    event_data: Mapping[str, Any] = MappingProxyType({})
     completion_time_minutes: int | None = None
     step_duration_seconds: int | None = None
     wizard_step_reached: int | None = None
@@ -125,7 +125,7 @@ def record_with(
             {
                 "organization_id": record.org_id,
                 "event_type": record.event_type.value,
-                "event_data": record.event_data,
+                "event_data": dict(record.event_data),
                 "completion_time_minutes": record.completion_time_minutes,
                 "step_duration_seconds": record.step_duration_seconds,
                 "wizard_step_reached": record.wizard_step_reached,

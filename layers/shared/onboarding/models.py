@@ -7,7 +7,9 @@ cannot collide (`ids`), server-side defaults for every default, and its "future"
 Each model lives in the module of its concept (`models_host`, `models_state`, `models_metrics`...), so
 that a Lambda function maps only the tables it uses (`tests/test_function_imports.py`). This module
 imports every one of them: `Base.metadata` here is the whole schema, as migrations (`migrations/env.py`),
-the schema drift test and the tools need it. Service code imports the concept modules, never this one.
+the schema drift test and the tools need it, with every table's DDL-only objects (CHECK constraints,
+indexes), which the Core tables leave out of a function's cold start (`tables`), attached here.
+Service code imports the concept modules, never this one.
 """
 
 from onboarding.ids import EXPERIMENT_ID_PATTERN
@@ -17,6 +19,7 @@ from onboarding.models_base import (
     EMPTY_JSON_OBJECT,
     NAMING_CONVENTION,
     Base,
+    add_schema_only_objects,
 )
 from onboarding.models_checklist import OnboardingChecklistTask
 from onboarding.models_experiments import OnboardingExperiment
@@ -29,6 +32,8 @@ from onboarding.models_outbox import OutboxEvent
 from onboarding.models_report_views import OnboardingReportViews
 from onboarding.models_state import OnboardingState
 from onboarding.models_tutorials import OnboardingTutorialCompletion
+
+add_schema_only_objects()
 
 __all__ = [
     "BASELINE_TABLE_COMMENT",

@@ -3,34 +3,40 @@
 The models are split per concept (`models_state`, `models_host`, `models_metrics`...) so that a function
 maps only the tables its code uses: mapping a class is most of the service's own import time at a
 cold start (bench/README.md, "Cold start"). `onboarding.models` imports every one of them: migrations,
-the schema tests and the tools use it to see the whole schema.
+the schema tests and the tools use it to see the whole schema. No function imports this module at its
+cold start: the Core tables' metadata is `schema.METADATA`, which `Base` shares.
 """
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy import DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
-# Deterministic constraint names, so migrations and models agree and downgrades can name what they drop.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from onboarding.schema import (
+    BASELINE_TABLE_COMMENT,
+    EMPTY_JSON_ARRAY,
+    EMPTY_JSON_OBJECT,
+    METADATA,
+    NAMING_CONVENTION,
+    SCHEMA_ONLY,
+    add_schema_only_objects,
+)
 
-# Marks host tables that the baseline migration created itself (and may therefore drop on downgrade).
-BASELINE_TABLE_COMMENT = "minimal host table created by signupflow-onboarding baseline migration"
-
-EMPTY_JSON_OBJECT = text("'{}'::jsonb")
-EMPTY_JSON_ARRAY = text("'[]'::jsonb")
+__all__ = [
+    "BASELINE_TABLE_COMMENT",
+    "EMPTY_JSON_ARRAY",
+    "EMPTY_JSON_OBJECT",
+    "NAMING_CONVENTION",
+    "SCHEMA_ONLY",
+    "Base",
+    "add_schema_only_objects",
+]
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = METADATA
     type_annotation_map = {
         datetime: DateTime(timezone=True),
         dict[str, Any]: JSONB,

@@ -2,9 +2,9 @@
 `onboarding.models` gathers.
 """
 
+from onboarding.metric_tables import onboarding_metric_archive
 from onboarding.models_base import Base
 from onboarding.models_metrics import MetricColumns
-from onboarding.tables import onboarding_metric_archive
 
 
 class OnboardingMetricArchive(MetricColumns, Base):

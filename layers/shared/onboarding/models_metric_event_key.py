@@ -7,8 +7,8 @@ from uuid import UUID
 
 from sqlalchemy.orm import Mapped
 
+from onboarding.metric_tables import onboarding_metric_event_key
 from onboarding.models_base import Base
-from onboarding.tables import onboarding_metric_event_key
 
 
 class OnboardingMetricEventKey(Base):

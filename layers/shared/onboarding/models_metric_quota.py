@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy.orm import Mapped
 
+from onboarding.metric_tables import onboarding_metric_quota
 from onboarding.models_base import Base
-from onboarding.tables import onboarding_metric_quota
 
 
 class OnboardingMetricQuota(Base):

@@ -13,7 +13,7 @@ from onboarding.tables import onboarding_metric
 
 
 class MetricColumns:
-    """The typed columns of a metric row, shared by the live table and its archive (`tables._metric_columns`
+    """The typed columns of a metric row, shared by the live table and its archive (`tables.metric_columns`
     makes both tables' columns from one list)."""
 
     id: Mapped[str]

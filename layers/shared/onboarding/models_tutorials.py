@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Mapped
 
 from onboarding.models_base import Base
-from onboarding.tables import onboarding_tutorial_completion
+from onboarding.tutorial_tables import onboarding_tutorial_completion
 
 
 class OnboardingTutorialCompletion(Base):

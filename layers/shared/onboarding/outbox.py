@@ -12,7 +12,6 @@ written by the next commit.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +30,14 @@ if TYPE_CHECKING:
 _STAGED_KEY = "onboarding.outbox.staged"  # Session.info key of the current transaction's `_Staged`
 
 
-@dataclass(slots=True)
 class _Staged:
-    transaction: SessionTransaction
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    """The rows a transaction staged. A plain class: a dataclass cost ~0.5 ms at every cold start."""
+
+    __slots__ = ("rows", "transaction")
+
+    def __init__(self, transaction: SessionTransaction) -> None:
+        self.transaction = transaction
+        self.rows: list[dict[str, Any]] = []
 
 
 def stage(session: Session, org_id: str, detail: "EventDetail") -> str:

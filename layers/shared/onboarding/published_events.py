@@ -1,4 +1,4 @@
-"""What consumers receive as an event's `detail`: the envelope's fields (`domain_events.EventEnvelope`),
+"""What consumers receive as an event's `detail`: the envelope's fields (`publisher.EventEnvelope`),
 then the event's own (`domain_events.OnboardingCompleted` ...), one model per detail-type.
 
 The JSON Schemas in events/schemas/ are generated from these models (`python -m tools.event_schemas`)
@@ -9,7 +9,6 @@ cold start (`tests/test_function_imports.py`).
 
 from onboarding.domain_events import (
     DomainEventType,
-    EventEnvelope,
     FeatureUnlocked,
     OnboardingCompleted,
     OnboardingSkipped,
@@ -17,6 +16,7 @@ from onboarding.domain_events import (
     SampleDataGenerated,
     VolunteersInvited,
 )
+from onboarding.publisher import EventEnvelope
 
 
 class OnboardingCompletedDetail(OnboardingCompleted, EventEnvelope):

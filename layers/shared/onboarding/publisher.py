@@ -13,22 +13,39 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Boolean, Row, String, case, column, func, select, tuple_, update, values
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from onboarding.container import per_container
 from onboarding.db import unit_of_work
-from onboarding.domain_events import EventEnvelope
 from onboarding.errors import DomainError
 from onboarding.observability import logger
 from onboarding.settings import Settings, get_settings
 from onboarding.tables import onboarding_outbox
 
 PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limit per PutEvents call
+SCHEMA_VERSION: Literal[1] = 1
 LAST_ERROR_MAX_LENGTH = 500  # onboarding_outbox.last_error
+
+
+class EventEnvelope(BaseModel):
+    """Fields every published detail starts with (then the stored detail, `domain_events`). Here, not
+    in `domain_events`: only the publisher builds it, and it never builds the detail models (it sends
+    the stored detail), so neither the functions that stage events nor the publisher build both."""
+
+    # As `domain_events.STRICT`: the published schemas list every field as required.
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
+
+    event_id: str = Field(
+        description="Stable id of this event: the same on every delivery, so deduplicate on it."
+    )
+    organization_id: str = Field(description="The SignUpFlow organization the event is about.")
+    occurred_at: AwareDatetime = Field(description="When the change that caused the event committed.")
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Bumped on breaking changes.")
 
 
 class EventsClient(Protocol):

@@ -12,7 +12,6 @@ state and the sample rows per table in one statement (`state.load` with `STATUS`
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from functools import cache
@@ -169,8 +168,7 @@ def generate_sample_data(session: Session, org_id: str, request: SampleDataReque
             "generation_time_seconds": round(time.perf_counter() - started, 3),
         },
     )
-    after = replace(
-        before,
+    after = before._replace(
         sample_data_generated=True,
         sample_data_size=request.size.value,
         sample_data_cleared=False,
@@ -204,7 +202,7 @@ def extend_sample_data(session: Session, org_id: str, request: ExtendRequest) ->
         raise NoSampleData("There is no sample data to extend; generate it first.")
     requested = max(before.sample_data_expiry, now) + timedelta(days=request.days)
     cap = now + timedelta(days=MAX_EXPIRY_DAYS)
-    after = replace(before, sample_data_expiry=min(requested, cap), updated_at=now)
+    after = before._replace(sample_data_expiry=min(requested, cap), updated_at=now)
     state.save(session, before, after)
     status = _status(after, now, counts_of(snapshot))
     return SampleDataExtended(**dict(status), capped=requested > cap)

@@ -1,11 +1,19 @@
 """The onboarding tables, as Core tables: the service reads and writes them only in Core statements
-(the state, metrics and their archive, daily quota and event keys, tutorials, the outbox, the experiments'
-definitions, the checklist's tasks and the report-views rollup).
+(the state, metrics, the outbox, the experiments' definitions, the checklist's tasks and the
+report-views rollup). The tables only some functions use are in `tutorial_tables` (tutorial progress)
+and `metric_tables` (the metric archive, the ingest's quota and event keys), so that the others do not
+build them at their cold start.
 
 A Core `Table` costs about a quarter of a mapped class at a cold start (bench/README.md, "Cold start").
 The ORM classes over the same tables (`models_state`, `models_metrics`, ..., gathered by
 `onboarding.models`) are for the tests and tools that write rows as objects; their docstrings say
 what each table holds. The service maps no class at a cold start (`tests/test_function_imports.py`).
+
+Each `Table` holds what statements need: columns, types, defaults, primary, unique and foreign keys.
+A table's CHECK constraints, indexes and named unique constraints follow it in `SCHEMA_ONLY[...]`:
+only DDL reads them (migrations, the schema drift test, tools), so they are built when
+`onboarding.models` calls `add_schema_only_objects()`, not at a function's cold start (~2 ms of the
+onboarding function's; bench/README.md, "Cold start"). The database has them all, from the migrations.
 """
 
 from datetime import datetime
@@ -16,7 +24,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -34,22 +41,22 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from onboarding.ids import EXPERIMENT_ID_PATTERN, id_default
-from onboarding.models_base import EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, Base
+from onboarding.schema import EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, METADATA, SCHEMA_ONLY
 
 
-def _created_at() -> Column[datetime]:
+def created_at_column() -> Column[datetime]:
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
-def _timestamp(name: str) -> Column[datetime]:
+def timestamp_column(name: str) -> Column[datetime]:
     return Column(name, DateTime(timezone=True))
 
 
-def _flag(name: str, default: bool = False) -> Column[bool]:
+def flag_column(name: str, default: bool = False) -> Column[bool]:
     return Column(name, Boolean, nullable=False, server_default=true() if default else false())
 
 
-def _org_id(*, unique: bool = False, primary_key: bool = False) -> Column[str]:
+def org_id_column(*, unique: bool = False, primary_key: bool = False) -> Column[str]:
     return Column(
         "organization_id",
         String(50),
@@ -63,32 +70,34 @@ def _org_id(*, unique: bool = False, primary_key: bool = False) -> Column[str]:
 # The onboarding state of each organization (`state`).
 onboarding_state = Table(
     "onboarding_state",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True, server_default=id_default("onboard")),
-    _org_id(unique=True),
-    _flag("wizard_completed"),
+    org_id_column(unique=True),
+    flag_column("wizard_completed"),
     Column("wizard_current_step", Integer, nullable=False, server_default=text("1")),
     Column("wizard_step_data", JSONB, nullable=False, server_default=EMPTY_JSON_OBJECT),
-    _flag("sample_data_generated"),
+    flag_column("sample_data_generated"),
     # The size generated (migration 0010); NULL when there is none.
     Column("sample_data_size", String(20)),
-    _timestamp("sample_data_generated_at"),
-    _timestamp("sample_data_expiry"),
-    _flag("sample_data_cleared"),
+    timestamp_column("sample_data_generated_at"),
+    timestamp_column("sample_data_expiry"),
+    flag_column("sample_data_cleared"),
     Column("checklist_progress", JSONB, nullable=False, server_default=EMPTY_JSON_OBJECT),
     # Active tasks `checklist_progress` marks completed, set by a database trigger whenever the progress
     # is written (migration 0007): the analysts' completion rate reads this, not the JSON.
     Column("checklist_completed_count", SmallInteger, nullable=False, server_default=text("0")),
     Column("features_unlocked", JSONB, nullable=False, server_default=EMPTY_JSON_ARRAY),
-    _flag("show_all_features"),
-    _flag("skipped"),
-    _timestamp("skipped_at"),
+    flag_column("show_all_features"),
+    flag_column("skipped"),
+    timestamp_column("skipped_at"),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    _timestamp("completed_at"),
+    timestamp_column("completed_at"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The organization's variant of each experiment active when it started onboarding (migration 0006):
     # {"<experiment id>": {"variant": "<variant id>", "source": "hash" | "client"}}, assigned once.
     Column("experiments", JSONB, nullable=False, server_default=EMPTY_JSON_OBJECT),
+)
+SCHEMA_ONLY[onboarding_state.name] = lambda: (
     CheckConstraint("wizard_current_step BETWEEN 1 AND 5", name="wizard_step_range"),
     CheckConstraint("NOT (wizard_completed AND skipped)", name="completed_xor_skipped"),
     CheckConstraint("(skipped_at IS NOT NULL) = skipped", name="skipped_at_matches_flag"),
@@ -119,38 +128,13 @@ onboarding_state = Table(
     ),
 )
 
-# Each organization's progress through each tutorial (`tutorials`).
-onboarding_tutorial_completion = Table(
-    "onboarding_tutorial_completion",
-    Base.metadata,
-    Column("id", String(50), primary_key=True, server_default=id_default("tutorial")),
-    _org_id(),
-    Column("tutorial_id", String(50), nullable=False),
-    _flag("completed"),
-    _timestamp("completed_at"),
-    _flag("skipped"),
-    _timestamp("skipped_at"),
-    Column("replay_count", Integer, nullable=False, server_default=text("0")),
-    _timestamp("last_viewed_at"),
-    Column("steps_completed", Integer, nullable=False, server_default=text("0")),
-    Column("total_steps", Integer, nullable=False),
-    _created_at(),
-    UniqueConstraint("organization_id", "tutorial_id", name="uq_org_tutorial"),
-    CheckConstraint("total_steps > 0", name="total_steps_positive"),
-    CheckConstraint("steps_completed >= 0 AND steps_completed <= total_steps", name="steps_range"),
-    CheckConstraint("NOT (completed AND skipped)", name="completed_xor_skipped"),
-    CheckConstraint("replay_count >= 0", name="replay_count_non_negative"),
-    Index("idx_org_tutorial", "organization_id", "tutorial_id"),
-    Index("idx_completion_status", "organization_id", "completed"),
-)
 
-
-def _metric_columns() -> list[Column[Any]]:
+def metric_columns() -> list[Column[Any]]:
     """The columns of a metric row, shared by the live table and its archive (same order: the archive
     job copies whole rows)."""
     return [
         Column("id", String(50), primary_key=True, server_default=id_default("metric")),
-        _org_id(),
+        org_id_column(),
         Column("client_event_id", PG_UUID(as_uuid=True)),
         Column("event_type", String(50), nullable=False),
         Column("event_data", JSONB, nullable=False, server_default=EMPTY_JSON_OBJECT),
@@ -169,8 +153,11 @@ def _metric_columns() -> list[Column[Any]]:
 # Analytics events, range-partitioned by month on `timestamp` (migration 0008; `metric_partitions`).
 onboarding_metric = Table(
     "onboarding_metric",
-    Base.metadata,
-    *_metric_columns(),
+    METADATA,
+    *metric_columns(),
+    postgresql_partition_by="RANGE (timestamp)",
+)
+SCHEMA_ONLY[onboarding_metric.name] = lambda: (
     # The seed's chk_positive_duration, split per column so either may be NULL independently.
     CheckConstraint("step_duration_seconds >= 0", name="step_duration_non_negative"),
     CheckConstraint("completion_time_minutes >= 0", name="completion_time_non_negative"),
@@ -184,37 +171,6 @@ onboarding_metric = Table(
     Index("idx_drop_off", "wizard_step_dropped"),
     # Export pages in keyset order (migration 0004_api2).
     Index("idx_metric_org_timestamp", "organization_id", "timestamp", "id"),
-    postgresql_partition_by="RANGE (timestamp)",
-)
-
-# Metric rows older than 12 months, moved out of `onboarding_metric` by the nightly maintenance.
-onboarding_metric_archive = Table(
-    "onboarding_metric_archive",
-    Base.metadata,
-    *_metric_columns(),
-    Index("idx_metric_archive_org_timestamp", "organization_id", "timestamp", "id"),
-)
-
-# How many client metric events an organization sent today (UTC): the daily cap of `metric_quota`.
-onboarding_metric_quota = Table(
-    "onboarding_metric_quota",
-    Base.metadata,
-    _org_id(primary_key=True),
-    Column("day", Date, nullable=False),
-    Column("events", Integer, nullable=False),
-    CheckConstraint("events >= 0", name="events_non_negative"),
-)
-
-# The client event ids an organization sent recently: the metric ingest's resend check (`client_metrics`,
-# migration 0013_metric_event_keys; see `models_metric_event_key.OnboardingMetricEventKey`). No foreign
-# key to organizations, on purpose: the keys are deleted with the organization by a trigger on
-# `onboarding_state`, as a foreign key's check per inserted key cost ~7 % of an ingest.
-onboarding_metric_event_key = Table(
-    "onboarding_metric_event_key",
-    Base.metadata,
-    Column("organization_id", String(50), primary_key=True),
-    Column("client_event_id", PG_UUID(as_uuid=True), primary_key=True),
-    Column("timestamp", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -222,15 +178,17 @@ onboarding_metric_event_key = Table(
 # `publisher`). No foreign key to organizations, on purpose: see `models_outbox.OutboxEvent`.
 onboarding_outbox = Table(
     "onboarding_outbox",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True, server_default=id_default("outbox")),
     Column("event_type", String(50), nullable=False),
     Column("organization_id", String(50), nullable=False),
     Column("detail", JSONB, nullable=False),
-    _created_at(),
+    created_at_column(),
     Column("sent_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", String(500)),
+)
+SCHEMA_ONLY[onboarding_outbox.name] = lambda: (
     CheckConstraint("attempts >= 0", name="attempts_non_negative"),
     CheckConstraint("jsonb_typeof(detail) = 'object'", name="detail_is_object"),
     # Publishers scan only pending rows, oldest first; the index stays as small as the backlog.
@@ -242,13 +200,15 @@ onboarding_outbox = Table(
 # A/B experiments: their variants and weights (`experiments`, migration 0006).
 onboarding_experiment = Table(
     "onboarding_experiment",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("description", String(500), nullable=False, server_default=text("''")),
     # [{"id": "<variant>", "weight": 1-1000}, ...]: 2-10 variants, the first the baseline of comparisons.
     Column("variants", JSONB, nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=true()),
-    _created_at(),
+    created_at_column(),
+)
+SCHEMA_ONLY[onboarding_experiment.name] = lambda: (
     CheckConstraint(f"id ~ '{EXPERIMENT_ID_PATTERN}'", name="id_format"),
     CheckConstraint(
         "jsonb_typeof(variants) = 'array' AND jsonb_array_length(variants) BETWEEN 2 AND 10"
@@ -262,7 +222,7 @@ onboarding_experiment = Table(
 # The checklist's task catalogue (`checklist`).
 onboarding_checklist_task = Table(
     "onboarding_checklist_task",
-    Base.metadata,
+    METADATA,
     Column("id", String(50), primary_key=True),
     Column("title_key", String(100), nullable=False),
     Column("description_key", String(100), nullable=False),
@@ -272,7 +232,9 @@ onboarding_checklist_task = Table(
     Column("icon", String(50)),
     Column("quick_action_url", String(200)),
     Column("is_active", Boolean, nullable=False, server_default=true()),
-    _created_at(),
+    created_at_column(),
+)
+SCHEMA_ONLY[onboarding_checklist_task.name] = lambda: (
     CheckConstraint("priority_order > 0", name="priority_order_positive"),
     CheckConstraint("jsonb_typeof(completion_criteria) = 'object'", name="criteria_is_object"),
     Index("idx_priority_order", "priority_order", "is_active"),
@@ -281,7 +243,7 @@ onboarding_checklist_task = Table(
 # Each organization's `view_reports` events, kept by a trigger (migration 0012_report_views).
 onboarding_report_views = Table(
     "onboarding_report_views",
-    Base.metadata,
+    METADATA,
     Column(
         "organization_id",
         String(50),
@@ -290,5 +252,5 @@ onboarding_report_views = Table(
     ),
     Column("events", BigInteger, nullable=False),
     Column("first_at", ARRAY(DateTime(timezone=True)), nullable=False),
-    CheckConstraint("events > 0", name="events_positive"),
 )
+SCHEMA_ONLY[onboarding_report_views.name] = lambda: (CheckConstraint("events > 0", name="events_positive"),)

@@ -28,7 +28,8 @@ from onboarding.errors import Conflict, InvalidInput, NotFound
 from onboarding.field_errors import field_error, rules
 from onboarding.metrics import MetricEventType, MetricRecord, changed_values, record_with, update_columns
 from onboarding.started import not_started
-from onboarding.tables import onboarding_state, onboarding_tutorial_completion
+from onboarding.tables import onboarding_state
+from onboarding.tutorial_tables import onboarding_tutorial_completion
 from onboarding.validation import WHOLE_NUMBER
 
 

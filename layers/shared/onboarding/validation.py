@@ -15,7 +15,6 @@ their 422 details carry the rule's name as `type`.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
 
@@ -52,15 +51,20 @@ def _json_escaped(pattern: str) -> str:
     return pattern.encode("unicode_escape").decode("ascii").replace("\\x", "\\u00")
 
 
-@dataclass(frozen=True, slots=True)
 class Printable:
     """Annotated metadata for text fields: refuses control characters, whitespace at either end and
     text the database driver cannot encode (lone surrogates), after the field's own validation; and
     documents the rule in the JSON schema (OpenAPI) as a pattern, so that clients and generated
-    requests know it. (Public: drafts keep it on the text fields they relax, `drafts`.)"""
+    requests know it. (Public: drafts keep it on the text fields they relax, `drafts`.)
 
-    pattern: re.Pattern[str]
-    forbidden: re.Pattern[str]
+    `pattern` is text for the schema only (`check` is the validation), so it is not compiled; and a
+    plain class, not a dataclass: each costs a function's cold start (bench/README.md, "Cold start")."""
+
+    __slots__ = ("forbidden", "pattern")
+
+    def __init__(self, pattern: str, forbidden: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.forbidden = forbidden
 
     def check(self, value: str) -> str:
         if self.forbidden.search(value):
@@ -80,17 +84,13 @@ class Printable:
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
-        json_schema["pattern"] = _json_escaped(self.pattern.pattern)
+        json_schema["pattern"] = _json_escaped(self.pattern)
         return json_schema
 
 
 # Use as Annotated metadata: `Annotated[str, StringConstraints(...), SINGLE_LINE]`.
-SINGLE_LINE = Printable(
-    re.compile(_text_pattern(_SINGLE_LINE_CONTROLS)), re.compile(f"[{_SINGLE_LINE_CONTROLS}]")
-)
-MULTI_LINE = Printable(
-    re.compile(_text_pattern(_MULTI_LINE_CONTROLS)), re.compile(f"[{_MULTI_LINE_CONTROLS}]")
-)
+SINGLE_LINE = Printable(_text_pattern(_SINGLE_LINE_CONTROLS), re.compile(f"[{_SINGLE_LINE_CONTROLS}]"))
+MULTI_LINE = Printable(_text_pattern(_MULTI_LINE_CONTROLS), re.compile(f"[{_MULTI_LINE_CONTROLS}]"))
 
 
 # --- Numbers ---
@@ -126,9 +126,26 @@ _TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
 _OFFSET = r"(?:Z|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])"
 TIMESTAMP_PATTERN: Final = f"^{_TIMESTAMP_DATE}T{_TIME}{_OFFSET}$"
 LOCAL_OR_TIMESTAMP_PATTERN: Final = f"^{_TIMESTAMP_DATE}T{_TIME}{_OFFSET}?$"
-_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
-_LOCAL_OR_TIMESTAMP = re.compile(LOCAL_OR_TIMESTAMP_PATTERN)
+# Both date-time patterns in one compiled expression, the offset a group: compiling each of these
+# patterns costs ~0.5 ms at every cold start (bench/README.md, "Cold start"). A test holds the two
+# functions below to the two patterns the schemas state.
+_DATE_TIME = re.compile(f"^{_TIMESTAMP_DATE}T{_TIME}(?P<offset>{_OFFSET})?$")
 _DATE = re.compile(f"^{DATE_PATTERN}$")
+
+
+def _is_timestamp(value: str) -> bool:
+    """Whether `value` matches TIMESTAMP_PATTERN."""
+    match = _DATE_TIME.fullmatch(value)
+    return match is not None and match["offset"] is not None
+
+
+def _is_local_or_timestamp(value: str) -> bool:
+    """Whether `value` matches LOCAL_OR_TIMESTAMP_PATTERN."""
+    return _DATE_TIME.fullmatch(value) is not None
+
+
+def _is_date(value: str) -> bool:
+    return _DATE.fullmatch(value) is not None
 
 
 def iso_text(value: object) -> object:
@@ -139,9 +156,9 @@ def iso_text(value: object) -> object:
     return value
 
 
-def _matching(pattern: re.Pattern[str], what: str) -> Callable[[object], object]:
+def _matching(matches: Callable[[str], bool], what: str) -> Callable[[object], object]:
     def check(value: object) -> object:
-        if not isinstance(value, str) or not pattern.fullmatch(value):
+        if not isinstance(value, str) or not matches(value):
             raise PydanticCustomError("datetime_format", "must be {what}", {"what": what})
         return value
 
@@ -156,7 +173,7 @@ RFC3339 = "an RFC 3339 date-time with an offset, e.g. 2026-11-25T09:30:00Z or 20
 # A timestamp a client sends: RFC 3339 with an offset, read as that instant, kept in UTC.
 Timestamp = Annotated[
     AwareDatetime,
-    BeforeValidator(_matching(_TIMESTAMP, RFC3339)),
+    BeforeValidator(_matching(_is_timestamp, RFC3339)),
     AfterValidator(_in_utc),
     # Offsets in the database's range (`format: date-time` alone allows 23:59), seconds required.
     Field(json_schema_extra={"pattern": TIMESTAMP_PATTERN}),
@@ -165,13 +182,13 @@ LOCAL_OR_RFC3339 = "an ISO 8601 date-time, e.g. 2026-11-25T09:30:00 (local) or 2
 # A date-time that may leave out its offset (the caller then says which time zone it is in).
 LocalOrTimestamp = Annotated[
     datetime,
-    BeforeValidator(_matching(_LOCAL_OR_TIMESTAMP, LOCAL_OR_RFC3339)),
+    BeforeValidator(_matching(_is_local_or_timestamp, LOCAL_OR_RFC3339)),
     # Not `format: date-time`, which requires the offset.
     WithJsonSchema({"type": "string", "pattern": LOCAL_OR_TIMESTAMP_PATTERN}),
 ]
 IsoDate = Annotated[
     date,
-    BeforeValidator(_matching(_DATE, "an ISO 8601 date, e.g. 2026-11-25")),
+    BeforeValidator(_matching(_is_date, "an ISO 8601 date, e.g. 2026-11-25")),
     Field(json_schema_extra={"pattern": f"^{DATE_PATTERN}$"}),
 ]
 DATE_OR_TIMESTAMP = "an ISO 8601 date (2026-11-25) or an RFC 3339 date-time with an offset"
@@ -179,9 +196,9 @@ DATE_OR_TIMESTAMP = "an ISO 8601 date (2026-11-25) or an RFC 3339 date-time with
 
 def _date_or_timestamp(value: object) -> date | datetime:
     try:
-        if isinstance(value, str) and _DATE.fullmatch(value):
+        if isinstance(value, str) and _is_date(value):
             return date.fromisoformat(value)
-        if isinstance(value, str) and _TIMESTAMP.fullmatch(value):
+        if isinstance(value, str) and _is_timestamp(value):
             return _in_utc(datetime.fromisoformat(value))
     except ValueError:
         pass  # a day the calendar does not have (2026-02-30)
@@ -204,11 +221,11 @@ DateOrTimestamp = Annotated[
 
 
 def is_date_text(value: str) -> bool:
-    return bool(_DATE.fullmatch(value))
+    return _is_date(value)
 
 
 def is_timestamp_text(value: str) -> bool:
-    return bool(_TIMESTAMP.fullmatch(value))
+    return _is_timestamp(value)
 
 
 def utc_text(value: datetime) -> str:

@@ -12,9 +12,10 @@ wizard not advanced (`drafts`).
 """
 
 import json
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Self, overload
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, NamedTuple, Self, overload
 
 from pydantic import (
     AfterValidator,
@@ -326,7 +327,7 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
             )
         )
         if step == LAST_STEP:
-            after = replace(after, wizard_completed=True, completed_at=now)
+            after = after._replace(wizard_completed=True, completed_at=now)
             minutes = _whole_minutes(now - before.started_at)
             metrics.append(
                 MetricRecord(
@@ -341,7 +342,7 @@ def save_step(session: Session, org_id: str, step_ref: str, body: dict[str, Any]
             )
             outbox.stage(session, org_id, completed)
         else:
-            after = replace(after, wizard_current_step=step.value + 1)
+            after = after._replace(wizard_current_step=step.value + 1)
     # The rows just created count towards the milestones already.
     counters = {**snapshot.counters}
     for counter, added in rows.added.items():
@@ -384,8 +385,7 @@ def _with_step_record(
 ) -> StateRecord:
     """The state with the step's record stored. Any save, draft or completed, resumes a skipped wizard
     (the skip stays in the metrics)."""
-    return replace(
-        before,
+    return before._replace(
         wizard_step_data=_bounded({**before.wizard_step_data, step.data_key: record}),
         skipped=False,
         skipped_at=None,
@@ -403,13 +403,12 @@ def _check_sequence(step: WizardStep, before: StateRecord) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Rows:
+class _Rows(NamedTuple):
     """What completing a step writes to the host tables, and what the step remembers of it."""
 
     writes: tuple[Insert, ...] = ()
-    remembered: dict[str, Any] = field(default_factory=dict)
-    added: dict[Counter, int] = field(default_factory=dict)  # rows new to the milestone counters
+    remembered: Mapping[str, Any] = MappingProxyType({})
+    added: Mapping[Counter, int] = MappingProxyType({})  # rows new to the milestone counters
 
 
 def _rows(
@@ -466,7 +465,7 @@ def skip_wizard(session: Session, org_id: str) -> OnboardingStateView:
         raise WizardAlreadyCompleted("The wizard is already completed; there is nothing to skip.")
     after, metrics = before, []
     if not before.skipped:
-        after = replace(before, skipped=True, skipped_at=now, updated_at=now)
+        after = before._replace(skipped=True, skipped_at=now, updated_at=now)
         step = WizardStep(before.wizard_current_step)
         metrics.append(
             MetricRecord(
@@ -487,7 +486,7 @@ def set_preferences(session: Session, org_id: str, preferences: PreferencesReque
     before, now = snapshot.state, snapshot.now
     after = before
     if before.show_all_features != preferences.show_all_features:
-        after = replace(before, show_all_features=preferences.show_all_features, updated_at=now)
+        after = before._replace(show_all_features=preferences.show_all_features, updated_at=now)
     after, unlocks = state.unlock_features(session, after, snapshot.counters, now)
     state.save(session, before, after, unlocks)
     return state.view(snapshot, after)
