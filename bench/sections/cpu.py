@@ -315,6 +315,110 @@ def _writes_through_the_orm() -> Callable[[], None]:
     return restore
 
 
+def _assignments_joined() -> Callable[[], None]:
+    """The real-assignments counter as the three-table join it was (event_assignments JOIN events JOIN
+    people), in every state statement that reads it: built once per reading on this side's own cache."""
+    from sqlalchemy import false, func, select
+
+    from onboarding import counters
+    from onboarding import host_tables as host
+
+    def joined(org_id: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(host.event_assignments)
+            .join(host.events, host.events.c.id == host.event_assignments.c.event_id)
+            .join(host.people, host.people.c.id == host.event_assignments.c.person_id)
+            .where(
+                host.events.c.org_id == org_id,
+                host.events.c.is_sample.is_(false()),
+                host.people.c.is_sample.is_(false()),
+            )
+            .scalar_subquery()
+        )
+
+    return _state_statements_built_with(counters.COUNTER_EXPRESSIONS, Counter.REAL_ASSIGNMENTS, joined)
+
+
+def _state_statements_built_with(table: dict[Any, Any], key: Any, builder: Any) -> Callable[[], None]:
+    """state.statement building with `table[key]` = `builder`, its statements kept apart from the
+    service's (so that switching costs no rebuild in a timed call)."""
+    from onboarding import state
+
+    kept = state.statement
+    built: dict[tuple[Any, bool], Any] = _SWITCHED_STATEMENTS.setdefault(id(builder), {})
+
+    def statement(reading: Any, *, lock: bool = False) -> Any:
+        if (reading, lock) not in built:
+            service = table[key]
+            table[key] = builder
+            try:
+                built[(reading, lock)] = kept.__wrapped__(reading, lock=lock)
+            finally:
+                table[key] = service
+        return built[(reading, lock)]
+
+    state.statement = statement  # type: ignore[assignment]
+
+    def restore() -> None:
+        state.statement = kept
+
+    return restore
+
+
+_SWITCHED_STATEMENTS: dict[int, dict[tuple[Any, bool], Any]] = {}
+
+
+def _tasks_decoded_every_request() -> Callable[[], None]:
+    """The checklist's active tasks as `jsonb`, decoded by pg8000 and their criteria validated on every
+    request (as before), instead of read as `json` text parsed once per container and task list."""
+    from sqlalchemy import func, literal_column, select, true
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+    from onboarding import checklist, state, wizard
+    from onboarding.tables import onboarding_checklist_task
+
+    def active_tasks_jsonb(_org_id: Any) -> Any:
+        task = onboarding_checklist_task.alias("t").c
+        fields = (task.id, *(getattr(task, name) for name in checklist._TASK_FIELDS))
+        return (
+            select(
+                func.coalesce(
+                    func.jsonb_agg(
+                        aggregate_order_by(func.jsonb_build_array(*fields), task.priority_order, task.id)
+                    ),
+                    literal_column("'[]'::jsonb"),
+                )
+            )
+            .where(task.is_active.is_(true()))
+            .scalar_subquery()
+        )
+
+    def jsonb_tasks(reading: Any) -> Any:
+        extra = tuple(
+            (name, active_tasks_jsonb if name == "tasks" else build) for name, build in reading.extra
+        )
+        return state.Reading(counters=reading.counters, extra=extra)
+
+    def tasks(decoded: Any) -> tuple[Any, ...]:
+        return tuple(checklist._task(fields) for fields in decoded)
+
+    saved = (checklist.READING, wizard.OVERVIEW, checklist._tasks)
+    checklist.READING, wizard.OVERVIEW = _JSONB_READINGS.setdefault(
+        saved[:2], (jsonb_tasks(checklist.READING), jsonb_tasks(wizard.OVERVIEW))
+    )
+    checklist._tasks = tasks  # type: ignore[assignment]
+
+    def restore() -> None:
+        checklist.READING, wizard.OVERVIEW, checklist._tasks = saved
+
+    return restore
+
+
+# The readings with jsonb tasks, made once (each Reading object keys state.statement's cache).
+_JSONB_READINGS: dict[Any, Any] = {}
+
+
 _ANALYTICS_BUILDERS = (
     "_completion_rate_statement",
     "_variant_completion_rates_statement",
@@ -418,6 +522,18 @@ CHANGES = (
         "the writes' one statement (record_with) executed on the session's connection, not through the"
         " ORM's Session.execute",
         _writes_through_the_orm,
+    ),
+    Change(
+        "assignments without a join",
+        "the real-assignments counter as the real events' ids in an array and the person's flag looked up"
+        " by key, not a three-table join (~0.07 ms to plan, not ~0.24 ms)",
+        _assignments_joined,
+    ),
+    Change(
+        "checklist tasks remembered",
+        "the checklist's active tasks read as json text and parsed once per container and task list, not"
+        " as jsonb decoded and validated on every request",
+        _tasks_decoded_every_request,
     ),
 )
 

@@ -16,16 +16,28 @@ sticky (deleting the event later does not un-tick "create your first event"), an
 in either direction stays until the next manual override.
 """
 
+import json
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, TypeGuard, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import ColumnElement, String, Update, bindparam, func, literal_column, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Text,
+    Update,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -320,10 +332,11 @@ class ChecklistTask(NamedTuple):
     quick_action_url: str | None
     order: int
     criterion: Criterion | None  # None: stored criteria are not valid; only a manual override completes it
+    criterion_error: str | None  # why they are not valid
 
 
 class ChecklistSnapshot(NamedTuple):
-    tasks: list[ChecklistTask]
+    tasks: Sequence[ChecklistTask]
     facts: Facts
     progress: dict[str, Any]
     now: datetime
@@ -333,18 +346,20 @@ class ChecklistSnapshot(NamedTuple):
 
 
 def _active_tasks(_org_id: ColumnElement[str]) -> ColumnElement[Any]:
-    """The active tasks as one JSON array of [id, title_key, ...] in priority order: one row to decode,
-    not the state and the counters repeated on a row per task."""
+    """The active tasks as the text of one JSON array of [id, title_key, ...] in priority order: one
+    row to decode, not the state and the counters repeated on a row per task. Text, so that the tasks
+    are parsed once per container and task list (`_tasks`), not on every request; `json`, not `jsonb`,
+    which the server builds and prints faster."""
     task = onboarding_checklist_task.alias("t").c  # short aliases: pg8000 scans the SQL text
     task_fields = (task.id, *(getattr(task, name) for name in _TASK_FIELDS))
     return (
         select(
             func.coalesce(
-                func.jsonb_agg(
-                    aggregate_order_by(func.jsonb_build_array(*task_fields), task.priority_order, task.id)
+                func.json_agg(
+                    aggregate_order_by(func.json_build_array(*task_fields), task.priority_order, task.id)
                 ),
-                literal_column("'[]'::jsonb"),
-            )
+                literal_column("'[]'::json"),
+            ).cast(Text)
         )
         .where(task.is_active.is_(true()))
         .scalar_subquery()
@@ -388,8 +403,16 @@ def _read(session: Session, org_id: str) -> ChecklistSnapshot:
 def _checklist_of(snapshot: state.Snapshot) -> ChecklistSnapshot:
     """The checklist's view of a state snapshot read with `READING`."""
     record = snapshot.state
+    tasks = _tasks(snapshot.extra["tasks"])
+    for task in tasks:
+        if task.criterion_error is not None:
+            # A bad row is an operator's mistake, not the caller's: the task still shows, never
+            # auto-completes.
+            logger.error(
+                "invalid checklist criteria", extra={"task_id": task.id, "error": task.criterion_error}
+            )
     return ChecklistSnapshot(
-        tasks=[_task(fields) for fields in snapshot.extra["tasks"]],
+        tasks=tasks,
         facts=Facts(
             state={column: getattr(record, column) for column in STATE_FIELDS},
             counters=snapshot.counters,
@@ -452,14 +475,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+@lru_cache(maxsize=8)
+def _tasks(text: str) -> tuple[ChecklistTask, ...]:
+    """The active tasks from the JSON text `_active_tasks` reads, their criteria parsed. Remembered per
+    container and task list (the same text every request until an operator edits a task), so a
+    request neither decodes nor parses them."""
+    return tuple(_task(fields) for fields in json.loads(text))
+
+
 def _task(fields: list[Any]) -> ChecklistTask:
     task_id, title_key, description_key, icon, quick_action_url, order, raw_criterion = fields
+    criterion: Criterion | None
     try:
-        criterion: Criterion | None = parse_criterion(raw_criterion)
-    except InvalidCriterion as error:
-        # A bad row is an operator's mistake, not the caller's: the task still shows, never auto-completes.
-        logger.error("invalid checklist criteria", extra={"task_id": task_id, "error": str(error)})
-        criterion = None
+        criterion, error = parse_criterion(raw_criterion), None
+    except InvalidCriterion as invalid:
+        criterion, error = None, str(invalid)
     return ChecklistTask(
         id=task_id,
         title_key=title_key,
@@ -468,6 +498,7 @@ def _task(fields: list[Any]) -> ChecklistTask:
         quick_action_url=quick_action_url,
         order=order,
         criterion=criterion,
+        criterion_error=error,
     )
 
 
