@@ -341,32 +341,55 @@ def _assignments_joined() -> Callable[[], None]:
 
 
 def _state_statements_built_with(table: dict[Any, Any], key: Any, builder: Any) -> Callable[[], None]:
-    """state.statement building with `table[key]` = `builder`, its statements kept apart from the
-    service's (so that switching costs no rebuild in a timed call)."""
+    """The state reads' statements built with `table[key]` = `builder`, kept apart from the service's
+    (so that switching costs no rebuild in a timed call)."""
     from onboarding import state
 
-    kept = state.statement
-    built: dict[tuple[Any, bool], Any] = _SWITCHED_STATEMENTS.setdefault(id(builder), {})
+    kept = state.driver_sql
+    built: dict[tuple[Any, ...], Any] = _SWITCHED_STATEMENTS.setdefault(id(builder), {})
 
-    def statement(reading: Any, *, lock: bool = False) -> Any:
-        if (reading, lock) not in built:
-            service = table[key]
-            table[key] = builder
+    def driver_sql(reading: Any, dialect: Any, *, lock: bool = False) -> Any:
+        if (reading, dialect, lock) not in built:
+            service, statement = table[key], state.statement
+            table[key], state.statement = builder, statement.__wrapped__  # type: ignore[assignment]
             try:
-                built[(reading, lock)] = kept.__wrapped__(reading, lock=lock)
+                built[(reading, dialect, lock)] = kept.__wrapped__(reading, dialect, lock=lock)
             finally:
-                table[key] = service
-        return built[(reading, lock)]
+                table[key], state.statement = service, statement
+        return built[(reading, dialect, lock)]
 
-    state.statement = statement  # type: ignore[assignment]
+    state.driver_sql = driver_sql  # type: ignore[assignment]
 
     def restore() -> None:
-        state.statement = kept
+        state.driver_sql = kept
 
     return restore
 
 
-_SWITCHED_STATEMENTS: dict[int, dict[tuple[Any, bool], Any]] = {}
+_SWITCHED_STATEMENTS: dict[int, dict[tuple[Any, ...], Any]] = {}
+
+
+def _state_read_through_sqlalchemy() -> Callable[[], None]:
+    """`state.load` executing its statement through SQLAlchemy (as before): the statement's cache key
+    derived, its parameters and result columns processed on every read, instead of its SQL compiled
+    once and sent with `exec_driver_sql`."""
+    from onboarding import state
+
+    kept = state.load
+
+    def load(session: Any, org_id: str, reading: Any = state.MILESTONES, *, lock: bool = False) -> Any:
+        statement = state.statement(reading, lock=lock)
+        row = session.connection().execute(statement, {"org_id": org_id}).one_or_none()
+        if row is None:
+            return kept(session, org_id, reading, lock=lock)  # raises the 404 as the service does
+        return state.snapshot_of(row, reading)
+
+    state.load = load
+
+    def restore() -> None:
+        state.load = kept
+
+    return restore
 
 
 def _tasks_decoded_every_request() -> Callable[[], None]:
@@ -534,6 +557,12 @@ CHANGES = (
         "the checklist's active tasks read as json text and parsed once per container and task list, not"
         " as jsonb decoded and validated on every request",
         _tasks_decoded_every_request,
+    ),
+    Change(
+        "state read as driver SQL",
+        "state.load's statement compiled once and sent with exec_driver_sql, not executed through"
+        " SQLAlchemy (its cache key derived, parameters and result columns processed per request)",
+        _state_read_through_sqlalchemy,
     ),
 )
 

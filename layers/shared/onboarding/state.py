@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Insert, Select, String, Update, bindparam, func, select
+from sqlalchemy import ColumnElement, Dialect, Insert, Select, String, Update, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from onboarding import features, i18n
@@ -113,9 +113,17 @@ MILESTONES = Reading(counters=features.MILESTONE_COUNTERS)
 
 def load(session: Session, org_id: str, reading: Reading = MILESTONES, *, lock: bool = False) -> Snapshot:
     """The organization's state (404 if onboarding was not started), optionally locked for update."""
-    row = session.connection().execute(statement(reading, lock=lock), {"org_id": org_id}).one_or_none()
+    connection = session.connection()
+    sql, names, constants = driver_sql(reading, connection.dialect, lock=lock)
+    parameters = tuple(org_id if name == "org_id" else constants[name] for name in names)
+    row = connection.exec_driver_sql(sql, parameters).one_or_none()
     if row is None:
         raise not_started(session, org_id)
+    return snapshot_of(row, reading)
+
+
+def snapshot_of(row: Sequence[Any], reading: Reading) -> Snapshot:
+    """The snapshot in a row of `statement(reading)`."""
     state_end = len(STATE_COLUMNS)
     counters_end = state_end + 1 + len(reading.counters)
     return Snapshot(
@@ -146,6 +154,25 @@ def statement(reading: Reading, *, lock: bool = False) -> Select[Any]:
     if lock:
         query = query.with_for_update(of=table)
     return query
+
+
+@cache
+def driver_sql(
+    reading: Reading, dialect: Dialect, *, lock: bool = False
+) -> tuple[str, tuple[str, ...], Mapping[str, Any]]:
+    """`statement(reading)` compiled once per container for the engine's dialect: its SQL text, the
+    names of its positional parameters in order (`org_id` once per placeholder) and the values of the
+    constants it binds.
+
+    `load` sends it with `exec_driver_sql`: executing the statement itself made SQLAlchemy derive its
+    cache key (a walk of the whole statement: ~0.12 ms for the checklist's, ~0.07 ms for the milestones'
+    reading) and process its parameters and result columns on every request, where none of them needs
+    processing on pg8000 (strings, integers, booleans, timestamps and JSON come back from the driver as
+    they are; `tests/test_state_load.py` holds the rows and parameters equal to SQLAlchemy's)."""
+    compiled = statement(reading, lock=lock).compile(dialect=dialect)
+    assert compiled.positiontup is not None, "pg8000's paramstyle is positional"
+    constants = compiled.construct_params({"org_id": None})
+    return compiled.string, tuple(compiled.positiontup), constants
 
 
 @cache
