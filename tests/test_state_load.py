@@ -13,7 +13,7 @@ from onboarding.counters import Counter
 from onboarding.db import unit_of_work
 from onboarding.errors import OnboardingNotStarted
 from onboarding.models import Event, EventAssignment, OnboardingMetric, Person
-from tests.host_rows import add_assignment, add_events, add_people, add_teams
+from tests.host_rows import add_assignment, add_events, add_people, add_teams, start_onboarding
 from tests.sql_statements import captured_statements
 
 READINGS = {
@@ -77,15 +77,38 @@ def test_the_driver_sql_reads_what_sqlalchemy_would(org, db: Session, name: str,
     reading = READINGS[name]
     with unit_of_work() as session, captured_statements() as sent:
         loaded = state.load(session, org, reading, lock=lock)
-    with unit_of_work() as session, captured_statements() as executed:
+    with unit_of_work() as session:
         row = session.connection().execute(state.statement(reading, lock=lock), {"org_id": org}).one()
-    assert sent == executed  # the same text and parameters
+    [(text, parameters)] = sent
+    assert f"'{org}'" in text  # the organization id written in, no parameters: one round trip
+    assert not parameters
     expected = state.snapshot_of(row, reading)
     assert replace(loaded, now=expected.now) == expected  # the transaction's now() differs
     assert kinds(loaded) == kinds(expected)  # and no value comes back as another type (1 == 1.0)
     assert loaded.state.organization_id == org
     if Counter.REAL_ASSIGNMENTS in reading.counters:
         assert loaded.counters[Counter.REAL_ASSIGNMENTS] == 1
+
+
+def test_an_id_that_is_not_a_host_key_is_bound_not_written_in(
+    make_org: Callable[..., str], db: Session
+) -> None:
+    # Not an id the authorizer accepts, but `load` reads any: such an id is a parameter.
+    org = make_org("o'brien; --")
+    start_onboarding(db, org)
+    add_teams(db, org, 2)
+    with unit_of_work() as session, captured_statements() as sent:
+        loaded = state.load(session, org, checklist.READING)
+    [(text, parameters)] = sent
+    assert "o'brien" not in text
+    assert org in parameters
+    assert len(parameters) == text.count("%s")
+    assert loaded.state.organization_id == org
+    assert loaded.counters[Counter.REAL_TEAMS] == 2
+    with unit_of_work() as session:
+        row = session.connection().execute(state.statement(checklist.READING), {"org_id": org}).one()
+    expected = state.snapshot_of(row, checklist.READING)
+    assert replace(loaded, now=expected.now) == expected
 
 
 def test_an_organization_that_has_not_started_is_still_a_404(make_org: Callable[..., str]) -> None:

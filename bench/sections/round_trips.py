@@ -80,7 +80,8 @@ def run(ctx: BenchContext) -> Section:
             "the targets are about. BEGIN, COMMIT and the pool's ping are not cursor executes and are "
             "not counted. Asserted in tests/test_round_trips.py.",
             "wire_round_trips: every wait for the server in pg8000 (tools/wire.py): each parameterized "
-            "statement 3 (Parse/Sync, Describe/Sync, Bind+Execute/Sync); BEGIN 1 and COMMIT 1 "
+            "statement 3 (Parse/Sync, Describe/Sync, Bind+Execute/Sync), the state read 1 (the organization "
+            "id written in, no parameters: simple protocol; onboarding.state.load); BEGIN 1 and COMMIT 1 "
             "(simple protocol; pg8000's own commit takes 3) around a write, none around a GET's first "
             "read (onboarding.db, reads_first); a ping only when the connection idled 10 s (requests "
             "here run back to back, as in a busy container). Targets (issue 16): a one-statement read "
