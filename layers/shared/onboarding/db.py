@@ -9,7 +9,8 @@ about pg8000 or SQLAlchemy exception types.
 Wire round trips are what a request pays behind RDS Proxy (0.3-1 ms each), so the engine spends as
 few as pg8000's public API allows (docs/deployment.md, "Round trips"):
 
-- a statement with parameters: 3 (pg8000's Parse, Describe, Bind+Execute, each with a Sync);
+- a statement with parameters: 3 (pg8000's Parse, Describe, Bind+Execute, each with a Sync); one
+  without (the state read, `state.load`, which writes the organization id in): 1 (the simple protocol);
 - a transaction: BEGIN 1 (pg8000 sends it before the first statement) and COMMIT 1 (the simple
   protocol; pg8000's own `commit()` takes 3);
 - a unit of work that starts with a plain read (`reads_first`: the API's GET routes) sends that read
