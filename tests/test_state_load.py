@@ -2,7 +2,6 @@
 the statement reads, and the counters it carries count what they say."""
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -83,7 +82,7 @@ def test_the_driver_sql_reads_what_sqlalchemy_would(org, db: Session, name: str,
     assert f"'{org}'" in text  # the organization id written in, no parameters: one round trip
     assert not parameters
     expected = state.snapshot_of(row, reading)
-    assert replace(loaded, now=expected.now) == expected  # the transaction's now() differs
+    assert loaded._replace(now=expected.now) == expected  # the transaction's now() differs
     assert kinds(loaded) == kinds(expected)  # and no value comes back as another type (1 == 1.0)
     assert loaded.state.organization_id == org
     if Counter.REAL_ASSIGNMENTS in reading.counters:
@@ -108,7 +107,7 @@ def test_an_id_that_is_not_a_host_key_is_bound_not_written_in(
     with unit_of_work() as session:
         row = session.connection().execute(state.statement(checklist.READING), {"org_id": org}).one()
     expected = state.snapshot_of(row, checklist.READING)
-    assert replace(loaded, now=expected.now) == expected
+    assert loaded._replace(now=expected.now) == expected
 
 
 def test_an_organization_that_has_not_started_is_still_a_404(make_org: Callable[..., str]) -> None:
