@@ -127,6 +127,11 @@ def test_anything_outside_the_whitelist_is_refused(raw: object) -> None:
         parse_criterion(raw)
 
 
+def test_criteria_nested_far_beyond_the_depth_limit_are_refused_not_a_recursion_error() -> None:
+    with pytest.raises(InvalidCriterion, match="nest deeper"):
+        parse_criterion(nested(5_000))
+
+
 def test_criteria_may_nest_up_to_the_depth_limit() -> None:
     assert evaluate(parse_criterion(nested(MAX_CRITERIA_DEPTH)), FACTS) is True
 

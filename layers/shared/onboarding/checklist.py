@@ -151,13 +151,14 @@ _COUNTERS: Final = frozenset(Counter)
 
 def parse_criterion(raw: object) -> Criterion:
     """Validate stored criteria; raises InvalidCriterion for anything not in the whitelist."""
-    criterion = _parse(raw, "criterion")
-    if _depth(criterion) > MAX_CRITERIA_DEPTH:
+    return _parse(raw, "criterion", level=1)
+
+
+def _parse(raw: object, where: str, *, level: int) -> Criterion:
+    # The depth is checked on the way down, so a stored tree nested arbitrarily deep is refused at
+    # level MAX_CRITERIA_DEPTH + 1 instead of recursing to Python's limit.
+    if level > MAX_CRITERIA_DEPTH:
         raise InvalidCriterion(f"criteria nest deeper than {MAX_CRITERIA_DEPTH} levels")
-    return criterion
-
-
-def _parse(raw: object, where: str) -> Criterion:
     if not isinstance(raw, dict):
         raise InvalidCriterion(f"{where}: must be an object")
     kind = raw.get("type")
@@ -179,7 +180,10 @@ def _parse(raw: object, where: str) -> Criterion:
         children = raw["criteria"]
         if not isinstance(children, list | tuple) or not 1 <= len(children) <= MAX_CHILDREN:
             raise InvalidCriterion(f"{where}.criteria: must be a list of 1-{MAX_CHILDREN} criteria")
-        parsed = tuple(_parse(child, f"{where}.criteria[{index}]") for index, child in enumerate(children))
+        parsed = tuple(
+            _parse(child, f"{where}.criteria[{index}]", level=level + 1)
+            for index, child in enumerate(children)
+        )
         composite = CompositeAnd if kind == "composite_and" else CompositeOr
         return composite(parsed, description)
     operator = raw.get("operator", ">=" if kind == "database_query" else "==")
@@ -274,12 +278,6 @@ def became_true(criterion: Criterion, facts: Facts) -> datetime | None:
                 return None
             return min(time for time in holding if time is not None)
     return None
-
-
-def _depth(criterion: Criterion) -> int:
-    if isinstance(criterion, CompositeAnd | CompositeOr):
-        return 1 + max(_depth(child) for child in criterion.criteria)
-    return 1
 
 
 # --- Progress entries (`onboarding_state.checklist_progress`) ---
