@@ -75,7 +75,7 @@ def test_a_connection_used_moments_ago_is_not_pinged(local_engine) -> None:
     backend_pid(engine)
     with count_round_trips() as wire, engine.begin() as connection:
         connection.execute(text("SELECT 1"))
-    assert wire.round_trips == 3  # BEGIN, the statement (no parameters: simple protocol), COMMIT
+    assert wire.round_trips == 2  # BEGIN with the statement (no parameters: one message), COMMIT
 
 
 def test_a_connection_that_idled_is_pinged_once_then_used(local_engine) -> None:
@@ -84,7 +84,7 @@ def test_a_connection_that_idled_is_pinged_once_then_used(local_engine) -> None:
     time.sleep(0.1)
     with count_round_trips() as wire:
         assert backend_pid(engine) == pid  # the same connection, alive
-    assert wire.round_trips == 1 + 2 + 3  # the ping; BEGIN and the rollback at checkin; the statement
+    assert wire.round_trips == 1 + 1 + 1  # the ping; BEGIN with the statement; ROLLBACK at checkin
 
 
 def test_a_connection_that_died_while_idle_is_replaced_before_use(local_engine, engine) -> None:
@@ -213,7 +213,7 @@ def test_a_unit_of_work_that_reads_first_sends_its_read_without_begin_or_commit(
         session.execute(select(func.count()).select_from(Organization))  # the pooled connection exists
     with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
         session.execute(select(func.count()).select_from(Organization).where(Organization.id == "x"))
-    assert wire.round_trips == 3  # the statement alone
+    assert wire.round_trips == 1  # the statement alone, its parameter written in
 
 
 def test_statements_after_the_first_read_are_one_transaction(db) -> None:
@@ -237,7 +237,7 @@ def test_a_first_read_that_locks_is_inside_the_transaction(db, make_org) -> None
         session.execute(select(func.count()).select_from(Organization))  # the pooled connection exists
     with count_round_trips() as wire, unit_of_work(reads_first=True) as session:
         session.execute(select(Organization.id).where(Organization.id == "org_locked_read").with_for_update())
-    assert wire.round_trips == 5  # BEGIN, the statement, COMMIT: the lock lasts until COMMIT
+    assert wire.round_trips == 2  # BEGIN with the statement, COMMIT: the lock lasts until COMMIT
 
 
 def test_a_first_statement_announced_alone_is_sent_without_begin_or_commit(db) -> None:
@@ -246,7 +246,7 @@ def test_a_first_statement_announced_alone_is_sent_without_begin_or_commit(db) -
     with count_round_trips() as wire, unit_of_work() as session:
         first_statement_alone(session)
         session.execute(insert(Organization).values(id="org_alone", name="Alone"))
-    assert wire.round_trips == 3  # the statement alone
+    assert wire.round_trips == 1  # the statement alone, its parameters written in
     assert db.get(Organization, "org_alone") is not None
 
 

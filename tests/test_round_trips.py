@@ -62,13 +62,13 @@ def test_a_warm_request_compiles_no_statement(scenario: Scenario, engine, databa
     assert [statement[:200] for statement, compiled in statements if compiled] == []
 
 
-def test_a_state_read_takes_one_round_trip_and_another_statement_three(engine, database_url) -> None:
+def test_a_state_read_takes_one_round_trip_and_a_two_statement_write_three(engine, database_url) -> None:
     # Exact on two representative paths: the checklist GET (its state read alone: sent without
-    # parameters, pg8000's simple protocol, 1) and a two-statement write (BEGIN, the state read under
-    # its lock 1, the UPDATE with parameters 3, COMMIT).
+    # parameters, pg8000's simple protocol, 1) and a two-statement write (BEGIN with the state read
+    # under its lock 1, the UPDATE with its parameters written in 1, COMMIT 1).
     read = next(s for s in scenarios() if s.route_key == "GET /v1/onboarding/checklist")
     write = next(s for s in scenarios() if s.route_key == "PUT /v1/onboarding/preferences")
-    for prefix, scenario, expected in (("rtx_r_", read, 1), ("rtx_w_", write, 6)):
+    for prefix, scenario, expected in (("rtx_r_", read, 1), ("rtx_w_", write, 3)):
         first, second = scenario.arrange(engine, prefix, 2)
         first.send()
         with count_round_trips() as wire:

@@ -43,6 +43,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from onboarding import outbox
 from onboarding.container import per_container
 from onboarding.errors import DatabaseUnavailable, DataConflict, DomainError, InvalidInput
+from onboarding.inline_parameters import inline
 from onboarding.settings import Settings, get_settings
 
 # SQLSTATE classes/codes that mean "the database, not the request, is the problem".
@@ -58,6 +59,9 @@ INVALID_PASSWORD = "28P01"  # noqa: S105 (a SQLSTATE, not a password)
 # Per pooled connection (the pool entry's `info`, kept across checkouts; cleared at checkin):
 _CHECKED_IN_AT: Final = "checked_in_at"  # time.monotonic() of the last checkin
 _ALONE: Final = "next_statement_alone"  # the unit of work's first statement may run without a transaction
+# A transaction is open on the connection: set by the statement that opens it, cleared by COMMIT,
+# ROLLBACK and checkin (pg8000 knows it too, but only in a private attribute).
+_IN_TRANSACTION: Final = "in_transaction"
 # What may run alone (the values of _ALONE): a plain read only, or any statement.
 _PLAIN_READ_ALONE: Final = "plain read"
 _ANY_ALONE: Final = "any statement"
@@ -116,14 +120,25 @@ class Pg8000Dialect(PGDialect_pg8000):
         parameters: Any,
         context: ExecutionContext | None = None,
     ) -> None:
+        if context is None:  # SQLAlchemy's own statements on a new connection
+            cursor.execute(statement, parameters)
+            return
         _transaction_unless_alone(context, statement)
-        cursor.execute(statement, parameters)
+        connection = context.root_connection.connection
+        if parameters and connection.dbapi_connection is not None:
+            text = inline(connection.dbapi_connection.parameter_statuses, statement, parameters)
+            if text is not None:
+                statement, parameters = text, ()
+        _send(cursor, connection, statement, parameters)
 
     def do_execute_no_params(
         self, cursor: DBAPICursor, statement: str, context: ExecutionContext | None = None
     ) -> None:
+        if context is None:
+            cursor.execute(statement)
+            return
         _transaction_unless_alone(context, statement)
-        cursor.execute(statement)
+        _send(cursor, context.root_connection.connection, statement, ())
 
     def do_executemany(
         self,
@@ -132,10 +147,28 @@ class Pg8000Dialect(PGDialect_pg8000):
         parameters: Any,
         context: ExecutionContext | None = None,
     ) -> None:
-        _transaction_unless_alone(context, "")  # never alone
+        if context is not None:
+            _transaction_unless_alone(context, "")  # never alone
+            _opens_transaction(context.root_connection.connection)  # pg8000 sends the BEGIN
         cursor.executemany(statement, parameters)
 
+    def do_rollback(self, dbapi_connection: DBAPIConnection) -> None:
+        info = _info(dbapi_connection)
+        if info is None or not info.pop(_IN_TRANSACTION, False):
+            # pg8000 sends ROLLBACK only if the server reports a transaction open.
+            dbapi_connection.rollback()
+            return
+        # ROLLBACK in one round trip, as COMMIT (pg8000's `rollback()` takes three).
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("ROLLBACK")
+        finally:
+            cursor.close()
+
     def do_commit(self, dbapi_connection: DBAPIConnection) -> None:
+        info = _info(dbapi_connection)
+        if info is not None:
+            info.pop(_IN_TRANSACTION, None)
         if dbapi_connection.autocommit:
             return  # the unit of work's one read ran on its own: no transaction to end
         cursor = dbapi_connection.cursor()
@@ -143,6 +176,48 @@ class Pg8000Dialect(PGDialect_pg8000):
             cursor.execute("COMMIT")
         finally:
             cursor.close()
+
+
+def _info(connection: Any) -> dict[str, Any] | None:
+    """The pool entry's info of a pooled connection; None for SQLAlchemy's first-connect probe."""
+    try:
+        info: dict[str, Any] = connection.info
+    except NotImplementedError:
+        return None
+    return info
+
+
+def _opens_transaction(connection: PoolProxiedConnection) -> bool:
+    """Whether the next statement on `connection` opens its transaction (and note that it does)."""
+    dbapi_connection = connection.dbapi_connection
+    info = _info(connection)
+    if info is None or dbapi_connection is None or dbapi_connection.autocommit or info.get(_IN_TRANSACTION):
+        return False
+    info[_IN_TRANSACTION] = True
+    return True
+
+
+def _send(
+    cursor: DBAPICursor, connection: PoolProxiedConnection, statement: str, parameters: Sequence[Any]
+) -> None:
+    """Send one statement; a statement without parameters that opens the transaction carries the BEGIN.
+
+    pg8000 opens a transaction by sending BEGIN on its own, a round trip of its own, before the first
+    statement after autocommit was turned off. A statement sent as text (the simple protocol) takes
+    it along instead: `BEGIN;` and the statement in one message, which PostgreSQL runs in order and
+    answers with one ReadyForQuery (if the statement fails, the transaction is open and failed, and
+    the unit of work rolls it back as before). A statement with parameters still follows pg8000's BEGIN.
+    """
+    if parameters or not _opens_transaction(connection):
+        cursor.execute(statement, parameters)
+        return
+    dbapi_connection = connection.dbapi_connection
+    assert dbapi_connection is not None  # _opens_transaction checked it
+    dbapi_connection.autocommit = True  # pg8000 sends no BEGIN of its own: it is in the text
+    try:
+        cursor.execute("BEGIN;" + statement)
+    finally:
+        dbapi_connection.autocommit = False
 
 
 def _tcp_socket(host: str, port: int, timeout: float | None) -> socket.socket:
@@ -319,6 +394,7 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
     def _checked_in(dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
         record.info[_CHECKED_IN_AT] = time.monotonic()
         record.info.pop(_ALONE, None)
+        record.info.pop(_IN_TRANSACTION, None)
         if dbapi_connection is not None:
             dbapi_connection.autocommit = False
 
