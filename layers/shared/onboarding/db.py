@@ -9,10 +9,13 @@ about pg8000 or SQLAlchemy exception types.
 Wire round trips are what a request pays behind RDS Proxy (0.3-1 ms each), so the engine spends as
 few as pg8000's public API allows (docs/deployment.md, "Round trips"):
 
-- a statement with parameters: 3 (pg8000's Parse, Describe, Bind+Execute, each with a Sync); one
-  without (the state read, `state.load`, which writes the organization id in): 1 (the simple protocol);
-- a transaction: BEGIN 1 (pg8000 sends it before the first statement) and COMMIT 1 (the simple
-  protocol; pg8000's own `commit()` takes 3);
+- a statement: 1. Its parameters are written into its text where that is provably the same statement
+  (`inline_parameters`), so pg8000 sends it with the simple protocol; a statement with a value that
+  cannot be written in keeps its bound parameters: 3 (pg8000's Parse, Describe, Bind+Execute, each
+  with a Sync);
+- a transaction: BEGIN 0 (it travels in the same message as the statement that opens the
+  transaction; pg8000 would send it alone first), COMMIT 1 and ROLLBACK 1 (the simple protocol;
+  pg8000's own `commit()` and `rollback()` take 3);
 - a unit of work that starts with a plain read (`reads_first`: the API's GET routes) sends that read
   on its own, without BEGIN and COMMIT; if more statements follow (a GET's bookkeeping write, such as
   a first checklist completion), they run in one transaction of their own;
