@@ -59,6 +59,34 @@ def _commit_with_pg8000() -> Callable[[], None]:
     return restore
 
 
+def _values_bound() -> Callable[[], None]:
+    written_in = getattr(db, "inline")  # noqa: B009
+
+    def never(*_: Any) -> None:
+        return None  # every statement with parameters bound: pg8000's extended protocol (3 round trips)
+
+    setattr(db, "inline", never)  # noqa: B010 (the name db.py imported)
+
+    def restore() -> None:
+        setattr(db, "inline", written_in)  # noqa: B010
+
+    return restore
+
+
+def _begin_on_its_own() -> Callable[[], None]:
+    opens = db._opens_transaction
+
+    def never_carried(_connection: Any) -> bool:
+        return False  # pg8000 sends its own BEGIN, a round trip of its own, before the first statement
+
+    setattr(db, "_opens_transaction", never_carried)  # noqa: B010
+
+    def restore() -> None:
+        setattr(db, "_opens_transaction", opens)  # noqa: B010
+
+    return restore
+
+
 def _every_get_in_a_transaction() -> Callable[[], None]:
     unit_of_work = db.unit_of_work
 
@@ -500,6 +528,16 @@ CHANGES = (
     ),
     Change("one-trip COMMIT", "COMMIT with the simple protocol (1 round trip, not 3)", _commit_with_pg8000),
     Change("GET read alone", "a GET's first read without BEGIN/COMMIT", _every_get_in_a_transaction),
+    Change(
+        "values written in",
+        "a statement's values written into its text (simple protocol, 1 round trip), not bound (3)",
+        _values_bound,
+    ),
+    Change(
+        "BEGIN carried",
+        "BEGIN in the same message as the statement that opens the transaction, not a round trip of its own",
+        _begin_on_its_own,
+    ),
     Change("ping after idle", "no ping on a connection used moments ago", _ping_every_checkout),
     Change(
         "ISO timestamps",
