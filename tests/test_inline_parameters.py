@@ -73,6 +73,19 @@ def both_ways(connection: Any, statement: str, *parameters: Any) -> tuple[list[A
     return bound, inlined
 
 
+def test_a_list_written_in_reads_back_as_the_bound_array(raw_connection: Any) -> None:
+    bound, inlined = both_ways(
+        raw_connection,
+        "SELECT CAST(%s AS TEXT[]), CAST(%s AS INTEGER[]), CAST(%s AS TEXT[]), CAST(%s AS TEXT[])",
+        AWKWARD_TEXT,
+        [1, -2, None, 2**31 - 1],
+        [],
+        ["NULL", None, "{", "}", ",", '"'],
+    )
+    assert inlined == bound
+    assert bound[0][0] == AWKWARD_TEXT
+
+
 @pytest.mark.parametrize("value", AWKWARD_TEXT, ids=repr)
 def test_text_written_in_reads_back_exactly_as_bound(raw_connection: Any, value: str) -> None:
     bound, inlined = both_ways(raw_connection, "SELECT CAST(%s AS TEXT), %s, length(%s)", value, value, value)
@@ -161,7 +174,17 @@ class Colour(StrEnum):
 
 @pytest.mark.parametrize(
     "value",
-    ["a\x00b", b"bytes", bytearray(b"x"), [1, 2], {"a": 1}, (1,), Colour.RED, timedelta(days=1), object()],
+    [
+        "a\x00b",
+        ["a\x00b"],
+        b"bytes",
+        bytearray(b"x"),
+        {"a": 1},
+        (1,),
+        Colour.RED,
+        timedelta(days=1),
+        object(),
+    ],
     ids=lambda value: type(value).__name__,  # stable across test workers (an object's repr is not)
 )
 def test_a_value_that_cannot_be_written_in_sends_the_statement_bound(value: Any) -> None:

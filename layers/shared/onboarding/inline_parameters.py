@@ -10,7 +10,8 @@ provably the same statement:
 - each value becomes the quoted text pg8000 would have bound, `'...'` with `'` doubled, and stays
   untyped, as pg8000's parameters are (it binds every value as text with no type, so the server infers
   the type from the context; SQLAlchemy's statements cast their parameters anyway);
-- only for the types in `_TEXT_OF` (exactly those types, no subclasses) and for text without a NUL
+- only for the types in `_TEXT_OF` (exactly those types, no subclasses: text, numbers, booleans,
+  timestamps, dates, UUIDs and lists, which pg8000 binds as an array's text) and for text without a NUL
   character (which PostgreSQL refuses in both ways, and which must not end the simple protocol's
   query string); any other value sends the whole statement with bound parameters, as before;
 - only on a connection whose server reports `standard_conforming_strings = on` (a backslash in
@@ -45,6 +46,9 @@ _TEXT_OF: Final[dict[type, Callable[[Any], str]]] = {
     datetime: pg8000.converters.datetime_out,
     date: pg8000.converters.date_out,
     UUID: pg8000.converters.uuid_out,
+    # An array's text, its elements quoted and escaped by pg8000 (`{"a","b \\" c"}`): the server
+    # parses the same text either way.
+    list: pg8000.converters.array_out,
 }
 
 _SAFE_SERVER: Final = {"standard_conforming_strings": "on", "client_encoding": "UTF8"}
