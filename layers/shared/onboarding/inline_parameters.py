@@ -11,9 +11,9 @@ provably the same statement:
   untyped, as pg8000's parameters are (it binds every value as text with no type, so the server infers
   the type from the context; SQLAlchemy's statements cast their parameters anyway);
 - only for the types in `_TEXT_OF` (exactly those types, no subclasses: text, numbers, booleans,
-  timestamps, dates, UUIDs and lists, which pg8000 binds as an array's text) and for text without a NUL
-  character (which PostgreSQL refuses in both ways, and which must not end the simple protocol's
-  query string); any other value sends the whole statement with bound parameters, as before;
+  timestamps, dates, intervals, UUIDs and lists, which pg8000 binds as an array's text) and for
+  text without a NUL character (which PostgreSQL refuses in both ways, and which must not end the
+  simple protocol's query string); any other value sends the whole statement bound, as before;
 - only on a connection whose server reports `standard_conforming_strings = on` (a backslash in
   `'...'` is then an ordinary character, so doubling `'` is the whole quoting) and `client_encoding =
   UTF8`; both are read from what the server reported (pg8000's `parameter_statuses`) on every
@@ -27,7 +27,7 @@ backslashes among them, and the refusals.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final
@@ -46,6 +46,7 @@ _TEXT_OF: Final[dict[type, Callable[[Any], str]]] = {
     datetime: pg8000.converters.datetime_out,
     date: pg8000.converters.date_out,
     UUID: pg8000.converters.uuid_out,
+    timedelta: pg8000.converters.interval_out,
     # An array's text, its elements quoted and escaped by pg8000 (`{"a","b \\" c"}`): the server
     # parses the same text either way.
     list: pg8000.converters.array_out,
