@@ -89,3 +89,17 @@ def test_a_get_starts_with_a_plain_read(scenario: Scenario, engine, database_url
     assert head.startswith("SELECT"), statements[0][:200]
     for clause in ("FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KEY SHARE"):
         assert clause not in head, statements[0][:200]
+
+
+@pytest.mark.parametrize("scenario", scenarios(), ids=lambda scenario: scenario.name)
+def test_every_statement_is_one_round_trip_and_the_commit_one_more(
+    scenario: Scenario, engine, database_url
+) -> None:
+    # Every value of every measured path is written into its statement (onboarding/inline_parameters.py)
+    # and BEGIN travels with the transaction's first statement: a statement that fell back to bound
+    # parameters (3 round trips) fails this.
+    first, second = scenario.arrange(engine, "rt1_", 2)
+    first.send()
+    with recorded_statements() as statements, count_round_trips() as wire:
+        second.send()
+    assert wire.round_trips <= len(statements) + 1, (wire.round_trips, statements)
