@@ -273,3 +273,16 @@ def test_every_statement_of_a_transaction_after_the_first_is_one_round_trip(serv
         connection.execute(text("SELECT CAST(:a AS INTEGER)"), {"a": 2})
         connection.execute(text("SELECT CAST(:a AS BOOLEAN)"), {"a": True})
     assert wire.round_trips == 4  # BEGIN with the first, the second, the third, COMMIT
+
+
+def test_a_bound_first_statement_opens_the_transaction_once(service_engine: Engine) -> None:
+    # Bytes are not written in: pg8000 sends BEGIN before that statement; the next one, written in,
+    # must not carry a second BEGIN (PostgreSQL would warn "there is already a transaction in progress").
+    with service_engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    with count_round_trips() as wire, service_engine.begin() as connection:
+        connection.execute(text("SELECT CAST(:a AS BYTEA)"), {"a": b"bound"})
+        connection.execute(text("SELECT CAST(:a AS TEXT)"), {"a": "written in"})
+        notices = connection.connection.dbapi_connection.notices  # type: ignore[union-attr]
+        assert not [notice for notice in notices if b"already a transaction" in notice.get(b"M", b"")]
+    assert wire.round_trips == 1 + 3 + 1 + 1  # BEGIN, the bound statement, the written-in one, COMMIT

@@ -211,8 +211,9 @@ def _send(
     answers with one ReadyForQuery (if the statement fails, the transaction is open and failed, and
     the unit of work rolls it back as before). A statement with parameters still follows pg8000's BEGIN.
     """
-    if parameters or not _opens_transaction(connection):
-        cursor.execute(statement, parameters)
+    opens = _opens_transaction(connection)
+    if parameters or not opens:
+        cursor.execute(statement, parameters)  # with parameters, pg8000 sends its own BEGIN first
         return
     dbapi_connection = connection.dbapi_connection
     assert dbapi_connection is not None  # _opens_transaction checked it
