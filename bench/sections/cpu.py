@@ -397,22 +397,6 @@ def _state_statements_built_with(table: dict[Any, Any], key: Any, builder: Any) 
 _SWITCHED_STATEMENTS: dict[int, dict[tuple[Any, ...], Any]] = {}
 
 
-def _state_read_with_parameters() -> Callable[[], None]:
-    """`state.load` sending the organization id as a parameter (three round trips: Parse, Describe,
-    Bind and Execute), not written into the SQL (no parameters: pg8000's simple protocol, one)."""
-    import re
-
-    from onboarding import state
-
-    kept = state._LITERAL_ID
-    state._LITERAL_ID = re.compile(r"(?!)")  # type: ignore[misc]  # matches nothing: every id bound
-
-    def restore() -> None:
-        state._LITERAL_ID = kept  # type: ignore[misc]
-
-    return restore
-
-
 def _state_read_through_sqlalchemy() -> Callable[[], None]:
     """`state.load` executing its statement through SQLAlchemy (as before): the statement's cache key
     derived, its parameters and result columns processed on every read, instead of its SQL compiled
@@ -618,12 +602,6 @@ CHANGES = (
         " in, not executed through SQLAlchemy with the id bound (its cache key derived, parameters and result"
         " columns processed per request, three round trips): this and the next change together",
         _state_read_through_sqlalchemy,
-    ),
-    Change(
-        "state read in one round trip",
-        "state.load's organization id written into the SQL (a host key, no quoting needed): sent without"
-        " parameters, pg8000's simple protocol takes one round trip instead of three",
-        _state_read_with_parameters,
     ),
 )
 

@@ -74,11 +74,6 @@ _ANY_ALONE: Final = "any statement"
 _LOCKING_CLAUSE = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 
 
-# Execution option of a statement its caller built as a plain read (`state.load` without a lock): no
-# scan of its text, which for a statement with a literal in it (`state.load`) is new per organization.
-PLAIN_READ: Final = "plain_read"
-
-
 @lru_cache(maxsize=512)  # once per statement text: the search scans the whole SQL (1-2 KB)
 def _plain_read(statement: str) -> bool:
     return statement.lstrip()[:6].upper() == "SELECT" and _LOCKING_CLAUSE.search(statement) is None
@@ -248,9 +243,7 @@ def _transaction_unless_alone(context: ExecutionContext | None, statement: str) 
     if dbapi_connection is None or not dbapi_connection.autocommit:
         return  # inside the transaction already
     alone = connection.info.pop(_ALONE, None)
-    plain = alone == _PLAIN_READ_ALONE and (
-        context.execution_options.get(PLAIN_READ) or _plain_read(statement)
-    )
+    plain = alone == _PLAIN_READ_ALONE and _plain_read(statement)
     if not (alone == _ANY_ALONE or plain):
         dbapi_connection.autocommit = False  # pg8000 begins a transaction before this statement
 
