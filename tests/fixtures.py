@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from onboarding import container
+from onboarding.db import build_engine
 from onboarding.models import Base, OnboardingChecklistTask, Organization
+from onboarding.settings import Settings
 from onboarding.state import StateRecord
 from tools.lambda_events import LocalLambdaContext, http_api_event
 from tools.local_db import (
@@ -181,6 +183,21 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = create_engine(database_url, pool_size=2, max_overflow=8)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def local_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
+    """The service's engine (build_engine) on the test database, with settings of the test's own."""
+    engines: list[Engine] = []
+
+    def build(**values: object) -> Engine:
+        settings = Settings.model_validate({"DATABASE_URL": database_url, "DB_TLS": "disable", **values})
+        engines.append(build_engine(settings))
+        return engines[-1]
+
+    yield build
+    for built in engines:
+        built.dispose()
 
 
 @pytest.fixture(scope="session")

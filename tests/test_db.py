@@ -4,7 +4,7 @@ import json
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
 
@@ -39,20 +39,6 @@ def test_engine_holds_one_connection_with_recycle_on_pg8000() -> None:
     assert cast(QueuePool, engine.pool).size() == 1
     assert 0 < engine.pool._recycle < 1800
     assert engine.dialect.driver == "pg8000"
-
-
-@pytest.fixture
-def local_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
-    """The service's engine (build_engine) on the test database, with settings of the test's own."""
-    engines: list[Engine] = []
-
-    def build(**values: object) -> Engine:
-        engines.append(build_engine(settings(DATABASE_URL=database_url, DB_TLS="disable", **values)))
-        return engines[-1]
-
-    yield build
-    for engine in engines:
-        engine.dispose()
 
 
 def backend_pid(engine: Engine) -> int:

@@ -3,7 +3,7 @@ with bound parameters, one round trip instead of three; anything that is not pro
 sent with bound parameters."""
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
@@ -13,11 +13,10 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
-from onboarding.db import build_engine, unit_of_work
+from onboarding.db import unit_of_work
 from onboarding.errors import DataConflict, InvalidInput
 from onboarding.inline_parameters import inline, literal
 from onboarding.models import Organization
-from onboarding.settings import Settings
 from tools.wire import count_round_trips
 
 SAFE_SERVER = {"standard_conforming_strings": "on", "client_encoding": "UTF8"}
@@ -212,10 +211,8 @@ def test_a_statement_that_cannot_be_split_surely_is_sent_bound(
 
 
 @pytest.fixture
-def service_engine(database_url: str) -> Iterator[Engine]:
-    engine = build_engine(Settings.model_validate({"DATABASE_URL": database_url, "DB_TLS": "disable"}))
-    yield engine
-    engine.dispose()
+def service_engine(local_engine: Callable[..., Engine]) -> Engine:
+    return local_engine()
 
 
 def test_a_write_with_awkward_text_commits_exactly_that_text(db, make_org) -> None:

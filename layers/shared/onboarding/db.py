@@ -7,7 +7,7 @@ rollback on any error, with the domain events the request staged written just be
 about pg8000 or SQLAlchemy exception types.
 
 Wire round trips are what a request pays behind RDS Proxy (0.3-1 ms each), so the engine spends as
-few as pg8000's public API allows (docs/deployment.md, "Round trips"):
+few as pg8000's public API allows (README.md, "Database access (Lambda)"):
 
 - a statement: 1. Its parameters are written into its text where that is provably the same statement
   (`inline_parameters`), so pg8000 sends it with the simple protocol; a statement with a value that
